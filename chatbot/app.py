@@ -1,0 +1,133 @@
+"""Composition root: settings, database, services, router and commands, and the handling of one message."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from chatbot.clock import Clock, SystemClock
+from chatbot.commandkit import Command, CommandGroup
+from chatbot.config import Settings
+from chatbot.context import Context
+from chatbot.converters import EnvelopeDirectory, ParseContext
+from chatbot.db import migrate
+from chatbot.db.engine import make_engine, make_session_factory
+from chatbot.db.models import ProcessedMessage
+from chatbot.errors import UserError
+from chatbot.formatting import Formatter
+from chatbot.messages import Catalogue, load_catalogue
+from chatbot.router import Router
+from chatbot.services import Services
+from chatbot.transport.base import IncomingMessage, Outgoing
+
+log = logging.getLogger(__name__)
+
+
+class SchemaOutOfDate(Exception):
+    def __init__(self, current: str | None, head: str) -> None:
+        super().__init__(f"schema at {current}, code expects {head}")
+        self.current = current
+        self.head = head
+
+
+def command_groups() -> list[CommandGroup]:
+    from commands import aide, budget, contrib
+
+    return [contrib.group, budget.group, aide.group]
+
+
+@dataclass
+class Bot:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Clock
+    t: Catalogue
+    fmt: Formatter
+    router: Router
+
+    @classmethod
+    def create(cls, settings: Settings, *, clock: Clock | None = None, engine: AsyncEngine | None = None) -> Bot:
+        engine = engine or make_engine(settings.database_url)
+        t = load_catalogue(settings.language)
+        fmt = Formatter(t("format.locale"))
+        groups = command_groups()
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=make_session_factory(engine),
+            clock=clock or SystemClock(settings.timezone),
+            t=t,
+            fmt=fmt,
+            router=Router(groups, t, fmt),
+        )
+
+    async def start(self, *, auto_migrate: bool | None = None) -> None:
+        """Bring the schema up to date (embedded SQLite) or refuse an out-of-date one, then seed from config."""
+        if auto_migrate if auto_migrate is not None else self.settings.database_is_embedded:
+            await migrate.upgrade(self.engine)
+        state = await migrate.schema_state(self.engine)
+        if not state.up_to_date:
+            raise SchemaOutOfDate(state.current, state.head)
+        async with self.sessions.begin() as session:
+            services = Services.bind(session, self.settings, self.clock)
+            await services.budget.sync_circles()
+            await services.budget.ensure_configured_envelopes(services.budget.configured_year())
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def handle(self, message: IncomingMessage) -> list[Outgoing]:
+        """Handle one chat message exactly once: its effects and its processed mark commit together."""
+        recognised = self.router.recognise(message.text, direct=message.room.is_direct)
+        if recognised is None:
+            return []
+        if recognised.group is None:
+            text = self.router.unknown_command(recognised.name, direct=message.room.is_direct)
+            return [self._reply(message, text)] if text else []
+        async with self.sessions() as session, session.begin():
+            if await session.get(ProcessedMessage, message.id) is not None:
+                return []
+            session.add(
+                ProcessedMessage(
+                    message_id=message.id, room_id=message.room.id, ts=message.ts, processed_at=self.clock.now()
+                )
+            )
+            services = Services.bind(session, self.settings, self.clock)
+            member = await services.members.ensure(
+                message.author.id, message.author.username, message.author.display_name
+            )
+            ctx = Context(
+                message=message,
+                member=member,
+                is_admin=services.members.is_admin(member),
+                settings=self.settings,
+                t=self.t,
+                fmt=self.fmt,
+                clock=self.clock,
+                services=services,
+                parse=ParseContext(today=self.clock.now().date()),
+                router=self.router,
+            )
+            command: Command | None = None
+            try:
+                async with session.begin_nested():
+                    command, arguments = recognised.group.select(recognised.arguments)
+                    self.router.check_permission(command, ctx.is_admin)
+                    ctx.parse.directory = EnvelopeDirectory(await services.budget.known_names())
+                    values = self.router.parse(command, arguments, ctx.parse)
+                    await command.handler(ctx, **values)
+            except UserError as error:
+                return [self._reply(message, self.router.render_error(error, command))]
+            except Exception:
+                reference = uuid.uuid4().hex[:8]
+                log.exception("command failed (ref %s) on message %s", reference, message.id)
+                return [self._reply(message, self.t("errors.internal", reference=reference))]
+            return ctx.outgoing
+
+    @staticmethod
+    def _reply(message: IncomingMessage, text: str) -> Outgoing:
+        return Outgoing(text=text, room_id=message.room.id, room_name=message.room.name, thread_id=message.thread_id)

@@ -1,0 +1,108 @@
+"""The `chatbot` command: console, database migrations."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from sqlalchemy.exc import OperationalError
+
+from chatbot.app import Bot, SchemaOutOfDate
+from chatbot.config import ConfigError, Settings, load_settings
+from chatbot.db import migrate
+from chatbot.db.engine import make_engine
+from chatbot.messages import load_catalogue
+from chatbot.transport.console import ConsoleTransport
+
+EXIT_CONFIG = 2
+EXIT_DATABASE = 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="chatbot", description="A Rocket.Chat bot for cooperatives.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--config", type=Path, help="TOML configuration (default: the embedded example)")
+        p.add_argument("--database", help="SQLAlchemy URL, overrides the configuration and DATABASE_URL")
+        p.add_argument("-v", "--verbose", action="store_true", help="log debug information on stderr")
+
+    console = sub.add_parser("console", help="talk to the bot on this terminal (or pipe a script into it)")
+    common(console)
+    console.add_argument("--as", dest="user", help="username typing (default: console.user in the configuration)")
+    console.add_argument("--room", help="channel name, or @bot for a direct message (default: console.room)")
+
+    db = sub.add_parser("db", help="database schema")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    common(db_sub.add_parser("upgrade", help="apply pending migrations"))
+    common(db_sub.add_parser("status", help="show the schema version"))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr)
+    try:
+        settings = load_settings(args.config, args.database)
+    except ConfigError as error:
+        print(load_catalogue("fr")("cli.config_error", error=error), file=sys.stderr)
+        return EXIT_CONFIG
+    if args.command == "console":
+        return asyncio.run(_console(settings, args.user, args.room))
+    if args.db_command == "upgrade":
+        return asyncio.run(_db_upgrade(settings))
+    return asyncio.run(_db_status(settings))
+
+
+async def _console(settings: Settings, user: str | None, room: str | None) -> int:
+    bot = Bot.create(settings)
+    try:
+        try:
+            await bot.start()
+        except SchemaOutOfDate as error:
+            current = error.current or bot.t("cli.schema_empty")
+            print(bot.t("cli.schema_out_of_date", current=current, head=error.head), file=sys.stderr)
+            return EXIT_DATABASE
+        except (OperationalError, OSError) as error:
+            print(bot.t("cli.database_unreachable", error=error), file=sys.stderr)
+            return EXIT_DATABASE
+        default_user = settings.console_user or next(iter(sorted(settings.admins)), "membre")
+        transport = ConsoleTransport(settings, bot.t, user=user or default_user, room=room or settings.console_room)
+        await transport.run(bot.handle)
+        return 0
+    finally:
+        await bot.close()
+
+
+async def _db_upgrade(settings: Settings) -> int:
+    t = load_catalogue(settings.language)
+    engine = make_engine(settings.database_url)
+    try:
+        await migrate.upgrade(engine)
+        state = await migrate.schema_state(engine)
+        print(t("cli.upgraded", head=state.head))
+        return 0
+    except (OperationalError, OSError) as error:
+        print(t("cli.database_unreachable", error=error), file=sys.stderr)
+        return EXIT_DATABASE
+    finally:
+        await engine.dispose()
+
+
+async def _db_status(settings: Settings) -> int:
+    t = load_catalogue(settings.language)
+    engine = make_engine(settings.database_url)
+    try:
+        state = await migrate.schema_state(engine)
+    except (OperationalError, OSError) as error:
+        print(t("cli.database_unreachable", error=error), file=sys.stderr)
+        return EXIT_DATABASE
+    finally:
+        await engine.dispose()
+    current = state.current or t("cli.schema_empty")
+    flag = t("cli.status_ok") if state.up_to_date else t("cli.status_behind")
+    print(t("cli.status", current=current, head=state.head, state=flag))
+    return 0 if state.up_to_date else 1

@@ -1,0 +1,160 @@
+"""How a command declares itself once: name, aliases, typed arguments, help, examples and permission.
+
+The parser, the usage line, `/aide` and the error messages are all derived from these declarations; the texts
+themselves live in the catalogue under `help.<group>.<command>`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from chatbot.converters import Converter, FreeText, ParseContext
+from chatbot.errors import UsageError
+from chatbot.text import fold
+from chatbot.tokens import Token, rest_of_line, tokenize
+
+HandlerFn = Callable[..., Awaitable[None]]
+
+
+class Permission(enum.StrEnum):
+    MEMBER = "member"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class Arg:
+    name: str
+    converter: Converter
+    required: bool = True
+
+    @property
+    def label(self) -> str:
+        return self.converter.label
+
+
+def opt(name: str, converter: Converter) -> Arg:
+    return Arg(name, converter, required=False)
+
+
+@dataclass
+class Command:
+    group: str
+    keyword: str | None  # None: the group's default command (`/budget communication`)
+    handler: HandlerFn
+    aliases: tuple[str, ...] = ()
+    args: tuple[Arg, ...] = ()
+    rest: Arg | None = None
+    any_order: bool = False
+    permission: Permission = Permission.MEMBER
+
+    @property
+    def help_key(self) -> str:
+        return f"help.{self.group}.{self.keyword or 'default'}"
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        return ((self.keyword,) if self.keyword else ()) + self.aliases
+
+    def parse(self, source: str, ctx: ParseContext) -> dict[str, Any]:
+        """Typed keyword arguments for the handler, or UsageError / ArgumentError."""
+        tokens = tokenize(source)
+        values: dict[str, Any] = {arg.name: None for arg in self.args}
+        matcher = self._match_any_order if self.any_order else self._match_in_order
+        position = matcher(tokens, ctx, values)
+        left = tokens[position:]
+        for arg in self.args:
+            if arg.required and values[arg.name] is None:
+                given = left[0].text if left else None
+                raise UsageError("missing_argument", label=arg.label, given=given)
+        if self.rest is not None:
+            text = rest_of_line(source, left)
+            if self.rest.required and not text:
+                raise UsageError("missing_argument", label=self.rest.label, given=None)
+            values[self.rest.name] = text
+        elif left:
+            raise UsageError("unexpected_words", given=rest_of_line(source, left))
+        return values
+
+    def _match_in_order(self, tokens: list[Token], ctx: ParseContext, values: dict[str, Any]) -> int:
+        position = 0
+        for arg in self.args:
+            found = arg.converter.match(tokens[position:], ctx)
+            if found is None:
+                if arg.required and position < len(tokens):
+                    raise UsageError("invalid_argument", label=arg.label, given=tokens[position].text)
+                continue
+            values[arg.name], used = found
+            position += used
+        return position
+
+    def _match_any_order(self, tokens: list[Token], ctx: ParseContext, values: dict[str, Any]) -> int:
+        """Leading words may give the arguments in any order; the first word that is none of them starts the text."""
+        position = 0
+        while position < len(tokens):
+            remaining = tokens[position:]
+            for arg in self.args:
+                if values[arg.name] is not None:
+                    continue
+                found = arg.converter.match(remaining, ctx)
+                if found is not None:
+                    values[arg.name], used = found
+                    position += used
+                    break
+            else:
+                for arg in self.args:
+                    if values[arg.name] is not None and arg.converter.match(remaining, ctx) is not None:
+                        raise UsageError("duplicate_argument", label=arg.label, given=remaining[0].text)
+                return position
+        return position
+
+
+@dataclass
+class CommandGroup:
+    """A command family (`/contrib`): a default command and keyword subcommands (`liste`, `annuler`…)."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    commands: list[Command] = field(default_factory=list)
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+    @property
+    def default(self) -> Command | None:
+        return next((c for c in self.commands if c.keyword is None), None)
+
+    def command(
+        self,
+        keyword: str | None = None,
+        *,
+        aliases: Sequence[str] = (),
+        args: Sequence[Arg] = (),
+        rest: Arg | None = None,
+        any_order: bool = False,
+        permission: Permission = Permission.MEMBER,
+    ) -> Callable[[HandlerFn], HandlerFn]:
+        def register(handler: HandlerFn) -> HandlerFn:
+            if rest is not None and not isinstance(rest.converter, FreeText):
+                raise TypeError("rest must be a FreeText argument")
+            self.commands.append(
+                Command(self.name, keyword, handler, tuple(aliases), tuple(args), rest, any_order, permission)
+            )
+            return handler
+
+        return register
+
+    def select(self, source: str) -> tuple[Command, str]:
+        """The subcommand named by the first word (accents and case ignored), else the default command."""
+        tokens = tokenize(source)
+        if tokens and not tokens[0].quoted:
+            word = fold(tokens[0].text)
+            for command in self.commands:
+                if word in command.words:
+                    return command, source[tokens[0].end :]
+        if self.default is None:
+            raise UsageError("missing_subcommand", group=self.name)
+        return self.default, source

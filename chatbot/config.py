@@ -1,0 +1,356 @@
+"""Configuration: a TOML file read into typed, validated settings. Secrets come from the environment only."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from chatbot.money import euros_to_cents, parse_euros
+from chatbot.text import slug
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///chatbot.db"
+OVERRUN_POLICIES = ("warn", "refuse")
+ENVELOPE_MODES = ("hours", "flat", "both")
+
+
+class ConfigError(Exception):
+    """A configuration mistake, described for the admin who wrote the file."""
+
+
+@dataclass(frozen=True)
+class CircleSettings:
+    slug: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    public_channel: str | None = None
+    private_channel: str | None = None
+
+
+@dataclass(frozen=True)
+class EnvelopeSettings:
+    slug: str
+    name: str
+    amount_cents: int
+    circle: str | None = None
+    aliases: tuple[str, ...] = ()
+    rate_cents: int | None = None
+    mode: str = "both"
+    flat_min_cents: int | None = None
+    flat_max_cents: int | None = None
+
+
+@dataclass(frozen=True)
+class BudgetSettings:
+    year: int | None = None
+    hourly_cap_cents: int = 3000
+    announcement_threshold_cents: int = 30000
+    overrun_policy: str = "warn"
+    warning_percent: int = 80
+    max_minutes_per_declaration: int = 24 * 60
+    max_minutes_per_intention: int = 200 * 60
+    contribution_channel: str | None = None
+    export_dir: str = "exports"
+
+
+@dataclass(frozen=True)
+class Settings:
+    timezone: ZoneInfo
+    language: str = "fr"
+    admins: frozenset[str] = frozenset()
+    database_url: str = DEFAULT_DATABASE_URL
+    console_user: str | None = None
+    console_room: str = "@bot"
+    budget: BudgetSettings = field(default_factory=BudgetSettings)
+    circles: tuple[CircleSettings, ...] = ()
+    envelopes: tuple[EnvelopeSettings, ...] = ()
+    source: Path | None = None
+
+    def circle(self, circle_slug: str) -> CircleSettings | None:
+        return next((c for c in self.circles if c.slug == circle_slug), None)
+
+    def circle_for_room(self, room_name: str | None) -> CircleSettings | None:
+        """The circle whose public or private channel is this room, if any."""
+        if not room_name:
+            return None
+        wanted = slug(room_name)
+        for circle in self.circles:
+            channels = (circle.public_channel, circle.private_channel)
+            if any(ch and slug(ch) == wanted for ch in channels):
+                return circle
+        return None
+
+    @property
+    def database_is_embedded(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def example_config_path() -> Path:
+    """The example configuration, also the embedded default: beside the package in a checkout, inside a wheel."""
+    package_dir = Path(__file__).resolve().parent
+    for candidate in (package_dir.parent / "config.example.toml", package_dir / "config.example.toml"):
+        if candidate.is_file():
+            return candidate
+    raise ConfigError("config.example.toml introuvable : réinstallez le bot depuis ses sources.")
+
+
+def load_settings(path: Path | None = None, database_url: str | None = None) -> Settings:
+    """Read and validate a configuration file (the embedded default when `path` is None)."""
+    path = path or example_config_path()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"Fichier de configuration introuvable : {path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} n'est pas un fichier TOML valide : {exc}") from exc
+    url = database_url or os.environ.get("DATABASE_URL")
+    return parse_settings(raw, source=path, database_url=url)
+
+
+def parse_settings(raw: dict[str, Any], source: Path | None = None, database_url: str | None = None) -> Settings:
+    reader = _Reader(raw)
+    bot = reader.table("bot")
+    tz_name = reader.string(bot, "bot.timezone", default="Europe/Paris")
+    try:
+        timezone = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f'bot.timezone : fuseau horaire inconnu « {tz_name} » (ex. "Europe/Paris").') from exc
+    language = reader.string(bot, "bot.language", default="fr")
+    admins = frozenset(slug(a) for a in reader.string_list(bot, "bot.admins"))
+
+    database = reader.table("database")
+    url = database_url or reader.string(database, "database.url", default=DEFAULT_DATABASE_URL)
+    url = _with_password(url)
+
+    console = reader.table("console")
+    console_user = reader.optional_string(console, "console.user")
+    console_room = reader.string(console, "console.room", default="@bot")
+
+    budget = _parse_budget(reader, reader.table("budget"))
+    circles = tuple(_parse_circle(reader, i, t) for i, t in enumerate(reader.table_list("circles")))
+    _check_unique([c.slug for c in circles], "circles.slug")
+    circle_slugs = {c.slug for c in circles}
+    envelopes = tuple(
+        _parse_envelope(reader, i, t, circles, budget) for i, t in enumerate(reader.table_list("envelopes"))
+    )
+    _check_unique([e.slug for e in envelopes], "envelopes.slug")
+    for env in envelopes:
+        if env.circle and env.circle not in circle_slugs:
+            raise ConfigError(f"envelopes : le cercle « {env.circle} » n'est pas déclaré dans [[circles]].")
+    _check_names_unambiguous(circles, envelopes)
+    return Settings(
+        timezone=timezone,
+        language=language,
+        admins=admins,
+        database_url=url,
+        console_user=slug(console_user) if console_user else None,
+        console_room=console_room,
+        budget=budget,
+        circles=circles,
+        envelopes=envelopes,
+        source=source,
+    )
+
+
+def _with_password(url: str) -> str:
+    """Insert DATABASE_PASSWORD into a URL that has a user but no password, so the file holds no secret."""
+    password = os.environ.get("DATABASE_PASSWORD")
+    if not password or "://" not in url:
+        return url
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.username and not parsed.password:
+        return parsed.set(password=password).render_as_string(hide_password=False)
+    return url
+
+
+def _parse_budget(reader: _Reader, table: dict[str, Any]) -> BudgetSettings:
+    year = reader.optional_int(table, "budget.year")
+    cap = reader.money(table, "budget.hourly_cap", default=Decimal(30))
+    if cap <= 0:
+        raise ConfigError("budget.hourly_cap doit être positif (ex. 30).")
+    policy = reader.string(table, "budget.overrun_policy", default="warn")
+    if policy not in OVERRUN_POLICIES:
+        raise ConfigError(f'budget.overrun_policy : « {policy} » inconnu ; attendu "warn" ou "refuse".')
+    percent = reader.optional_int(table, "budget.warning_percent")
+    percent = 80 if percent is None else percent
+    if not 1 <= percent <= 100:
+        raise ConfigError("budget.warning_percent doit être entre 1 et 100 (ex. 80).")
+    max_decl = reader.optional_int(table, "budget.max_hours_per_declaration") or 24
+    max_int = reader.optional_int(table, "budget.max_hours_per_intention") or 200
+    if max_decl <= 0 or max_int <= 0:
+        raise ConfigError("budget.max_hours_per_* doivent être positifs (ex. 24).")
+    return BudgetSettings(
+        year=year,
+        hourly_cap_cents=euros_to_cents(cap),
+        announcement_threshold_cents=euros_to_cents(
+            reader.money(table, "budget.announcement_threshold", default=Decimal(300))
+        ),
+        overrun_policy=policy,
+        warning_percent=percent,
+        max_minutes_per_declaration=max_decl * 60,
+        max_minutes_per_intention=max_int * 60,
+        contribution_channel=reader.optional_string(table, "budget.contribution_channel"),
+        export_dir=reader.string(table, "budget.export_dir", default="exports"),
+    )
+
+
+def _parse_circle(reader: _Reader, index: int, table: dict[str, Any]) -> CircleSettings:
+    where = f"circles[{index + 1}]"
+    circle_slug = slug(reader.string(table, f"{where}.slug"))
+    if not circle_slug:
+        raise ConfigError(f'{where}.slug est vide (ex. "tech").')
+    return CircleSettings(
+        slug=circle_slug,
+        name=reader.string(table, f"{where}.name", default=circle_slug),
+        aliases=tuple(reader.string_list(table, f"{where}.aliases")),
+        public_channel=reader.optional_string(table, f"{where}.public_channel"),
+        private_channel=reader.optional_string(table, f"{where}.private_channel"),
+    )
+
+
+def _parse_envelope(
+    reader: _Reader,
+    index: int,
+    table: dict[str, Any],
+    circles: tuple[CircleSettings, ...],
+    budget: BudgetSettings,
+) -> EnvelopeSettings:
+    where = f"envelopes[{index + 1}]"
+    circle_slug = reader.optional_string(table, f"{where}.circle")
+    circle = next((c for c in circles if c.slug == slug(circle_slug)), None) if circle_slug else None
+    env_slug = reader.optional_string(table, f"{where}.slug") or (circle.slug if circle else None)
+    if not env_slug:
+        raise ConfigError(f'{where} : indiquez slug = "…" ou circle = "…".')
+    amount = reader.money(table, f"{where}.amount")
+    if amount < 0:
+        raise ConfigError(f"{where}.amount ne peut pas être négatif.")
+    rate = reader.optional_money(table, f"{where}.rate")
+    rate_cents = euros_to_cents(rate) if rate is not None else None
+    if rate_cents is not None and not 0 < rate_cents <= budget.hourly_cap_cents:
+        raise ConfigError(f"{where}.rate doit être positif et au plus budget.hourly_cap.")
+    mode = reader.string(table, f"{where}.mode", default="both")
+    if mode not in ENVELOPE_MODES:
+        raise ConfigError(f'{where}.mode : « {mode} » inconnu ; attendu "hours", "flat" ou "both".')
+    flat_min = reader.optional_money(table, f"{where}.flat_min")
+    flat_max = reader.optional_money(table, f"{where}.flat_max")
+    if flat_min is not None and flat_max is not None and flat_min > flat_max:
+        raise ConfigError(f"{where} : flat_min est plus grand que flat_max.")
+    default_name = circle.name if circle else env_slug
+    return EnvelopeSettings(
+        slug=slug(env_slug),
+        name=reader.string(table, f"{where}.name", default=default_name),
+        amount_cents=euros_to_cents(amount),
+        circle=circle.slug if circle else (slug(circle_slug) if circle_slug else None),
+        aliases=tuple(reader.string_list(table, f"{where}.aliases")),
+        rate_cents=rate_cents,
+        mode=mode,
+        flat_min_cents=euros_to_cents(flat_min) if flat_min is not None else None,
+        flat_max_cents=euros_to_cents(flat_max) if flat_max is not None else None,
+    )
+
+
+def _check_unique(values: list[str], where: str) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ConfigError(f"{where} : « {value} » apparaît deux fois.")
+        seen.add(value)
+
+
+def _check_names_unambiguous(circles: tuple[CircleSettings, ...], envelopes: tuple[EnvelopeSettings, ...]) -> None:
+    """A name a member types must lead to one envelope only."""
+    owner: dict[str, str] = {}
+    env_by_circle = {e.circle: e.slug for e in envelopes if e.circle}
+    for circle in circles:
+        target = env_by_circle.get(circle.slug, f"cercle:{circle.slug}")
+        names = [circle.slug, circle.name, *circle.aliases]
+        for name in names:
+            _claim(owner, slug(name), target)
+    for env in envelopes:
+        for name in [env.slug, env.name, *env.aliases]:
+            _claim(owner, slug(name), env.slug if not env.circle else env_by_circle[env.circle])
+
+
+def _claim(owner: dict[str, str], name: str, target: str) -> None:
+    if owner.setdefault(name, target) != target:
+        raise ConfigError(f"Le nom « {name} » désigne deux enveloppes ou cercles différents ; renommez l'un d'eux.")
+
+
+class _Reader:
+    """Typed access to raw TOML values, each failure naming the key and an example."""
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self.raw = raw
+
+    def table(self, key: str) -> dict[str, Any]:
+        value = self.raw.get(key, {})
+        if not isinstance(value, dict):
+            raise ConfigError(f"[{key}] doit être une table TOML.")
+        return value
+
+    def table_list(self, key: str) -> list[dict[str, Any]]:
+        value = self.raw.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise ConfigError(f"{key} doit être une liste de tables [[{key}]].")
+        return value
+
+    @staticmethod
+    def _leaf(table: dict[str, Any], where: str) -> Any:
+        return table.get(where.rsplit(".", 1)[-1])
+
+    def string(self, table: dict[str, Any], where: str, default: str | None = None) -> str:
+        value = self._leaf(table, where)
+        if value is None:
+            if default is None:
+                raise ConfigError(f"{where} manque.")
+            return default
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"{where} doit être un texte non vide.")
+        return value.strip()
+
+    def optional_string(self, table: dict[str, Any], where: str) -> str | None:
+        value = self._leaf(table, where)
+        return None if value is None else self.string(table, where)
+
+    def string_list(self, table: dict[str, Any], where: str) -> list[str]:
+        value = self._leaf(table, where)
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise ConfigError(f'{where} doit être une liste de textes (ex. ["a", "b"]).')
+        return [v.strip() for v in value]
+
+    def optional_int(self, table: dict[str, Any], where: str) -> int | None:
+        value = self._leaf(table, where)
+        if value is None:
+            return None
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ConfigError(f"{where} doit être un nombre entier.")
+        return value
+
+    def optional_money(self, table: dict[str, Any], where: str) -> Decimal | None:
+        value = self._leaf(table, where)
+        if value is None:
+            return None
+        return self.money(table, where)
+
+    def money(self, table: dict[str, Any], where: str, default: Decimal | None = None) -> Decimal:
+        value = self._leaf(table, where)
+        if value is None:
+            if default is None:
+                raise ConfigError(f"{where} manque (un montant en euros, ex. 1500).")
+            return default
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ConfigError(f'{where} doit être un montant en euros (ex. 1500 ou "250,50").')
+        try:
+            amount = parse_euros(str(value))
+            euros_to_cents(amount)
+        except ValueError as exc:
+            raise ConfigError(f"{where} : « {value} » n'est pas un montant au centime près (ex. 250,50).") from exc
+        return amount

@@ -1,0 +1,57 @@
+"""What a command handler gets: the message, the member, the services of this unit of work, and ways to answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from chatbot.clock import Clock
+from chatbot.config import CircleSettings, Settings
+from chatbot.converters import ParseContext
+from chatbot.db.models import Member
+from chatbot.formatting import Formatter
+from chatbot.messages import Catalogue
+from chatbot.router import Router
+from chatbot.services import Services
+from chatbot.transport.base import Attachment, IncomingMessage, Outgoing
+
+
+@dataclass
+class Context:
+    message: IncomingMessage
+    member: Member
+    is_admin: bool
+    settings: Settings
+    t: Catalogue
+    fmt: Formatter
+    clock: Clock
+    services: Services
+    parse: ParseContext
+    router: Router
+    outgoing: list[Outgoing] = field(default_factory=list)
+
+    @property
+    def today(self) -> date:
+        return self.clock.now().date()
+
+    @property
+    def room_circle(self) -> CircleSettings | None:
+        return self.settings.circle_for_room(self.message.room.name)
+
+    def reply(self, text: str, attachments: tuple[Attachment, ...] = ()) -> None:
+        """Answer where the command was typed (in its thread, when it was typed in one)."""
+        self.outgoing.append(
+            Outgoing(
+                text=text,
+                room_id=self.message.room.id,
+                room_name=self.message.room.name,
+                thread_id=self.message.thread_id,
+                attachments=attachments,
+            )
+        )
+
+    def post(self, room_name: str | None, text: str) -> None:
+        """Say something in another room, by name (announcements, mirrors); ignored when no room is configured."""
+        if not room_name or room_name == self.message.room.name:
+            return
+        self.outgoing.append(Outgoing(text=text, room_name=room_name, is_reply=False))

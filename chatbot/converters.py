@@ -1,0 +1,389 @@
+"""Typed argument converters: each recognises its own shape of words and turns them into a value.
+
+A converter returns None when the words are not its kind (so the parser can try another argument, or start the
+free text), and raises ArgumentError when they are its kind but wrong (`0h`, `31/02`), so the member learns why.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from chatbot.errors import ArgumentError
+from chatbot.money import euros_to_cents, parse_euros
+from chatbot.text import fold, slug
+from chatbot.tokens import Token
+from chatbot.values import Duration, EnvelopeRef, FlatAmount, MemberRef, Money, Period, Rate
+
+
+@dataclass
+class ParseContext:
+    """What converters may know besides the words: today's date and the names of envelopes."""
+
+    today: date
+    directory: EnvelopeDirectory = field(default_factory=lambda: EnvelopeDirectory({}))
+
+
+class EnvelopeDirectory:
+    """Every name a member may use for an envelope (slug, circle name, alias, channel) → the envelope's slug."""
+
+    def __init__(self, names: dict[str, str]) -> None:
+        self.names = names
+
+    def lookup(self, text: str) -> str | None:
+        key = slug(text)
+        if key in self.names:
+            return self.names[key]
+        for prefix in ("cercle-", "cercle-du-", "cercle-de-"):
+            if key.startswith(prefix) and key[len(prefix) :] in self.names:
+                return self.names[key[len(prefix) :]]
+        return None
+
+    def suggestions(self, text: str, limit: int = 3) -> list[str]:
+        import difflib
+
+        key = slug(text)
+        if key.startswith("cercle-"):
+            key = key[len("cercle-") :]
+        close = difflib.get_close_matches(key, list(self.names), n=limit * 3, cutoff=0.6)
+        seen: list[str] = []
+        for name in close:
+            target = self.names[name]
+            if target not in seen:
+                seen.append(target)
+        return seen[:limit]
+
+    @property
+    def slugs(self) -> list[str]:
+        return sorted(set(self.names.values()))
+
+
+class Converter:
+    """Base class. `label` names the argument in usage lines (catalogue key `labels.<label>`)."""
+
+    label = "value"
+    max_tokens = 1
+
+    def match(self, tokens: Sequence[Token], ctx: ParseContext) -> tuple[Any, int] | None:
+        """Try the longest window of words first, so `le 12 mars 2026` wins over `le 12 mars`."""
+        for size in range(min(self.max_tokens, len(tokens)), 0, -1):
+            window = tokens[:size]
+            if any(t.quoted for t in window):
+                continue
+            value = self.convert(" ".join(t.text for t in window), ctx)
+            if value is not None:
+                return value, size
+        return None
+
+    def convert(self, text: str, ctx: ParseContext) -> Any | None:
+        raise NotImplementedError
+
+
+def _numeric(text: str) -> str:
+    """Fold and normalise what people type around numbers: `1,5`, `−3`, non-breaking spaces."""
+    return fold(text).replace(",", ".").replace("−", "-").replace("\u202f", " ").replace("\xa0", " ").strip()
+
+
+_DURATION = re.compile(
+    r"^(?:(?P<h>[+-]?\d+(?:\.\d+)?)\s*(?:h|hr|hrs|heures?)(?:\s*(?P<m>\d+)\s*(?:min|mn|m)?)?"
+    r"|(?P<mins>[+-]?\d+(?:\.\d+)?)\s*(?:min|mn|minutes?))$"
+)
+
+
+class DurationConverter(Converter):
+    label = "duration"
+    max_tokens = 3
+
+    def convert(self, text: str, ctx: ParseContext) -> Duration | None:
+        found = _DURATION.match(_numeric(text))
+        if not found:
+            return None
+        if found["mins"] is not None:
+            minutes = Decimal(found["mins"])
+        else:
+            hours = Decimal(found["h"])
+            extra = found["m"]
+            if extra is not None:
+                if hours != hours.to_integral_value() or int(extra) >= 60:
+                    raise ArgumentError("duration_invalid", given=text)
+                minutes = hours * 60 + (int(extra) if hours >= 0 else -int(extra))
+            else:
+                minutes = hours * 60
+        whole = int(minutes.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        if whole <= 0:
+            raise ArgumentError("duration_not_positive", given=text)
+        return Duration(whole)
+
+
+_EURO = r"(?:€|e|eur|euros?)"
+_AMOUNT = r"(?P<v>[+-]?\d+(?:\.\d+)?)"
+_FLAT = re.compile(rf"^(?:{_AMOUNT}\s*{_EURO}|€\s*{_AMOUNT.replace('?P<v>', '?P<v2>')})$")
+_RATE = re.compile(rf"^{_AMOUNT}\s*{_EURO}?\s*/\s*(?:h|heure)$")
+_BARE = re.compile(rf"^{_AMOUNT}\s*{_EURO}?$")
+
+
+def _cents(raw: str, text: str) -> int:
+    try:
+        return euros_to_cents(parse_euros(raw))
+    except ValueError as exc:
+        raise ArgumentError("amount_precision", given=text) from exc
+
+
+class FlatAmountConverter(Converter):
+    """`250€`, `250,50 €`, `€250`: a positive amount with its currency sign."""
+
+    label = "amount"
+    max_tokens = 2
+
+    def convert(self, text: str, ctx: ParseContext) -> FlatAmount | None:
+        found = _FLAT.match(_numeric(text))
+        if not found:
+            return None
+        cents = _cents(found["v"] or found["v2"], text)
+        if cents <= 0:
+            raise ArgumentError("amount_not_positive", given=text)
+        return FlatAmount(cents)
+
+
+class QuantityConverter(Converter):
+    """A duration or a flat amount: what a contribution is worth."""
+
+    label = "quantity"
+    max_tokens = 3
+
+    def __init__(self) -> None:
+        self.parts = (DurationConverter(), FlatAmountConverter())
+
+    def match(self, tokens: Sequence[Token], ctx: ParseContext) -> tuple[Any, int] | None:
+        for part in self.parts:
+            found = part.match(tokens, ctx)
+            if found is not None:
+                return found
+        return None
+
+
+class RateConverter(Converter):
+    """`25€/h`, `25 €/h`, `22,50/h`."""
+
+    label = "rate"
+    max_tokens = 3
+
+    def convert(self, text: str, ctx: ParseContext) -> Rate | None:
+        found = _RATE.match(_numeric(text))
+        if not found:
+            return None
+        cents = _cents(found["v"], text)
+        if cents <= 0:
+            raise ArgumentError("rate_not_positive", given=text)
+        return Rate(cents)
+
+
+class MoneyConverter(Converter):
+    """An amount for budget settings: the euro sign is optional, a sign is allowed when `signed`."""
+
+    label = "money"
+    max_tokens = 2
+
+    def __init__(self, signed: bool = False) -> None:
+        self.signed = signed
+        self.label = "delta" if signed else "money"
+
+    def convert(self, text: str, ctx: ParseContext) -> Money | None:
+        normalised = _numeric(text)
+        found = _BARE.match(normalised) or _FLAT.match(normalised)
+        if not found:
+            return None
+        groups = found.groupdict()
+        raw = groups.get("v") or groups.get("v2") or ""
+        if not self.signed and raw.startswith("+"):
+            raw = raw[1:]
+        cents = _cents(raw, text)
+        if not self.signed and cents < 0:
+            raise ArgumentError("amount_negative", given=text)
+        if self.signed and (cents == 0 or raw[0] not in "+-"):
+            raise ArgumentError("delta_needs_sign", given=text)
+        return Money(cents)
+
+
+class HourlyRateConverter(Converter):
+    """A rate for `/budget taux`: `28`, `28€`, `28 €/h`."""
+
+    label = "rate"
+    max_tokens = 3
+
+    def convert(self, text: str, ctx: ParseContext) -> Rate | None:
+        normalised = _numeric(text)
+        found = _RATE.match(normalised) or _BARE.match(normalised)
+        if not found:
+            return None
+        cents = _cents(found["v"], text)
+        if cents <= 0:
+            raise ArgumentError("rate_not_positive", given=text)
+        return Rate(cents)
+
+
+class YearConverter(Converter):
+    label = "year"
+
+    def convert(self, text: str, ctx: ParseContext) -> int | None:
+        return int(text) if re.fullmatch(r"(?:19|20|21)\d\d", text.strip()) else None
+
+
+class NumberConverter(Converter):
+    """A declaration or item number: `12`, `n°12`, `#12`."""
+
+    label = "number"
+
+    def convert(self, text: str, ctx: ParseContext) -> int | None:
+        found = re.fullmatch(r"(?:n°|no|n|#)?\s*(\d{1,9})", fold(text).strip())
+        return int(found.group(1)) if found else None
+
+
+MONTHS = {
+    "janvier": 1, "janv": 1, "jan": 1,
+    "fevrier": 2, "fevr": 2, "fev": 2,
+    "mars": 3,
+    "avril": 4, "avr": 4,
+    "mai": 5,
+    "juin": 6,
+    "juillet": 7, "juil": 7,
+    "aout": 8,
+    "septembre": 9, "sept": 9, "sep": 9,
+    "octobre": 10, "oct": 10,
+    "novembre": 11, "nov": 11,
+    "decembre": 12, "dec": 12,
+}  # fmt: skip
+WEEKDAYS = {"lundi": 0, "mardi": 1, "mercredi": 2, "jeudi": 3, "vendredi": 4, "samedi": 5, "dimanche": 6}
+_NUMERIC_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{4}|\d{2}))?$")
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_WORDY_DATE = re.compile(r"^(?:le\s+)?(1er|\d{1,2})\s+([a-z]+)\.?(?:\s+(\d{4}))?$")
+_WEEKDAY = re.compile(r"^(?:(?:ce|le)\s+)?([a-z]+)(?:\s+(?:dernier|passe))?$")
+
+
+class PastDateConverter(Converter):
+    """The date of some work: `hier`, `12/03`, `12/03/2026`, `le 12 mars`, `lundi` (the last one)."""
+
+    label = "date"
+    max_tokens = 4
+
+    def convert(self, text: str, ctx: ParseContext) -> date | None:
+        words = fold(text).strip()
+        relative = {"aujourd'hui": 0, "aujourd’hui": 0, "aujourdhui": 0, "auj": 0, "hier": 1, "avant-hier": 2}
+        if words in relative:
+            return ctx.today - timedelta(days=relative[words])
+        if found := _NUMERIC_DATE.match(words):
+            year = found.group(3)
+            full_year = ctx.today.year if year is None else int(year) + (2000 if len(year) == 2 else 0)
+            return _make_date(full_year, int(found.group(2)), int(found.group(1)), text)
+        if found := _ISO_DATE.match(words):
+            return _make_date(int(found.group(1)), int(found.group(2)), int(found.group(3)), text)
+        if (found := _WORDY_DATE.match(words)) and found.group(2) in MONTHS:
+            day = 1 if found.group(1) == "1er" else int(found.group(1))
+            year = int(found.group(3)) if found.group(3) else ctx.today.year
+            return _make_date(year, MONTHS[found.group(2)], day, text)
+        if (found := _WEEKDAY.match(words)) and found.group(1) in WEEKDAYS:
+            back = (ctx.today.weekday() - WEEKDAYS[found.group(1)]) % 7
+            return ctx.today - timedelta(days=back)
+        return None
+
+
+def _make_date(year: int, month: int, day: int, text: str) -> date:
+    try:
+        return date(year, month, day)
+    except ValueError as exc:
+        raise ArgumentError("date_invalid", given=text) from exc
+
+
+class EnvelopeConverter(Converter):
+    """An envelope by slug, circle name, alias or channel: `tech`, `#cercle-tech`, `Vie coopérative`."""
+
+    label = "envelope"
+    max_tokens = 4
+
+    def convert(self, text: str, ctx: ParseContext) -> EnvelopeRef | None:
+        target = ctx.directory.lookup(text)
+        if target is not None:
+            return EnvelopeRef(target)
+        key = slug(text)
+        if " " not in text.strip() and (text.strip().startswith("#") or key.startswith("cercle-")):
+            raise ArgumentError(
+                "envelope_unknown", given=text, suggestions=ctx.directory.suggestions(text), known=ctx.directory.slugs
+            )
+        return None
+
+
+class MemberConverter(Converter):
+    label = "member"
+
+    def convert(self, text: str, ctx: ParseContext) -> MemberRef | None:
+        word = fold(text).strip()
+        if word in ("moi", "me", "mes"):
+            return MemberRef(None)
+        if word.startswith("@") and len(word) > 1:
+            return MemberRef(slug(word[1:]))
+        return None
+
+
+class PeriodConverter(Converter):
+    """`mois` (this month), `annee` (this year), or a year `2025`."""
+
+    label = "period"
+
+    def convert(self, text: str, ctx: ParseContext) -> Period | None:
+        word = fold(text).strip()
+        if word in ("mois", "month"):
+            return Period(ctx.today.year, ctx.today.month)
+        if word in ("annee", "an", "year"):
+            return Period(ctx.today.year)
+        if re.fullmatch(r"(?:19|20|21)\d\d", word):
+            return Period(int(word))
+        return None
+
+
+class FreeText(Converter):
+    """The rest of the line, as the member wrote it; `label` says what it is for (description, reason…)."""
+
+    def __init__(self, label: str = "text") -> None:
+        self.label = label
+
+
+class NewSlugConverter(Converter):
+    """A short name for a new envelope: one word of letters, digits and hyphens (`inter-cae`)."""
+
+    label = "slug"
+
+    def convert(self, text: str, ctx: ParseContext) -> str | None:
+        candidate = slug(text)
+        if re.fullmatch(r"[a-z][a-z0-9-]{0,39}", candidate):
+            return candidate
+        return None
+
+
+class NameConverter(Converter):
+    """A display name: a quoted group (`"Inter-CAE"`, « Vie coopérative ») or one word that is not a number."""
+
+    label = "name"
+
+    def match(self, tokens: Sequence[Token], ctx: ParseContext) -> tuple[Any, int] | None:
+        if not tokens:
+            return None
+        first = tokens[0]
+        if first.quoted:
+            return (first.text, 1) if first.text else None
+        if re.fullmatch(r"[+-]?[\d.,]+\s*(?:€|e|eur|euros?)?", fold(first.text)):
+            return None
+        return first.text, 1
+
+
+class CommandNameConverter(Converter):
+    """A command name for `/aide`, with or without its `/`."""
+
+    label = "command"
+
+    def convert(self, text: str, ctx: ParseContext) -> str | None:
+        word = fold(text).lstrip("/!")
+        return word or None

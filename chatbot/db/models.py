@@ -1,0 +1,156 @@
+"""Typed SQLAlchemy models. Money is integer cents; instants are UTC-aware; work dates are plain dates."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from chatbot.db.types import UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class ContributionKind(enum.StrEnum):
+    DECLARATION = "declaration"  # work done, paid from the envelope
+    INTENTION = "intention"  # work announced beforehand (`/contrib prevoir`): committed, not yet spent
+
+
+class ContributionStatus(enum.StrEnum):
+    DECLARED = "declared"  # a declaration that counts
+    BILLED = "billed"  # turned into an internal billing voucher; still counts, can no longer be cancelled
+    PLANNED = "planned"  # an open intention
+    CANCELLED = "cancelled"
+
+
+COUNTING_DECLARATION = (ContributionStatus.DECLARED, ContributionStatus.BILLED)
+
+
+class Member(Base):
+    __tablename__ = "member"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), unique=True)
+    username: Mapped[str] = mapped_column(String(120), index=True)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Circle(Base):
+    __tablename__ = "circle"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    public_channel: Mapped[str | None] = mapped_column(String(120))
+    private_channel: Mapped[str | None] = mapped_column(String(120))
+
+
+class BudgetYear(Base):
+    """A budget year; once closed it takes no more declarations nor changes."""
+
+    __tablename__ = "budget_year"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+
+
+class Envelope(Base):
+    """A yearly envelope. `spent_cents` and `committed_cents` are running totals kept in the same transaction
+    as the contributions that change them, so that `/budget` reads a handful of rows, not the whole year."""
+
+    __tablename__ = "envelope"
+    __table_args__ = (UniqueConstraint("year", "slug", name="uq_envelope_year_slug"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    slug: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    circle_id: Mapped[int | None] = mapped_column(ForeignKey("circle.id"))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    rate_cents: Mapped[int] = mapped_column(Integer)
+    mode: Mapped[str] = mapped_column(String(16))
+    flat_min_cents: Mapped[int | None] = mapped_column(BigInteger)
+    flat_max_cents: Mapped[int | None] = mapped_column(BigInteger)
+    spent_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    committed_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Contribution(Base):
+    __tablename__ = "contribution"
+    __table_args__ = (
+        Index("ix_contribution_envelope_id_id", "envelope_id", "id"),
+        Index("ix_contribution_member_id_work_date", "member_id", "work_date"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
+    envelope_id: Mapped[int] = mapped_column(ForeignKey("envelope.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    minutes: Mapped[int | None] = mapped_column(Integer)
+    rate_cents: Mapped[int | None] = mapped_column(Integer)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    work_date: Mapped[date] = mapped_column(Date)
+    description: Mapped[str] = mapped_column(Text, default="")
+    intention_id: Mapped[int | None] = mapped_column(ForeignKey("contribution.id"), index=True)
+    # For an intention: the part of its amount already realised by linked declarations.
+    realized_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    source_message_id: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+
+
+class AuditEvent(Base):
+    """Who changed what in the budget, when and why."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    action: Mapped[str] = mapped_column(String(32))
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    envelope_id: Mapped[int | None] = mapped_column(ForeignKey("envelope.id"), index=True)
+    contribution_id: Mapped[int | None] = mapped_column(ForeignKey("contribution.id"))
+    old_cents: Mapped[int | None] = mapped_column(BigInteger)
+    new_cents: Mapped[int | None] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class ProcessedMessage(Base):
+    """Chat messages already handled: a replay of the same id changes nothing."""
+
+    __tablename__ = "processed_message"
+
+    message_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    room_id: Mapped[str] = mapped_column(String(64), index=True)
+    ts: Mapped[datetime] = mapped_column(UTCDateTime())
+    processed_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,45 @@
+"""The CSV the accountant turns into internal billing vouchers: French spreadsheet conventions."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+
+from chatbot.formatting import Formatter
+from chatbot.messages import Catalogue
+from chatbot.money import CENTS_PER_EURO
+from chatbot.services.contributions import ContributionLine
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def contributions_csv(rows: list[ContributionLine], t: Catalogue, fmt: Formatter) -> bytes:
+    """`;`-separated, decimal commas, UTF-8 with a BOM so that spreadsheet software opens it right."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(t.strings("export.columns"))
+    for row in rows:
+        writer.writerow(
+            [
+                row.id,
+                fmt.date_short(row.work_date),
+                _cell(row.username),
+                _cell(row.envelope_name),
+                _decimal(Decimal(row.minutes) / 60) if row.minutes is not None else "",
+                _decimal(Decimal(row.rate_cents) / CENTS_PER_EURO) if row.rate_cents is not None else "",
+                _decimal(Decimal(row.amount_cents) / CENTS_PER_EURO),
+                _cell(row.description),
+                t(f"export.status.{row.status}"),
+            ]
+        )
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def _decimal(value: Decimal) -> str:
+    return f"{value.quantize(Decimal('0.01')):f}".replace(".", ",")
+
+
+def _cell(text: str) -> str:
+    """Neutralise spreadsheet formulas in member-written text (CSV injection)."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text

@@ -1,0 +1,55 @@
+"""The message catalogue: every sentence a user reads, one TOML file per language (`fr.toml`)."""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cache
+from importlib import resources
+from typing import Any
+
+
+class Catalogue:
+    """Looks up `section.key` entries and fills their `{placeholders}`."""
+
+    def __init__(self, entries: dict[str, Any], language: str) -> None:
+        self.language = language
+        self._flat: dict[str, Any] = {}
+        self._flatten("", entries)
+
+    def _flatten(self, prefix: str, table: dict[str, Any]) -> None:
+        for key, value in table.items():
+            full = f"{prefix}{key}"
+            if isinstance(value, dict):
+                self._flatten(full + ".", value)
+            else:
+                self._flat[full] = value
+
+    def __call__(self, key: str, **data: Any) -> str:
+        template = self._flat.get(key)
+        if not isinstance(template, str):
+            raise KeyError(f"message {key!r} missing from the {self.language} catalogue")
+        return template.format(**data) if data else template
+
+    def get(self, key: str, **data: Any) -> str | None:
+        return self(key, **data) if self.has(key) else None
+
+    def strings(self, key: str) -> list[str]:
+        value = self._flat.get(key, [])
+        if not isinstance(value, list):
+            raise KeyError(f"message {key!r} is not a list")
+        return [str(v) for v in value]
+
+    def has(self, key: str) -> bool:
+        return key in self._flat
+
+    def keys(self) -> list[str]:
+        return list(self._flat)
+
+
+@cache
+def load_catalogue(language: str = "fr") -> Catalogue:
+    try:
+        text = resources.files(__package__).joinpath(f"{language}.toml").read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ValueError(f"no message catalogue for language {language!r}") from exc
+    return Catalogue(tomllib.loads(text), language)

@@ -1,0 +1,135 @@
+"""From a chat message to a command and its typed arguments; user errors become French text here."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from chatbot.commandkit import Command, CommandGroup, Permission
+from chatbot.converters import ParseContext
+from chatbot.errors import ArgumentError, PermissionDenied, UsageError, UserError
+from chatbot.formatting import Formatter
+from chatbot.messages import Catalogue
+from chatbot.text import chat_safe, fold
+
+PREFIXES = ("/", "!")
+TRUSTED_KEYS = frozenset({"command", "usage"})  # text the bot built itself, not text a member wrote
+
+
+@dataclass(frozen=True)
+class Recognised:
+    group: CommandGroup | None  # None: an unknown command name
+    name: str
+    arguments: str
+
+
+class Router:
+    def __init__(self, groups: list[CommandGroup], t: Catalogue, fmt: Formatter) -> None:
+        self.groups = groups
+        self.t = t
+        self.fmt = fmt
+        self._by_word = {fold(word): group for group in groups for word in group.words}
+
+    def recognise(self, text: str, *, direct: bool) -> Recognised | None:
+        """`/name …` or `!name …` anywhere; in a direct message, any text (the prefix is optional)."""
+        stripped = text.strip()
+        if stripped[:1] in PREFIXES:
+            body = stripped[1:]
+        elif direct and stripped:
+            body = stripped
+        else:
+            return None
+        name, _, arguments = body.partition(" ")
+        if not name:
+            return None
+        group = self._by_word.get(fold(name))
+        return Recognised(group, name, arguments)
+
+    def suggest(self, name: str) -> list[str]:
+        close = difflib.get_close_matches(fold(name), list(self._by_word), n=3, cutoff=0.6)
+        found: list[str] = []
+        for word in close:
+            group_name = self._by_word[word].name
+            if group_name not in found:
+                found.append(group_name)
+        return found
+
+    def unknown_command(self, name: str, *, direct: bool) -> str | None:
+        """Text for an unknown command: always in a direct message, only when something is close elsewhere
+        (other bots' commands come through the same channels)."""
+        suggestions = self.suggest(name)
+        if not suggestions and not direct:
+            return None
+        key = "errors.unknown_command_suggest" if suggestions else "errors.unknown_command"
+        return self.t(key, name=chat_safe(name, 40), suggestions=", ".join(f"/{s}" for s in suggestions))
+
+    def check_permission(self, command: Command, is_admin: bool) -> None:
+        if command.permission is Permission.ADMIN and not is_admin:
+            raise PermissionDenied("admin_only", command=self.usage(command))
+
+    def parse(self, command: Command, arguments: str, ctx: ParseContext) -> dict[str, Any]:
+        return command.parse(arguments, ctx)
+
+    # --- texts derived from the declarations ------------------------------------------------------------------
+
+    def usage(self, command: Command) -> str:
+        parts = [f"/{command.group}"]
+        if command.keyword:
+            parts.append(command.keyword)
+        for arg in command.args:
+            label = self.t(f"labels.{arg.label}")
+            parts.append(f"<{label}>" if arg.required else f"[{label}]")
+        if command.rest is not None:
+            label = self.t(f"labels.{command.rest.label}")
+            parts.append(f"<{label}…>" if command.rest.required else f"[{label}…]")
+        return " ".join(parts)
+
+    def examples(self, command: Command) -> list[str]:
+        prefix = f"/{command.group}" + (f" {command.keyword}" if command.keyword else "")
+        return [f"{prefix} {example}".rstrip() for example in self.t.strings(f"{command.help_key}.examples")]
+
+    def render_error(self, error: UserError, command: Command | None) -> str:
+        data = self._format_data(error.data)
+        text = self.t(f"errors.{error.key}", **data)
+        if command is not None and isinstance(error, UsageError | ArgumentError):
+            examples = self.examples(command)
+            text += "\n" + self.t("errors.usage_hint", usage=self.usage(command))
+            if examples:
+                text += "\n" + self.t("errors.example_hint", example=examples[0])
+        return text
+
+    def _format_data(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Error data as text: `*_cents` as money, `*_minutes` as durations, dates, lists, member text made safe."""
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            if key.endswith("_cents"):
+                out[key.removesuffix("_cents")] = "" if value is None else self.fmt.money(value)
+            elif key.endswith("_minutes"):
+                out[key.removesuffix("_minutes")] = self.fmt.duration(value)
+            elif key == "label":
+                out[key] = self.t(f"labels.{value}")
+            elif isinstance(value, date):
+                out[key] = self.fmt.date_short(value)
+            elif isinstance(value, list | tuple):
+                out[key] = ", ".join(chat_safe(str(v), 60) for v in value)
+            elif isinstance(value, str):
+                out[key] = value if key in TRUSTED_KEYS else chat_safe(value, 80)
+            else:
+                out[key] = "" if value is None else value
+        if "suggestions" in data:
+            names = out["suggestions"]
+            out["did_you_mean"] = self.t("format.did_you_mean", names=names) if names else ""
+        if "low_cents" in data or "high_cents" in data:
+            out["bounds"] = self._bounds(data.get("low_cents"), data.get("high_cents"))
+        return out
+
+    def _bounds(self, low: int | None, high: int | None) -> str:
+        if low is not None and high is not None:
+            return self.t("format.bounds_between", low=self.fmt.money(low), high=self.fmt.money(high))
+        if low is not None:
+            return self.t("format.bounds_min", low=self.fmt.money(low))
+        if high is not None:
+            return self.t("format.bounds_max", high=self.fmt.money(high))
+        return ""

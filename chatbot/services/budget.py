@@ -1,0 +1,428 @@
+"""Envelopes, budget years and the audit trail of every change made to them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chatbot.clock import Clock
+from chatbot.config import EnvelopeSettings, Settings
+from chatbot.db.models import (
+    COUNTING_DECLARATION,
+    AuditEvent,
+    BudgetYear,
+    Circle,
+    Contribution,
+    ContributionKind,
+    ContributionStatus,
+    Envelope,
+    Member,
+)
+from chatbot.errors import DomainError
+from chatbot.text import slug
+
+
+@dataclass(frozen=True)
+class EnvelopeStatus:
+    slug: str
+    name: str
+    year: int
+    amount_cents: int
+    spent_cents: int
+    committed_cents: int
+    rate_cents: int
+    mode: str
+    flat_min_cents: int | None
+    flat_max_cents: int | None
+    circle_id: int | None
+
+    @property
+    def used_cents(self) -> int:
+        return self.spent_cents + self.committed_cents
+
+    @property
+    def remaining_cents(self) -> int:
+        return self.amount_cents - self.used_cents
+
+    @property
+    def used_percent(self) -> int:
+        """Share of the envelope spent or committed, rounded down (an empty envelope counts as full)."""
+        if self.amount_cents <= 0:
+            return 100 if self.used_cents > 0 else 0
+        return self.used_cents * 100 // self.amount_cents
+
+    @classmethod
+    def of(cls, envelope: Envelope) -> EnvelopeStatus:
+        return cls(
+            slug=envelope.slug,
+            name=envelope.name,
+            year=envelope.year,
+            amount_cents=envelope.amount_cents,
+            spent_cents=envelope.spent_cents,
+            committed_cents=envelope.committed_cents,
+            rate_cents=envelope.rate_cents,
+            mode=envelope.mode,
+            flat_min_cents=envelope.flat_min_cents,
+            flat_max_cents=envelope.flat_max_cents,
+            circle_id=envelope.circle_id,
+        )
+
+
+@dataclass(frozen=True)
+class RecentContribution:
+    id: int
+    username: str
+    kind: str
+    amount_cents: int
+    minutes: int | None
+    work_date: date
+    description: str
+
+
+@dataclass(frozen=True)
+class EnvelopeDetail:
+    status: EnvelopeStatus
+    recent: list[RecentContribution]
+    runs_out_on: date | None  # at the pace of spending so far this year; None when it lasts the year
+    pace_known: bool
+
+
+@dataclass(frozen=True)
+class AuditLine:
+    at_year: int
+    action: str
+    envelope_slug: str | None
+    actor: str | None
+    old_cents: int | None
+    new_cents: int | None
+    reason: str
+    at: object
+
+
+class BudgetService:
+    def __init__(self, session: AsyncSession, settings: Settings, clock: Clock) -> None:
+        self.session = session
+        self.settings = settings
+        self.clock = clock
+
+    # --- years -----------------------------------------------------------------------------------------------
+
+    def current_year(self) -> int:
+        return self.clock.now().year
+
+    async def is_closed(self, year: int) -> bool:
+        row = await self.session.get(BudgetYear, year)
+        return row is not None and row.closed_at is not None
+
+    async def ensure_open(self, year: int) -> None:
+        if await self.is_closed(year):
+            raise DomainError("year_closed", year=year)
+
+    async def close_year(self, actor: Member, year: int) -> None:
+        if year > self.current_year():
+            raise DomainError("year_in_future", year=year)
+        row = await self.session.get(BudgetYear, year)
+        if row is not None and row.closed_at is not None:
+            raise DomainError("year_already_closed", year=year)
+        if row is None:
+            row = BudgetYear(year=year)
+            self.session.add(row)
+        row.closed_at = self.clock.now()
+        row.closed_by_id = actor.id
+        self._audit(actor, "close_year", year)
+
+    async def reopen_year(self, actor: Member, year: int, reason: str) -> None:
+        row = await self.session.get(BudgetYear, year)
+        if row is None or row.closed_at is None:
+            raise DomainError("year_not_closed", year=year)
+        if not reason.strip():
+            raise DomainError("reason_required")
+        row.closed_at = None
+        row.closed_by_id = None
+        self._audit(actor, "reopen_year", year, reason=reason)
+
+    # --- configuration seeding --------------------------------------------------------------------------------
+
+    async def sync_circles(self) -> None:
+        """Circles come from the configuration; their rows exist so that envelopes can point at them."""
+        existing = {c.slug: c for c in (await self.session.scalars(select(Circle))).all()}
+        for circle in self.settings.circles:
+            row = existing.get(circle.slug)
+            if row is None:
+                row = Circle(slug=circle.slug)
+                self.session.add(row)
+            row.name = circle.name
+            row.public_channel = circle.public_channel
+            row.private_channel = circle.private_channel
+        await self.session.flush()
+
+    def configured_year(self) -> int:
+        return self.settings.budget.year or self.current_year()
+
+    async def ensure_configured_envelopes(self, year: int) -> None:
+        """Create the configured envelopes for `year` if it is the configured (or current) year and they are missing.
+
+        Past years are never filled from the configuration: their budgets were kept elsewhere.
+        """
+        if year != self.configured_year() or not self.settings.envelopes:
+            return
+        have = set((await self.session.scalars(select(Envelope.slug).where(Envelope.year == year))).all())
+        missing = [e for e in self.settings.envelopes if e.slug not in have]
+        if not missing:
+            return
+        await self.sync_circles()
+        circle_ids = dict((await self.session.execute(select(Circle.slug, Circle.id))).tuples().all())
+        for settings in missing:
+            envelope = self._new_envelope(settings, year, circle_ids.get(settings.circle) if settings.circle else None)
+            self.session.add(envelope)
+            await self.session.flush()
+            self._audit(None, "create", year, envelope, new_cents=envelope.amount_cents, reason="configuration")
+
+    def _new_envelope(self, settings: EnvelopeSettings, year: int, circle_id: int | None) -> Envelope:
+        return Envelope(
+            year=year,
+            slug=settings.slug,
+            name=settings.name,
+            circle_id=circle_id,
+            amount_cents=settings.amount_cents,
+            rate_cents=settings.rate_cents or self.settings.budget.hourly_cap_cents,
+            mode=settings.mode,
+            flat_min_cents=settings.flat_min_cents,
+            flat_max_cents=settings.flat_max_cents,
+            spent_cents=0,
+            committed_cents=0,
+            created_at=self.clock.now(),
+        )
+
+    # --- reading ----------------------------------------------------------------------------------------------
+
+    async def known_names(self) -> dict[str, str]:
+        """Every name a member may type for an envelope → its slug (configuration, then database)."""
+        names: dict[str, str] = {}
+        env_of_circle = {e.circle: e.slug for e in self.settings.envelopes if e.circle}
+        for circle in self.settings.circles:
+            target = env_of_circle.get(circle.slug, circle.slug)
+            for name in (circle.slug, circle.name, *circle.aliases, circle.public_channel, circle.private_channel):
+                if name:
+                    names.setdefault(slug(name), target)
+        for env in self.settings.envelopes:
+            for name in (env.slug, env.name, *env.aliases):
+                names.setdefault(slug(name), env.slug)
+        rows = (await self.session.execute(select(Envelope.slug, Envelope.name).distinct())).tuples().all()
+        for env_slug, env_name in rows:
+            names.setdefault(slug(env_slug), env_slug)
+            names.setdefault(slug(env_name), env_slug)
+        return names
+
+    async def get(self, envelope_slug: str, year: int, *, for_update: bool = False) -> Envelope:
+        await self.ensure_configured_envelopes(year)
+        query = select(Envelope).where(Envelope.year == year, Envelope.slug == envelope_slug)
+        if for_update:
+            query = query.with_for_update()
+        envelope = await self.session.scalar(query)
+        if envelope is None:
+            raise DomainError("envelope_missing_for_year", envelope=envelope_slug, year=year)
+        return envelope
+
+    async def statuses(self, year: int) -> list[EnvelopeStatus]:
+        await self.ensure_configured_envelopes(year)
+        rows = (await self.session.scalars(select(Envelope).where(Envelope.year == year).order_by(Envelope.id))).all()
+        return [EnvelopeStatus.of(e) for e in rows]
+
+    async def detail(self, envelope_slug: str, year: int, recent: int = 5) -> EnvelopeDetail:
+        envelope = await self.get(envelope_slug, year)
+        query = (
+            select(Contribution, Member.username)
+            .join(Member, Member.id == Contribution.member_id)
+            .where(
+                Contribution.envelope_id == envelope.id,
+                Contribution.status.in_([*COUNTING_DECLARATION, ContributionStatus.PLANNED]),
+            )
+            .order_by(Contribution.id.desc())
+            .limit(recent)
+        )
+        lines = [
+            RecentContribution(c.id, username, c.kind, c.amount_cents, c.minutes, c.work_date, c.description)
+            for c, username in (await self.session.execute(query)).tuples().all()
+        ]
+        status = EnvelopeStatus.of(envelope)
+        runs_out_on, pace_known = self._pace(status)
+        return EnvelopeDetail(status, lines, runs_out_on, pace_known)
+
+    def _pace(self, status: EnvelopeStatus) -> tuple[date | None, bool]:
+        """When the envelope runs out if spending goes on at this year's pace (only for the current year)."""
+        today = self.clock.now().date()
+        if status.year != today.year or status.spent_cents <= 0:
+            return None, False
+        if status.remaining_cents <= 0:
+            return today, True
+        elapsed_days = (today - date(today.year, 1, 1)).days + 1
+        days_left = status.remaining_cents * elapsed_days // status.spent_cents
+        runs_out = today + timedelta(days=days_left)
+        return (runs_out if runs_out.year == today.year else None), True
+
+    async def journal(self, year: int, envelope_slug: str | None = None, limit: int = 15) -> list[AuditLine]:
+        query = (
+            select(AuditEvent, Envelope.slug, Member.username)
+            .outerjoin(Envelope, Envelope.id == AuditEvent.envelope_id)
+            .outerjoin(Member, Member.id == AuditEvent.actor_id)
+            .where(AuditEvent.year == year)
+            .order_by(AuditEvent.id.desc())
+            .limit(limit)
+        )
+        if envelope_slug is not None:
+            query = query.where(Envelope.slug == envelope_slug)
+        rows = (await self.session.execute(query)).tuples().all()
+        return [
+            AuditLine(e.year, e.action, env_slug, username, e.old_cents, e.new_cents, e.reason, e.at)
+            for e, env_slug, username in rows
+        ]
+
+    # --- admin changes ----------------------------------------------------------------------------------------
+
+    async def define(
+        self, actor: Member, envelope_slug: str, amount_cents: int, year: int, reason: str = ""
+    ) -> Envelope:
+        """Set an envelope's amount; a configured envelope or a circle gets its row for that year if it has none."""
+        await self.ensure_open(year)
+        if amount_cents < 0:
+            raise DomainError("amount_negative")
+        await self.ensure_configured_envelopes(year)
+        envelope = await self.session.scalar(
+            select(Envelope).where(Envelope.year == year, Envelope.slug == envelope_slug).with_for_update()
+        )
+        if envelope is None:
+            envelope = await self._create_for_year(envelope_slug, year)
+            self._audit(actor, "create", year, envelope, new_cents=amount_cents, reason=reason)
+            envelope.amount_cents = amount_cents
+            return envelope
+        old = envelope.amount_cents
+        envelope.amount_cents = amount_cents
+        self._audit(actor, "define", year, envelope, old_cents=old, new_cents=amount_cents, reason=reason)
+        return envelope
+
+    async def _create_for_year(self, envelope_slug: str, year: int) -> Envelope:
+        settings = next((e for e in self.settings.envelopes if e.slug == envelope_slug), None)
+        if settings is None:
+            previous = await self.session.scalar(
+                select(Envelope).where(Envelope.slug == envelope_slug).order_by(Envelope.year.desc()).limit(1)
+            )
+            if previous is None:
+                circle = self.settings.circle(envelope_slug)
+                if circle is None:
+                    raise DomainError("envelope_unknown_create", envelope=envelope_slug)
+                settings = EnvelopeSettings(slug=circle.slug, name=circle.name, amount_cents=0, circle=circle.slug)
+            else:
+                settings = EnvelopeSettings(
+                    slug=previous.slug,
+                    name=previous.name,
+                    amount_cents=0,
+                    rate_cents=previous.rate_cents,
+                    mode=previous.mode,
+                    flat_min_cents=previous.flat_min_cents,
+                    flat_max_cents=previous.flat_max_cents,
+                )
+        circle_id = None
+        if settings.circle:
+            await self.sync_circles()
+            circle_id = await self.session.scalar(select(Circle.id).where(Circle.slug == settings.circle))
+        envelope = self._new_envelope(settings, year, circle_id)
+        self.session.add(envelope)
+        await self.session.flush()
+        return envelope
+
+    async def adjust(self, actor: Member, envelope_slug: str, delta_cents: int, reason: str, year: int) -> Envelope:
+        await self.ensure_open(year)
+        if not reason.strip():
+            raise DomainError("reason_required")
+        envelope = await self.get(envelope_slug, year, for_update=True)
+        old = envelope.amount_cents
+        if old + delta_cents < 0:
+            raise DomainError("adjust_below_zero", amount_cents=old, delta_cents=delta_cents)
+        envelope.amount_cents = old + delta_cents
+        self._audit(actor, "adjust", year, envelope, old_cents=old, new_cents=envelope.amount_cents, reason=reason)
+        return envelope
+
+    async def create(self, actor: Member, envelope_slug: str, name: str, amount_cents: int, year: int) -> Envelope:
+        await self.ensure_open(year)
+        await self.ensure_configured_envelopes(year)
+        new_slug = slug(envelope_slug)
+        if not new_slug:
+            raise DomainError("envelope_slug_invalid", given=envelope_slug)
+        names = await self.known_names()
+        exists = await self.session.scalar(select(Envelope.id).where(Envelope.year == year, Envelope.slug == new_slug))
+        owner = names.get(new_slug)
+        if exists is not None or (owner is not None and owner != new_slug):
+            raise DomainError("envelope_exists", envelope=new_slug, year=year)
+        settings = EnvelopeSettings(slug=new_slug, name=name.strip() or new_slug, amount_cents=amount_cents)
+        envelope = self._new_envelope(settings, year, None)
+        self.session.add(envelope)
+        await self.session.flush()
+        self._audit(actor, "create", year, envelope, new_cents=amount_cents, reason=name)
+        return envelope
+
+    async def set_rate(self, actor: Member, envelope_slug: str, rate_cents: int, year: int) -> Envelope:
+        await self.ensure_open(year)
+        cap = self.settings.budget.hourly_cap_cents
+        if not 0 < rate_cents <= cap:
+            raise DomainError("rate_above_global_cap", rate_cents=rate_cents, cap_cents=cap)
+        envelope = await self.get(envelope_slug, year, for_update=True)
+        old = envelope.rate_cents
+        envelope.rate_cents = rate_cents
+        self._audit(actor, "rate", year, envelope, old_cents=old, new_cents=rate_cents)
+        return envelope
+
+    # --- running totals ---------------------------------------------------------------------------------------
+
+    async def recomputed_totals(self, envelope_id: int) -> tuple[int, int]:
+        """(spent, committed) recomputed from the contributions: the invariant the running totals must keep."""
+        spent = await self.session.scalar(
+            select(func.coalesce(func.sum(Contribution.amount_cents), 0)).where(
+                Contribution.envelope_id == envelope_id,
+                Contribution.kind == ContributionKind.DECLARATION,
+                Contribution.status.in_(COUNTING_DECLARATION),
+            )
+        )
+        intentions = (
+            await self.session.execute(
+                select(Contribution.amount_cents, Contribution.realized_cents).where(
+                    Contribution.envelope_id == envelope_id,
+                    Contribution.kind == ContributionKind.INTENTION,
+                    Contribution.status == ContributionStatus.PLANNED,
+                )
+            )
+        ).tuples()
+        committed = sum(max(0, amount - realized) for amount, realized in intentions)
+        return int(spent or 0), committed
+
+    def _audit(
+        self,
+        actor: Member | None,
+        action: str,
+        year: int,
+        envelope: Envelope | None = None,
+        *,
+        contribution: Contribution | None = None,
+        old_cents: int | None = None,
+        new_cents: int | None = None,
+        reason: str = "",
+    ) -> None:
+        self.session.add(
+            AuditEvent(
+                at=self.clock.now(),
+                actor_id=actor.id if actor else None,
+                action=action,
+                year=year,
+                envelope_id=envelope.id if envelope else None,
+                contribution_id=contribution.id if contribution else None,
+                old_cents=old_cents,
+                new_cents=new_cents,
+                reason=reason,
+            )
+        )
+
+    def audit(self, actor: Member | None, action: str, year: int, **kwargs: object) -> None:
+        self._audit(actor, action, year, **kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,343 @@
+"""Declaring, planning, listing, cancelling and exporting contributions, keeping envelope totals exact."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chatbot.clock import Clock
+from chatbot.config import Settings
+from chatbot.db.models import (
+    COUNTING_DECLARATION,
+    Contribution,
+    ContributionKind,
+    ContributionStatus,
+    Envelope,
+    Member,
+)
+from chatbot.errors import DomainError, PermissionDenied
+from chatbot.money import amount_for_minutes
+from chatbot.services.budget import BudgetService, EnvelopeStatus
+from chatbot.values import Duration, FlatAmount, Period, Quantity
+
+MAX_DESCRIPTION = 1000
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a declaration or an intention did, for the reply."""
+
+    id: int
+    kind: str
+    amount_cents: int
+    minutes: int | None
+    rate_cents: int | None
+    work_date: date
+    envelope: EnvelopeStatus
+    overrun: bool
+    near_limit: bool
+    flagged: bool
+    intention_id: int | None
+    intention_left_cents: int | None
+
+
+@dataclass(frozen=True)
+class ContributionLine:
+    id: int
+    username: str
+    envelope_slug: str
+    envelope_name: str
+    year: int
+    kind: str
+    status: str
+    minutes: int | None
+    rate_cents: int | None
+    amount_cents: int
+    work_date: date
+    description: str
+    flagged: bool
+
+
+@dataclass(frozen=True)
+class Listing:
+    lines: list[ContributionLine]  # newest first, at most the limit
+    count: int
+    total_cents: int  # declarations that count (not intentions, not cancelled)
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    id: int
+    kind: str
+    amount_cents: int
+    owner: str
+    envelope: EnvelopeStatus
+
+
+class ContributionService:
+    def __init__(self, session: AsyncSession, settings: Settings, clock: Clock, budget: BudgetService) -> None:
+        self.session = session
+        self.settings = settings
+        self.clock = clock
+        self.budget = budget
+
+    async def declare(
+        self,
+        member: Member,
+        quantity: Quantity,
+        envelope_slug: str,
+        *,
+        rate_cents: int | None = None,
+        work_date: date | None = None,
+        description: str = "",
+        source_message_id: str,
+        intention: bool = False,
+    ) -> Outcome:
+        """Record work done (or, with `intention`, announced). Raises DomainError and writes nothing if refused."""
+        today = self.clock.now().date()
+        work_date = work_date or today
+        if work_date > today and not intention:
+            raise DomainError("date_in_future", date=work_date)
+        if len(description) > MAX_DESCRIPTION:
+            raise DomainError("description_too_long", limit=MAX_DESCRIPTION)
+        year = work_date.year
+        await self.budget.ensure_open(year)
+        envelope = await self.budget.get(envelope_slug, year, for_update=True)
+        minutes, rate, amount = self._price(quantity, envelope, rate_cents, intention)
+
+        linked = None if intention else await self._open_intention(member, envelope)
+        before = envelope.spent_cents + envelope.committed_cents
+        spent_delta, committed_delta = 0, amount
+        if not intention:
+            spent_delta, committed_delta = amount, 0
+            if linked is not None:
+                committed_delta = -min(amount, linked.amount_cents - linked.realized_cents)
+        after = before + spent_delta + committed_delta
+        overrun = after > envelope.amount_cents and after > before
+        if overrun and self.settings.budget.overrun_policy == "refuse":
+            raise DomainError(
+                "overrun_refused",
+                envelope=envelope.name,
+                amount_cents=amount,
+                remaining_cents=envelope.amount_cents - before,
+            )
+        flagged = not intention and linked is None and amount > self.settings.budget.announcement_threshold_cents
+        contribution = Contribution(
+            member_id=member.id,
+            envelope_id=envelope.id,
+            kind=ContributionKind.INTENTION if intention else ContributionKind.DECLARATION,
+            status=ContributionStatus.PLANNED if intention else ContributionStatus.DECLARED,
+            minutes=minutes,
+            rate_cents=rate,
+            amount_cents=amount,
+            work_date=work_date,
+            description=description.strip(),
+            intention_id=linked.id if linked else None,
+            realized_cents=0,
+            flagged=flagged,
+            source_message_id=source_message_id,
+            created_at=self.clock.now(),
+        )
+        self.session.add(contribution)
+        if linked is not None:
+            linked.realized_cents += amount
+        envelope.spent_cents += spent_delta
+        envelope.committed_cents += committed_delta
+        await self.session.flush()
+        status = EnvelopeStatus.of(envelope)
+        threshold = self.settings.budget.warning_percent
+        return Outcome(
+            id=contribution.id,
+            kind=contribution.kind,
+            amount_cents=amount,
+            minutes=minutes,
+            rate_cents=rate,
+            work_date=work_date,
+            envelope=status,
+            overrun=overrun,
+            near_limit=status.used_percent >= threshold and after > before,
+            flagged=flagged,
+            intention_id=linked.id if linked else None,
+            intention_left_cents=max(0, linked.amount_cents - linked.realized_cents) if linked else None,
+        )
+
+    def _price(
+        self, quantity: Quantity, envelope: Envelope, rate_cents: int | None, intention: bool
+    ) -> tuple[int | None, int | None, int]:
+        """(minutes, rate, amount in cents) for this quantity on this envelope, or the rule that refuses it."""
+        if isinstance(quantity, Duration):
+            if envelope.mode == "flat":
+                raise DomainError(
+                    "envelope_flat_only",
+                    envelope=envelope.name,
+                    slug=envelope.slug,
+                    low_cents=envelope.flat_min_cents,
+                    high_cents=envelope.flat_max_cents,
+                )
+            limit = (
+                self.settings.budget.max_minutes_per_intention
+                if intention
+                else self.settings.budget.max_minutes_per_declaration
+            )
+            if quantity.minutes > limit:
+                raise DomainError(
+                    "intention_too_long" if intention else "duration_too_long",
+                    duration_minutes=quantity.minutes,
+                    limit_minutes=limit,
+                )
+            rate = envelope.rate_cents if rate_cents is None else rate_cents
+            if rate > envelope.rate_cents:
+                raise DomainError(
+                    "rate_above_cap", rate_cents=rate, cap_cents=envelope.rate_cents, envelope=envelope.name
+                )
+            amount = amount_for_minutes(quantity.minutes, rate)
+            if amount <= 0:
+                raise DomainError("amount_zero")
+            return quantity.minutes, rate, amount
+        assert isinstance(quantity, FlatAmount)
+        if rate_cents is not None:
+            raise DomainError("rate_with_flat")
+        if envelope.mode == "hours":
+            raise DomainError("envelope_hours_only", envelope=envelope.name, slug=envelope.slug)
+        low, high = envelope.flat_min_cents, envelope.flat_max_cents
+        if (low is not None and quantity.cents < low) or (high is not None and quantity.cents > high):
+            raise DomainError(
+                "flat_out_of_bounds",
+                envelope=envelope.name,
+                amount_cents=quantity.cents,
+                low_cents=low,
+                high_cents=high,
+            )
+        return None, None, quantity.cents
+
+    async def _open_intention(self, member: Member, envelope: Envelope) -> Contribution | None:
+        """The member's oldest intention on this envelope that still has something left to realise."""
+        query = (
+            select(Contribution)
+            .where(
+                Contribution.member_id == member.id,
+                Contribution.envelope_id == envelope.id,
+                Contribution.kind == ContributionKind.INTENTION,
+                Contribution.status == ContributionStatus.PLANNED,
+                Contribution.realized_cents < Contribution.amount_cents,
+            )
+            .order_by(Contribution.id)
+            .limit(1)
+            .with_for_update()
+        )
+        return await self.session.scalar(query)
+
+    async def cancel(self, actor: Member, contribution_id: int, *, is_admin: bool) -> Cancellation:
+        contribution = await self.session.get(Contribution, contribution_id)
+        if contribution is None:
+            raise DomainError("contribution_unknown", id=contribution_id)
+        owner = await self.session.get(Member, contribution.member_id)
+        assert owner is not None
+        if contribution.member_id != actor.id and not is_admin:
+            raise PermissionDenied("cancel_not_yours", id=contribution_id, owner=owner.username)
+        if contribution.status == ContributionStatus.CANCELLED:
+            raise DomainError("already_cancelled", id=contribution_id)
+        if contribution.status == ContributionStatus.BILLED:
+            raise DomainError("already_billed", id=contribution_id)
+        envelope = await self.session.get(Envelope, contribution.envelope_id, with_for_update=True)
+        assert envelope is not None
+        await self.budget.ensure_open(envelope.year)
+        if contribution.kind == ContributionKind.INTENTION:
+            envelope.committed_cents -= max(0, contribution.amount_cents - contribution.realized_cents)
+        else:
+            envelope.spent_cents -= contribution.amount_cents
+            if contribution.intention_id is not None:
+                await self._unrealize(envelope, contribution)
+        contribution.status = ContributionStatus.CANCELLED
+        contribution.cancelled_at = self.clock.now()
+        contribution.cancelled_by_id = actor.id
+        self.budget.audit(
+            actor,
+            "cancel",
+            envelope.year,
+            envelope=envelope,
+            contribution=contribution,
+            old_cents=contribution.amount_cents,
+            new_cents=0,
+        )
+        await self.session.flush()
+        return Cancellation(
+            contribution.id, contribution.kind, contribution.amount_cents, owner.username, EnvelopeStatus.of(envelope)
+        )
+
+    async def _unrealize(self, envelope: Envelope, declaration: Contribution) -> None:
+        """A cancelled declaration gives its share back to the intention it realised, if that is still open."""
+        intention = await self.session.get(Contribution, declaration.intention_id, with_for_update=True)
+        if intention is None:
+            return
+        open_before = max(0, intention.amount_cents - intention.realized_cents)
+        intention.realized_cents -= declaration.amount_cents
+        if intention.status == ContributionStatus.PLANNED:
+            envelope.committed_cents += max(0, intention.amount_cents - intention.realized_cents) - open_before
+
+    async def listing(
+        self,
+        *,
+        member: Member | None = None,
+        envelope_slug: str | None = None,
+        period: Period,
+        limit: int = 15,
+    ) -> Listing:
+        conditions = [Contribution.work_date >= period.start, Contribution.work_date < period.end]
+        if member is not None:
+            conditions.append(Contribution.member_id == member.id)
+        if envelope_slug is not None:
+            conditions.append(Envelope.slug == envelope_slug)
+        base = (
+            select(Contribution, Member.username, Envelope.slug, Envelope.name, Envelope.year)
+            .join(Member, Member.id == Contribution.member_id)
+            .join(Envelope, Envelope.id == Contribution.envelope_id)
+            .where(*conditions)
+        )
+        rows = (await self.session.execute(base.order_by(Contribution.id.desc()).limit(limit))).tuples().all()
+        count_query = (
+            select(func.count(), func.coalesce(func.sum(Contribution.amount_cents), 0))
+            .select_from(Contribution)
+            .join(Envelope, Envelope.id == Contribution.envelope_id)
+        )
+        count = await self.session.scalar(count_query.with_only_columns(func.count()).where(*conditions))
+        total = await self.session.scalar(
+            count_query.with_only_columns(func.coalesce(func.sum(Contribution.amount_cents), 0)).where(
+                *conditions,
+                Contribution.kind == ContributionKind.DECLARATION,
+                Contribution.status.in_(COUNTING_DECLARATION),
+            )
+        )
+        return Listing([self._line(*row) for row in rows], int(count or 0), int(total or 0))
+
+    async def export_rows(self, year: int) -> list[ContributionLine]:
+        """Every declaration of the year (cancelled ones too, marked so), oldest first: the accountant's view."""
+        query = (
+            select(Contribution, Member.username, Envelope.slug, Envelope.name, Envelope.year)
+            .join(Member, Member.id == Contribution.member_id)
+            .join(Envelope, Envelope.id == Contribution.envelope_id)
+            .where(Envelope.year == year, Contribution.kind == ContributionKind.DECLARATION)
+            .order_by(Contribution.work_date, Contribution.id)
+        )
+        return [self._line(*row) for row in (await self.session.execute(query)).tuples().all()]
+
+    @staticmethod
+    def _line(c: Contribution, username: str, env_slug: str, env_name: str, year: int) -> ContributionLine:
+        return ContributionLine(
+            id=c.id,
+            username=username,
+            envelope_slug=env_slug,
+            envelope_name=env_name,
+            year=year,
+            kind=c.kind,
+            status=c.status,
+            minutes=c.minutes,
+            rate_cents=c.rate_cents,
+            amount_cents=c.amount_cents,
+            work_date=c.work_date,
+            description=c.description,
+            flagged=c.flagged,
+        )

@@ -1,0 +1,41 @@
+"""Members as the chat server knows them, recorded on first contact."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chatbot.clock import Clock
+from chatbot.config import Settings
+from chatbot.db.models import Member
+from chatbot.errors import DomainError
+from chatbot.text import slug
+
+
+class MemberService:
+    def __init__(self, session: AsyncSession, settings: Settings, clock: Clock) -> None:
+        self.session = session
+        self.settings = settings
+        self.clock = clock
+
+    async def ensure(self, user_id: str, username: str, display_name: str | None = None) -> Member:
+        """The member row for this chat user, created or refreshed (usernames can change)."""
+        member = await self.session.scalar(select(Member).where(Member.user_id == user_id))
+        if member is None:
+            member = Member(user_id=user_id, username=username, display_name=display_name, created_at=self.clock.now())
+            self.session.add(member)
+            await self.session.flush()
+        elif member.username != username or (display_name and member.display_name != display_name):
+            member.username = username
+            member.display_name = display_name or member.display_name
+        return member
+
+    async def by_username(self, username: str) -> Member:
+        query = select(Member).where(func.lower(Member.username) == username.lower()).order_by(Member.id)
+        member = await self.session.scalar(query)
+        if member is None:
+            raise DomainError("member_unknown", username=username)
+        return member
+
+    def is_admin(self, member: Member) -> bool:
+        return slug(member.username) in self.settings.admins

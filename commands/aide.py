@@ -1,0 +1,45 @@
+"""`/aide`: the commands and their examples, generated from the same declarations the parser uses."""
+
+from __future__ import annotations
+
+from chatbot.commandkit import CommandGroup, Permission, opt
+from chatbot.context import Context
+from chatbot.converters import CommandNameConverter
+from chatbot.errors import UsageError
+
+group = CommandGroup("aide", aliases=("help", "aider", "?"))
+
+
+@group.command(args=(opt("command", CommandNameConverter()),))
+async def show_help(ctx: Context, command: str | None) -> None:
+    router = ctx.router
+    groups = router.groups
+    if command is None:
+        lines = [ctx.t("help.header")]
+        for g in groups:
+            default = g.default or g.commands[0]
+            examples = router.examples(default)
+            lines.append(
+                ctx.t(
+                    "help.overview_line",
+                    name=g.name,
+                    summary=ctx.t(f"help.{g.name}.summary"),
+                    example=examples[0] if examples else f"/{g.name}",
+                )
+            )
+        lines.append(ctx.t("help.footer"))
+        ctx.reply("\n".join(lines))
+        return
+    chosen = next((g for g in groups if command in g.words), None)
+    if chosen is None:
+        raise UsageError("help_unknown", given=command, suggestions=[f"/{s}" for s in router.suggest(command)])
+    lines = [ctx.t("help.group_header", name=chosen.name, summary=ctx.t(f"help.{chosen.name}.summary"))]
+    if chosen.aliases:
+        lines.append(ctx.t("help.aliases", aliases=", ".join(f"/{a}" for a in chosen.aliases if a != "?")))
+    for cmd in chosen.commands:
+        if cmd.permission is Permission.ADMIN and not ctx.is_admin:
+            continue
+        admin = " " + ctx.t("help.admin_mark") if cmd.permission is Permission.ADMIN else ""
+        lines.append(f"• `{router.usage(cmd)}`{admin} — {ctx.t(cmd.help_key + '.text')}")
+        lines += [f"    `{example}`" for example in router.examples(cmd)]
+    ctx.reply("\n".join(lines))

@@ -1,0 +1,217 @@
+"""`/contrib`: declare a contribution, announce an intention, list, cancel, export."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from chatbot.commandkit import Arg, CommandGroup, opt
+from chatbot.context import Context
+from chatbot.converters import (
+    EnvelopeConverter,
+    FreeText,
+    MemberConverter,
+    NumberConverter,
+    PastDateConverter,
+    PeriodConverter,
+    QuantityConverter,
+    RateConverter,
+    YearConverter,
+)
+from chatbot.errors import UsageError
+from chatbot.export import contributions_csv
+from chatbot.services.contributions import Outcome
+from chatbot.text import chat_safe
+from chatbot.tokens import tokenize
+from chatbot.transport.base import Attachment
+from chatbot.values import EnvelopeRef, MemberRef, Period, Quantity, Rate
+from commands.common import contribution_line, envelope_remaining, quantity_text, room_envelope
+
+group = CommandGroup("contrib", aliases=("contribution", "contributions", "contribuer", "declarer"))
+
+
+@group.command(
+    args=(
+        Arg("quantity", QuantityConverter()),
+        opt("envelope", EnvelopeConverter()),
+        opt("rate", RateConverter()),
+        opt("work_date", PastDateConverter()),
+    ),
+    rest=opt("description", FreeText("description")),
+    any_order=True,
+)
+async def declare(
+    ctx: Context,
+    quantity: Quantity,
+    envelope: EnvelopeRef | None,
+    rate: Rate | None,
+    work_date: date | None,
+    description: str,
+) -> None:
+    await _record(ctx, quantity, envelope, rate, work_date, description, intention=False)
+
+
+@group.command(
+    "prevoir",
+    aliases=("intention", "planifier", "annoncer"),
+    args=(Arg("quantity", QuantityConverter()), opt("envelope", EnvelopeConverter()), opt("rate", RateConverter())),
+    rest=opt("description", FreeText("description")),
+    any_order=True,
+)
+async def plan(
+    ctx: Context, quantity: Quantity, envelope: EnvelopeRef | None, rate: Rate | None, description: str
+) -> None:
+    await _record(ctx, quantity, envelope, rate, None, description, intention=True)
+
+
+async def _record(
+    ctx: Context,
+    quantity: Quantity,
+    envelope: EnvelopeRef | None,
+    rate: Rate | None,
+    work_date: date | None,
+    description: str,
+    *,
+    intention: bool,
+) -> None:
+    envelope_slug = envelope.slug if envelope else room_envelope(ctx)
+    if envelope_slug is None:
+        first_word = next(iter(tokenize(description)), None)
+        suggestions = ctx.parse.directory.suggestions(first_word.text) if first_word else []
+        raise UsageError("envelope_required", suggestions=suggestions, known=ctx.parse.directory.slugs)
+    outcome = await ctx.services.contributions.declare(
+        ctx.member,
+        quantity,
+        envelope_slug,
+        rate_cents=rate.cents_per_hour if rate else None,
+        work_date=work_date,
+        description=description,
+        source_message_id=ctx.message.id,
+        intention=intention,
+    )
+    mirror = _mirror(ctx, outcome, description)
+    channel = ctx.settings.budget.contribution_channel
+    mirrored_to = channel if mirror and channel and channel != ctx.message.room.name else None
+    ctx.reply(_confirmation(ctx, outcome, description, mirrored_to))
+    if mirror and mirrored_to:
+        ctx.post(mirrored_to, mirror)
+
+
+def _confirmation(ctx: Context, outcome: Outcome, description: str, mirrored_to: str | None) -> str:
+    status = outcome.envelope
+    lines = [
+        ctx.t(
+            "contrib.planned" if outcome.kind == "intention" else "contrib.declared",
+            id=outcome.id,
+            quantity=quantity_text(ctx, outcome.minutes, outcome.rate_cents, outcome.amount_cents),
+            envelope=chat_safe(status.name, 60),
+            year=status.year,
+            date=ctx.fmt.date_long(outcome.work_date),
+        )
+    ]
+    if description:
+        lines.append(ctx.t("contrib.description", description=chat_safe(description, 200)))
+    if outcome.intention_id is not None:
+        lines.append(
+            ctx.t(
+                "contrib.realises_intention",
+                intention=outcome.intention_id,
+                left=ctx.fmt.money(outcome.intention_left_cents or 0),
+            )
+        )
+    lines.append(envelope_remaining(ctx, status))
+    if outcome.overrun:
+        lines.append(ctx.t("contrib.warn_overrun", over=ctx.fmt.money(-status.remaining_cents)))
+    elif outcome.near_limit:
+        lines.append(ctx.t("contrib.warn_near_limit", percent=status.used_percent))
+    if outcome.flagged:
+        threshold = ctx.fmt.money(ctx.settings.budget.announcement_threshold_cents)
+        lines.append(ctx.t("contrib.warn_flagged", threshold=threshold))
+    if mirrored_to:
+        lines.append(ctx.t("contrib.mirrored_to", channel=mirrored_to))
+    return "\n".join(lines)
+
+
+def _mirror(ctx: Context, outcome: Outcome, description: str) -> str | None:
+    """What the contribution channel sees: intentions, flagged declarations and overruns (transparency)."""
+    if not (outcome.kind == "intention" or outcome.flagged or outcome.overrun):
+        return None
+    key = "contrib.mirror_intention" if outcome.kind == "intention" else "contrib.mirror_declaration"
+    lines = [
+        ctx.t(
+            key,
+            member=chat_safe(ctx.member.username, 40),
+            id=outcome.id,
+            quantity=quantity_text(ctx, outcome.minutes, outcome.rate_cents, outcome.amount_cents),
+            envelope=chat_safe(outcome.envelope.name, 60),
+            year=outcome.envelope.year,
+        )
+    ]
+    if description:
+        lines.append(ctx.t("contrib.description", description=chat_safe(description, 200)))
+    if outcome.flagged:
+        lines.append(ctx.t("contrib.mirror_flagged"))
+    lines.append(envelope_remaining(ctx, outcome.envelope))
+    return "\n".join(lines)
+
+
+@group.command(
+    "liste",
+    aliases=("lister", "list", "historique"),
+    args=(opt("who", MemberConverter()), opt("envelope", EnvelopeConverter()), opt("period", PeriodConverter())),
+    any_order=True,
+)
+async def listing(ctx: Context, who: MemberRef | None, envelope: EnvelopeRef | None, period: Period | None) -> None:
+    period = period or Period(ctx.today.year)
+    member = None
+    if who is not None and who.username is not None:
+        member = await ctx.services.members.by_username(who.username)
+    elif who is not None or envelope is None:
+        member = ctx.member
+    result = await ctx.services.contributions.listing(
+        member=member, envelope_slug=envelope.slug if envelope else None, period=period
+    )
+    scope = _scope(ctx, member.username if member else None, envelope, period)
+    if not result.lines:
+        ctx.reply(ctx.t("contrib.list_empty", scope=scope))
+        return
+    lines = [ctx.t("contrib.list_header", scope=scope, count=result.count, total=ctx.fmt.money(result.total_cents))]
+    lines += [
+        contribution_line(ctx, line, show_member=member is None, show_envelope=envelope is None)
+        for line in result.lines
+    ]
+    if result.count > len(result.lines):
+        lines.append(ctx.t("contrib.list_more", more=result.count - len(result.lines)))
+    ctx.reply("\n".join(lines))
+
+
+def _scope(ctx: Context, username: str | None, envelope: EnvelopeRef | None, period: Period) -> str:
+    when = ctx.t("contrib.scope_month", month=ctx.fmt.month(period.start)) if period.month else str(period.year)
+    parts = []
+    if username is not None:
+        parts.append(ctx.t("contrib.scope_member", member=chat_safe(username, 40)))
+    if envelope is not None:
+        parts.append(ctx.t("contrib.scope_envelope", envelope=envelope.slug))
+    parts.append(when)
+    return " · ".join(parts)
+
+
+@group.command("annuler", aliases=("supprimer", "cancel"), args=(Arg("number", NumberConverter()),))
+async def cancel(ctx: Context, number: int) -> None:
+    done = await ctx.services.contributions.cancel(ctx.member, number, is_admin=ctx.is_admin)
+    key = "contrib.cancelled_intention" if done.kind == "intention" else "contrib.cancelled"
+    text = ctx.t(key, id=done.id, amount=ctx.fmt.money(done.amount_cents))
+    if done.owner != ctx.member.username:
+        text += " " + ctx.t("contrib.cancelled_for", owner=chat_safe(done.owner, 40))
+    ctx.reply(text + "\n" + envelope_remaining(ctx, done.envelope))
+
+
+@group.command("export", aliases=("exporter", "csv"), args=(opt("year", YearConverter()),))
+async def export(ctx: Context, year: int | None) -> None:
+    year = year or ctx.today.year
+    rows = await ctx.services.contributions.export_rows(year)
+    content = contributions_csv(rows, ctx.t, ctx.fmt)
+    total = sum(r.amount_cents for r in rows if r.status in ("declared", "billed"))
+    ctx.reply(
+        ctx.t("contrib.exported", year=year, count=len(rows), total=ctx.fmt.money(total)),
+        attachments=(Attachment(f"contributions-{year}.csv", content),),
+    )
