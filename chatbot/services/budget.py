@@ -174,7 +174,7 @@ class BudgetService:
         if not missing:
             return
         await self.sync_circles()
-        circle_ids = dict((await self.session.execute(select(Circle.slug, Circle.id))).tuples().all())
+        circle_ids = dict((await self.session.execute(select(Circle.slug, Circle.id))).all())
         for settings in missing:
             envelope = self._new_envelope(settings, year, circle_ids.get(settings.circle) if settings.circle else None)
             self.session.add(envelope)
@@ -211,7 +211,7 @@ class BudgetService:
         for env in self.settings.envelopes:
             for name in (env.slug, env.name, *env.aliases):
                 names.setdefault(slug(name), env.slug)
-        rows = (await self.session.execute(select(Envelope.slug, Envelope.name).distinct())).tuples().all()
+        rows = (await self.session.execute(select(Envelope.slug, Envelope.name).distinct())).all()
         for env_slug, env_name in rows:
             names.setdefault(slug(env_slug), env_slug)
             names.setdefault(slug(env_name), env_slug)
@@ -246,7 +246,7 @@ class BudgetService:
         )
         lines = [
             RecentContribution(c.id, username, c.kind, c.amount_cents, c.minutes, c.work_date, c.description)
-            for c, username in (await self.session.execute(query)).tuples().all()
+            for c, username in (await self.session.execute(query)).all()
         ]
         status = EnvelopeStatus.of(envelope)
         runs_out_on, pace_known = self._pace(status)
@@ -275,7 +275,7 @@ class BudgetService:
         )
         if envelope_slug is not None:
             query = query.where(Envelope.slug == envelope_slug)
-        rows = (await self.session.execute(query)).tuples().all()
+        rows = (await self.session.execute(query)).all()
         return [
             AuditLine(e.year, e.action, env_slug, username, e.old_cents, e.new_cents, e.reason, e.at)
             for e, env_slug, username in rows
@@ -394,7 +394,7 @@ class BudgetService:
                     Contribution.status == ContributionStatus.PLANNED,
                 )
             )
-        ).tuples()
+        ).all()
         committed = sum(max(0, amount - realized) for amount, realized in intentions)
         return int(spent or 0), committed
 

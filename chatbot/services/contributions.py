@@ -297,7 +297,7 @@ class ContributionService:
             .join(Envelope, Envelope.id == Contribution.envelope_id)
             .where(*conditions)
         )
-        rows = (await self.session.execute(base.order_by(Contribution.id.desc()).limit(limit))).tuples().all()
+        rows = (await self.session.execute(base.order_by(Contribution.id.desc()).limit(limit))).all()
         count_query = (
             select(func.count(), func.coalesce(func.sum(Contribution.amount_cents), 0))
             .select_from(Contribution)
@@ -322,7 +322,7 @@ class ContributionService:
             .where(Envelope.year == year, Contribution.kind == ContributionKind.DECLARATION)
             .order_by(Contribution.work_date, Contribution.id)
         )
-        return [self._line(*row) for row in (await self.session.execute(query)).tuples().all()]
+        return [self._line(*row) for row in (await self.session.execute(query)).all()]
 
     @staticmethod
     def _line(c: Contribution, username: str, env_slug: str, env_name: str, year: int) -> ContributionLine:
