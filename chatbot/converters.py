@@ -49,7 +49,7 @@ class EnvelopeDirectory:
         key = slug(text)
         if key.startswith("cercle-"):
             key = key[len("cercle-") :]
-        close = difflib.get_close_matches(key, list(self.names), n=limit * 3, cutoff=0.6)
+        close = difflib.get_close_matches(key, list(self.names), n=limit * 3, cutoff=0.75)
         seen: list[str] = []
         for name in close:
             target = self.names[name]

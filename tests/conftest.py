@@ -85,6 +85,8 @@ def database_url(
         shutil.copy(sqlite_template, path)
         return f"sqlite+aiosqlite:///{path}"
     if postgres_url is None:
+        if os.environ.get("REQUIRE_POSTGRES"):
+            pytest.fail("REQUIRE_POSTGRES is set but TEST_DATABASE_URL is not")
         pytest.skip(PG_SKIP_REASON)
     _truncate_postgres(postgres_url)
     return postgres_url
