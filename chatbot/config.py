@@ -224,6 +224,8 @@ def _parse_envelope(
     where = f"envelopes[{index + 1}]"
     circle_slug = reader.optional_string(table, f"{where}.circle")
     circle = next((c for c in circles if c.slug == slug(circle_slug)), None) if circle_slug else None
+    if circle_slug and circle is None:
+        raise ConfigError(f"{where} : le cercle « {circle_slug} » n'est pas déclaré dans [[circles]].")
     env_slug = reader.optional_string(table, f"{where}.slug") or (circle.slug if circle else None)
     if not env_slug:
         raise ConfigError(f'{where} : indiquez slug = "…" ou circle = "…".')
