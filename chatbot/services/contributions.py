@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatbot.clock import Clock
@@ -286,32 +286,31 @@ class ContributionService:
         period: Period,
         limit: int = 15,
     ) -> Listing:
+        """Newest first; an envelope filter narrows to that year's envelope, so the indexes do the work."""
         conditions = [Contribution.work_date >= period.start, Contribution.work_date < period.end]
         if member is not None:
             conditions.append(Contribution.member_id == member.id)
         if envelope_slug is not None:
-            conditions.append(Envelope.slug == envelope_slug)
-        base = (
+            envelope_ids = select(Envelope.id).where(Envelope.slug == envelope_slug, Envelope.year == period.year)
+            conditions.append(Contribution.envelope_id.in_(envelope_ids.scalar_subquery()))
+        query = (
             select(Contribution, Member.username, Envelope.slug, Envelope.name, Envelope.year)
             .join(Member, Member.id == Contribution.member_id)
             .join(Envelope, Envelope.id == Contribution.envelope_id)
             .where(*conditions)
+            .order_by(Contribution.id.desc())
+            .limit(limit)
         )
-        rows = (await self.session.execute(base.order_by(Contribution.id.desc()).limit(limit))).all()
-        count_query = (
-            select(func.count(), func.coalesce(func.sum(Contribution.amount_cents), 0))
-            .select_from(Contribution)
-            .join(Envelope, Envelope.id == Contribution.envelope_id)
+        rows = (await self.session.execute(query)).all()
+        counts_declared = (Contribution.kind == ContributionKind.DECLARATION) & Contribution.status.in_(
+            COUNTING_DECLARATION
         )
-        count = await self.session.scalar(count_query.with_only_columns(func.count()).where(*conditions))
-        total = await self.session.scalar(
-            count_query.with_only_columns(func.coalesce(func.sum(Contribution.amount_cents), 0)).where(
-                *conditions,
-                Contribution.kind == ContributionKind.DECLARATION,
-                Contribution.status.in_(COUNTING_DECLARATION),
-            )
-        )
-        return Listing([self._line(*row) for row in rows], int(count or 0), int(total or 0))
+        totals = select(
+            func.count(),
+            func.coalesce(func.sum(case((counts_declared, Contribution.amount_cents), else_=0)), 0),
+        ).where(*conditions)
+        count, total = (await self.session.execute(totals)).one()
+        return Listing([self._line(*row) for row in rows], int(count), int(total))
 
     async def export_rows(self, year: int) -> list[ContributionLine]:
         """Every declaration of the year (cancelled ones too, marked so), oldest first: the accountant's view."""

@@ -35,7 +35,7 @@ class ConsoleTransport:
     ) -> None:
         self.settings = settings
         self.t = t
-        self.user = slug(user) or "membre"
+        self.user = slug(user.lstrip("@")) or "membre"
         self.room = self._room(room)
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
