@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -20,7 +20,9 @@ from chatbot.errors import UserError
 from chatbot.formatting import Formatter
 from chatbot.messages import Catalogue, load_catalogue
 from chatbot.router import Router
+from chatbot.scheduler import Deliver, Scheduler
 from chatbot.services import Services
+from chatbot.text import without_control_characters
 from chatbot.transport.base import IncomingMessage, Outgoing
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,18 @@ class Bot:
     t: Catalogue
     fmt: Formatter
     router: Router
+    scheduler: Scheduler = field(init=False)
+    # Where what the bot says on its own (reminders, deadlines) goes: set by the transport that runs the bot.
+    outlet: Deliver | None = None
+
+    def __post_init__(self) -> None:
+        self.scheduler = Scheduler(self.sessions, self.settings, self.clock, self._deliver)
+
+    async def _deliver(self, messages: list[Outgoing]) -> None:
+        if self.outlet is None:
+            log.warning("nowhere to deliver %d scheduled message(s)", len(messages))
+            return
+        await self.outlet(messages)
 
     @classmethod
     def create(cls, settings: Settings, *, clock: Clock | None = None, engine: AsyncEngine | None = None) -> Bot:
@@ -65,8 +79,11 @@ class Bot:
             router=Router(groups, t, fmt),
         )
 
-    async def start(self, *, auto_migrate: bool | None = None) -> None:
-        """Bring the schema up to date (embedded SQLite) or refuse an out-of-date one, then seed from config."""
+    async def start(self, *, auto_migrate: bool | None = None, run_scheduler: bool = False) -> None:
+        """Bring the schema up to date (embedded SQLite) or refuse an out-of-date one, then seed from config.
+
+        `run_scheduler` wakes scheduled tasks on the real clock; tests leave it off and call `scheduler.run_due()`.
+        """
         if auto_migrate if auto_migrate is not None else self.settings.database_is_embedded:
             await migrate.upgrade(self.engine)
         state = await migrate.schema_state(self.engine)
@@ -76,13 +93,16 @@ class Bot:
             services = Services.bind(session, self.settings, self.clock)
             await services.budget.sync_circles()
             await services.budget.ensure_configured_envelopes(services.budget.configured_year())
+        if run_scheduler:
+            await self.scheduler.start()
 
     async def close(self) -> None:
+        await self.scheduler.shutdown()
         await self.engine.dispose()
 
     async def handle(self, message: IncomingMessage) -> list[Outgoing]:
         """Handle one chat message exactly once: its effects and its processed mark commit together."""
-        recognised = self.router.recognise(message.text, direct=message.room.is_direct)
+        recognised = self.router.recognise(without_control_characters(message.text), direct=message.room.is_direct)
         if recognised is None:
             return []
         if recognised.group is None:
@@ -126,7 +146,8 @@ class Bot:
                 reference = uuid.uuid4().hex[:8]
                 log.exception("command failed (ref %s) on message %s", reference, message.id)
                 return [self._reply(message, self.t("errors.internal", reference=reference))]
-            return ctx.outgoing
+        self.scheduler.watch(services.tasks.created)
+        return ctx.outgoing
 
     @staticmethod
     def _reply(message: IncomingMessage, text: str) -> Outgoing:

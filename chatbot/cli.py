@@ -61,7 +61,7 @@ async def _console(settings: Settings, user: str | None, room: str | None) -> in
     bot = Bot.create(settings)
     try:
         try:
-            await bot.start()
+            await bot.start(run_scheduler=True)
         except SchemaOutOfDate as error:
             current = error.current or bot.t("cli.schema_empty")
             print(bot.t("cli.schema_out_of_date", current=current, head=error.head), file=sys.stderr)
@@ -71,6 +71,7 @@ async def _console(settings: Settings, user: str | None, room: str | None) -> in
             return EXIT_DATABASE
         default_user = settings.console_user or next(iter(sorted(settings.admins)), "membre")
         transport = ConsoleTransport(settings, bot.t, user=user or default_user, room=room or settings.console_room)
+        bot.outlet = transport.deliver
         await transport.run(bot.handle)
         return 0
     finally:

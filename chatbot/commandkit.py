@@ -29,14 +29,16 @@ class Arg:
     name: str
     converter: Converter
     required: bool = True
+    # In any-order commands: is a second value of this kind an error (`3h 2h`) rather than the start of the text?
+    once: bool = False
 
     @property
     def label(self) -> str:
         return self.converter.label
 
 
-def opt(name: str, converter: Converter) -> Arg:
-    return Arg(name, converter, required=False)
+def opt(name: str, converter: Converter, *, once: bool = False) -> Arg:
+    return Arg(name, converter, required=False, once=once)
 
 
 @dataclass
@@ -105,7 +107,7 @@ class Command:
                     break
             else:
                 for arg in self.args:
-                    if values[arg.name] is not None and arg.converter.match(remaining, ctx) is not None:
+                    if arg.once and values[arg.name] is not None and arg.converter.match(remaining, ctx) is not None:
                         raise UsageError("duplicate_argument", label=arg.label, given=remaining[0].text)
                 return position
         return position

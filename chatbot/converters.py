@@ -98,6 +98,16 @@ class DurationConverter(Converter):
     label = "duration"
     max_tokens = 3
 
+    def match(self, tokens: Sequence[Token], ctx: ParseContext) -> tuple[Any, int] | None:
+        """`3 h 30` is one duration, but in `3h 25 €/h` or `3h 12 mars` the number belongs to what follows."""
+        found = super().match(tokens, ctx)
+        if found is None or found[1] == 1:
+            return found
+        following = fold(tokens[found[1]].text) if found[1] < len(tokens) else ""
+        if re.fullmatch(r"\d+", tokens[found[1] - 1].text) and _starts_what_follows_a_number(following):
+            return super().match(tokens[: found[1] - 1], ctx)
+        return found
+
     def convert(self, text: str, ctx: ParseContext) -> Duration | None:
         found = _DURATION.match(_numeric(text))
         if not found:
@@ -120,24 +130,36 @@ class DurationConverter(Converter):
 
 
 _EURO = r"(?:€|e|eur|euros?)"
-_AMOUNT = r"(?P<v>[+-]?\d+(?:\.\d+)?)"
+# Digits, optionally grouped by thousands with spaces (`5 000`, `1 234,50`), then decimals.
+_AMOUNT = r"(?P<v>[+-]?(?:\d{1,3}(?: \d{3})+|\d+)(?:\.\d+)?)"
 _FLAT = re.compile(rf"^(?:{_AMOUNT}\s*{_EURO}|€\s*{_AMOUNT.replace('?P<v>', '?P<v2>')})$")
 _RATE = re.compile(rf"^{_AMOUNT}\s*{_EURO}?\s*/\s*(?:h|heure)$")
 _BARE = re.compile(rf"^{_AMOUNT}\s*{_EURO}?$")
 
 
+MAX_CENTS = 10**10  # 100 million euros: far above any envelope, far below what the database column holds
+
+
 def _cents(raw: str, text: str) -> int:
     try:
-        return euros_to_cents(parse_euros(raw))
+        cents = euros_to_cents(parse_euros(raw.replace(" ", "")))
     except ValueError as exc:
         raise ArgumentError("amount_precision", given=text) from exc
+    if abs(cents) > MAX_CENTS:
+        raise ArgumentError("amount_too_large", given=text)
+    return cents
+
+
+def _starts_what_follows_a_number(word: str) -> bool:
+    """A unit or a month name: the number before it is a price or a day, not minutes."""
+    return word.startswith(("€", "e/", "eur", "/")) or word.rstrip(".") in MONTHS
 
 
 class FlatAmountConverter(Converter):
     """`250€`, `250,50 €`, `€250`: a positive amount with its currency sign."""
 
     label = "amount"
-    max_tokens = 2
+    max_tokens = 4
 
     def convert(self, text: str, ctx: ParseContext) -> FlatAmount | None:
         found = _FLAT.match(_numeric(text))
@@ -186,7 +208,7 @@ class MoneyConverter(Converter):
     """An amount for budget settings: the euro sign is optional, a sign is allowed when `signed`."""
 
     label = "money"
-    max_tokens = 2
+    max_tokens = 4
 
     def __init__(self, signed: bool = False) -> None:
         self.signed = signed

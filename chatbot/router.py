@@ -41,9 +41,10 @@ class Router:
             body = stripped
         else:
             return None
-        name, _, arguments = body.partition(" ")
-        if not name:
+        parts = body.split(maxsplit=1)
+        if not parts:
             return None
+        name, arguments = parts[0], (parts[1] if len(parts) > 1 else "")
         group = self._by_word.get(fold(name))
         return Recognised(group, name, arguments)
 

@@ -12,6 +12,14 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def without_control_characters(text: str) -> str:
+    """Member text minus the control characters no one types on purpose (PostgreSQL refuses NUL in text)."""
+    return _CONTROL.sub("", text)
+
+
 _SLUG_SEPARATORS = re.compile(r"[\s_'’]+")
 
 

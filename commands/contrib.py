@@ -31,9 +31,9 @@ group = CommandGroup("contrib", aliases=("contribution", "contributions", "contr
 
 @group.command(
     args=(
-        Arg("quantity", QuantityConverter()),
+        Arg("quantity", QuantityConverter(), once=True),
         opt("envelope", EnvelopeConverter()),
-        opt("rate", RateConverter()),
+        opt("rate", RateConverter(), once=True),
         opt("work_date", PastDateConverter()),
     ),
     rest=opt("description", FreeText("description")),
@@ -53,7 +53,11 @@ async def declare(
 @group.command(
     "prevoir",
     aliases=("intention", "planifier", "annoncer"),
-    args=(Arg("quantity", QuantityConverter()), opt("envelope", EnvelopeConverter()), opt("rate", RateConverter())),
+    args=(
+        Arg("quantity", QuantityConverter(), once=True),
+        opt("envelope", EnvelopeConverter()),
+        opt("rate", RateConverter(), once=True),
+    ),
     rest=opt("description", FreeText("description")),
     any_order=True,
 )

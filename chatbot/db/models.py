@@ -154,3 +154,33 @@ class ProcessedMessage(Base):
     room_id: Mapped[str] = mapped_column(String(64), index=True)
     ts: Mapped[datetime] = mapped_column(UTCDateTime())
     processed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class TaskStatus(enum.StrEnum):
+    PENDING = "pending"
+    DONE = "done"  # fired (on time or late)
+    SKIPPED = "skipped"  # fell due while the bot was down and no longer made sense (e.g. the meeting is over)
+    CANCELLED = "cancelled"  # withdrawn before it fell due (meeting moved or cancelled, round closed early)
+    FAILED = "failed"  # its handler kept failing; kept for the admins to see
+
+
+class ScheduledTask(Base):
+    """Something the bot must do at a given instant (a reminder, a deadline). The database is the source of truth:
+    the scheduler is rebuilt from the pending rows at start, and a task fires only once it has claimed its row."""
+
+    __tablename__ = "scheduled_task"
+    __table_args__ = (
+        Index("ix_scheduled_task_status_due_at", "status", "due_at"),
+        Index("ix_scheduled_task_kind_ref_id", "kind", "ref_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    ref_id: Mapped[int] = mapped_column(Integer)  # the meeting, round or decision it is about
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16), default=TaskStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    note: Mapped[str] = mapped_column(Text, default="")

@@ -1,4 +1,4 @@
-"""The message catalogue: every sentence a user reads, one TOML file per language (`fr.toml`)."""
+"""The message catalogue: every sentence a user reads, one folder per language (`fr/*.toml`, one file a feature)."""
 
 from __future__ import annotations
 
@@ -48,8 +48,26 @@ class Catalogue:
 
 @cache
 def load_catalogue(language: str = "fr") -> Catalogue:
-    try:
-        text = resources.files(__package__).joinpath(f"{language}.toml").read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise ValueError(f"no message catalogue for language {language!r}") from exc
-    return Catalogue(tomllib.loads(text), language)
+    """All the TOML files of one language merged; the same key in two files is a mistake, not an override."""
+    folder = resources.files(__package__).joinpath(language)
+    files = (
+        sorted((f for f in folder.iterdir() if f.name.endswith(".toml")), key=lambda f: f.name)
+        if folder.is_dir()
+        else []
+    )
+    if not files:
+        raise ValueError(f"no message catalogue for language {language!r}")
+    merged: dict[str, Any] = {}
+    for file in files:
+        _merge(merged, tomllib.loads(file.read_text(encoding="utf-8")), file.name)
+    return Catalogue(merged, language)
+
+
+def _merge(into: dict[str, Any], new: dict[str, Any], source: str, prefix: str = "") -> None:
+    for key, value in new.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value, source, f"{prefix}{key}.")
+        elif key in into:
+            raise ValueError(f"message {prefix}{key} defined twice (again in {source})")
+        else:
+            into[key] = value

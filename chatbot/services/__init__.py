@@ -11,6 +11,7 @@ from chatbot.config import Settings
 from chatbot.services.budget import BudgetService
 from chatbot.services.contributions import ContributionService
 from chatbot.services.members import MemberService
+from chatbot.services.tasks import TaskService
 
 
 @dataclass
@@ -20,9 +21,11 @@ class Services:
     members: MemberService
     budget: BudgetService
     contributions: ContributionService
+    tasks: TaskService
 
     @classmethod
     def bind(cls, session: AsyncSession, settings: Settings, clock: Clock) -> Services:
         members = MemberService(session, settings, clock)
         budget = BudgetService(session, settings, clock)
-        return cls(members, budget, ContributionService(session, settings, clock, budget))
+        contributions = ContributionService(session, settings, clock, budget)
+        return cls(members, budget, contributions, TaskService(session, clock))

@@ -100,6 +100,10 @@ class ConsoleTransport:
     def _room_label(self) -> str:
         return DIRECT if self.room.kind is RoomKind.DIRECT else f"#{self.room.name}"
 
+    async def deliver(self, messages: list[Outgoing]) -> None:
+        for message in messages:
+            await self.send(message)
+
     async def send(self, message: Outgoing) -> None:
         text = visible(message.text)
         if message.is_reply:
