@@ -124,7 +124,9 @@ def room(name: str) -> Room:
     return Room(id=f"room-{name}", name=name, kind=RoomKind.CHANNEL)
 
 
-def message(text: str, *, user: str = "camille", room_name: str = "@bot", message_id: str | None = None) -> IncomingMessage:
+def message(
+    text: str, *, user: str = "camille", room_name: str = "@bot", message_id: str | None = None
+) -> IncomingMessage:
     return IncomingMessage(
         id=message_id or uuid.uuid4().hex,
         room=room(room_name),
@@ -141,7 +143,9 @@ class Chat:
         self.bot = bot
         self.posts: list[Outgoing] = []
 
-    async def send(self, text: str, *, user: str = "camille", room: str = "@bot", message_id: str | None = None) -> list[Outgoing]:
+    async def send(
+        self, text: str, *, user: str = "camille", room: str = "@bot", message_id: str | None = None
+    ) -> list[Outgoing]:
         out = await self.bot.handle(message(text, user=user, room_name=room, message_id=message_id))
         self.posts += [o for o in out if not o.is_reply]
         return out

@@ -53,7 +53,7 @@ def test_audit_actions_and_statuses_have_texts() -> None:
 
 def test_placeholders_are_well_formed() -> None:
     for key in t.keys():
-        value = t._flat[key]  # noqa: SLF001 - reading the raw templates
+        value = t._flat[key]
         for item in value if isinstance(value, list) else [value]:
             if isinstance(item, str):
                 list(string.Formatter().parse(item))  # raises on a broken {placeholder}
