@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass, field
+from types import ModuleType
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -35,10 +36,16 @@ class SchemaOutOfDate(Exception):
         self.head = head
 
 
-def command_groups() -> list[CommandGroup]:
+def feature_modules() -> list[ModuleType]:
+    """The command families. Each module has a `group` (its commands) and may have `TASKS`: the handlers of the
+    scheduled tasks it creates, by kind (e.g. {"meeting_reminder": send_reminder})."""
     from commands import aide, budget, contrib
 
-    return [contrib.group, budget.group, aide.group]
+    return [contrib, budget, aide]
+
+
+def command_groups() -> list[CommandGroup]:
+    return [module.group for module in feature_modules()]
 
 
 @dataclass
@@ -55,7 +62,10 @@ class Bot:
     outlet: Deliver | None = None
 
     def __post_init__(self) -> None:
-        self.scheduler = Scheduler(self.sessions, self.settings, self.clock, self._deliver)
+        self.scheduler = Scheduler(self.sessions, self.settings, self.clock, self.t, self.fmt, self._deliver)
+        for module in feature_modules():
+            for kind, handler in getattr(module, "TASKS", {}).items():
+                self.scheduler.register(kind, handler)
 
     async def _deliver(self, messages: list[Outgoing]) -> None:
         if self.outlet is None:

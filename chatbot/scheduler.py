@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from chatbot.clock import Clock
 from chatbot.config import Settings
 from chatbot.db.models import ScheduledTask, TaskStatus
+from chatbot.formatting import Formatter
+from chatbot.messages import Catalogue
 from chatbot.services import Services
 from chatbot.transport.base import Outgoing
 
@@ -41,6 +43,9 @@ class Firing:
     now: datetime
     late: bool
     services: Services
+    settings: Settings
+    t: Catalogue
+    fmt: Formatter
 
     def skip(self, reason: str) -> None:
         """Mark the task skipped (it no longer makes sense), with the reason kept on the row and in the log."""
@@ -59,6 +64,8 @@ class Scheduler:
         sessions: async_sessionmaker[AsyncSession],
         settings: Settings,
         clock: Clock,
+        t: Catalogue,
+        fmt: Formatter,
         deliver: Deliver,
         *,
         grace: timedelta = DEFAULT_GRACE,
@@ -66,6 +73,8 @@ class Scheduler:
         self.sessions = sessions
         self.settings = settings
         self.clock = clock
+        self.t = t
+        self.fmt = fmt
         self.deliver = deliver
         self.grace = grace
         self._handlers: dict[str, TaskHandler] = {}
@@ -158,7 +167,8 @@ class Scheduler:
                     log.error("task %s: no handler for kind %r", task_id, task.kind)
                 else:
                     services = Services.bind(session, self.settings, self.clock)
-                    outgoing = await handler(Firing(task, now, task.late, services))
+                    firing = Firing(task, now, task.late, services, self.settings, self.t, self.fmt)
+                    outgoing = await handler(firing)
                     self.watch(services.tasks.created)
         except Exception:
             log.exception("task %s failed", task_id)
