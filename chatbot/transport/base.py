@@ -54,7 +54,11 @@ class Attachment:
 
 @dataclass(frozen=True)
 class Outgoing:
-    """Something the bot says: a reply where the command was typed, or a post in another room (by name)."""
+    """Something the bot says: a reply where the command was typed, or a post in another room (by name).
+
+    `id`, when set, is the message id the bot chooses itself (deterministic, e.g. "consent-12"): a resend after a
+    crash can then be recognised as already posted, and reactions to the post can be traced back to what it is.
+    """
 
     text: str
     room_id: str | None = None
@@ -62,6 +66,18 @@ class Outgoing:
     thread_id: str | None = None
     attachments: tuple[Attachment, ...] = field(default=())
     is_reply: bool = True
+    id: str | None = None
+
+
+@dataclass(frozen=True)
+class ReactionChange:
+    """A member added or removed an emoji reaction on a message (on Rocket.Chat, e.g. on a consent round's post)."""
+
+    message_id: str
+    room: Room
+    user: Author
+    emoji: str  # as Rocket.Chat names it, e.g. ":thumbsup:"
+    added: bool
 
 
 Handler = Callable[[IncomingMessage], Awaitable[list[Outgoing]]]
@@ -73,3 +89,7 @@ class Transport(Protocol):
     async def run(self, handler: Handler) -> None: ...
 
     async def send(self, message: Outgoing) -> None: ...
+
+    async def room_members(self, room: Room) -> list[Author] | None:
+        """Who is in this room, when the chat server can tell (None when it cannot, e.g. the console)."""
+        ...

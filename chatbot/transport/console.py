@@ -100,6 +100,9 @@ class ConsoleTransport:
     def _room_label(self) -> str:
         return DIRECT if self.room.kind is RoomKind.DIRECT else f"#{self.room.name}"
 
+    async def room_members(self, room: Room) -> list[Author] | None:
+        return None  # the console has no member list; features fall back on the members the bot knows
+
     async def deliver(self, messages: list[Outgoing]) -> None:
         for message in messages:
             await self.send(message)
