@@ -299,17 +299,44 @@ class PastDateConverter(Converter):
             return ctx.today - timedelta(days=relative[words])
         if found := _NUMERIC_DATE.match(words):
             year = found.group(3)
-            full_year = ctx.today.year if year is None else int(year) + (2000 if len(year) == 2 else 0)
-            return _make_date(full_year, int(found.group(2)), int(found.group(1)), text)
+            if year is None:
+                return _recent_past(ctx.today, int(found.group(2)), int(found.group(1)), text)
+            return _make_date(
+                int(year) + (2000 if len(year) == 2 else 0), int(found.group(2)), int(found.group(1)), text
+            )
         if found := _ISO_DATE.match(words):
             return _make_date(int(found.group(1)), int(found.group(2)), int(found.group(3)), text)
         if (found := _WORDY_DATE.match(words)) and found.group(2) in MONTHS:
             day = 1 if found.group(1) == "1er" else int(found.group(1))
-            year = int(found.group(3)) if found.group(3) else ctx.today.year
-            return _make_date(year, MONTHS[found.group(2)], day, text)
+            if found.group(3) is None:
+                return _recent_past(ctx.today, MONTHS[found.group(2)], day, text)
+            return _make_date(int(found.group(3)), MONTHS[found.group(2)], day, text)
         if (found := _WEEKDAY.match(words)) and found.group(1) in WEEKDAYS:
             back = (ctx.today.weekday() - WEEKDAYS[found.group(1)]) % 7
             return ctx.today - timedelta(days=back)
+        return None
+
+
+YEAR_TURN_DAYS = 62
+
+
+def _recent_past(today: date, month: int, day: int, text: str) -> date:
+    """A day and month without a year: this year's, unless that is ahead and last year's was only weeks ago
+    (`28/12` typed on 5 January means last December). Otherwise this year's, which the caller may refuse."""
+    this_year, last_year = _date_or_none(today.year, month, day), _date_or_none(today.year - 1, month, day)
+    if this_year is not None and this_year <= today:
+        return this_year
+    if last_year is not None and (today - last_year).days <= YEAR_TURN_DAYS:
+        return last_year
+    if this_year is None:
+        raise ArgumentError("date_invalid", given=text)
+    return this_year
+
+
+def _date_or_none(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
         return None
 
 

@@ -24,6 +24,8 @@ from chatbot.db.models import (
 from chatbot.errors import DomainError
 from chatbot.text import slug
 
+MAX_ENVELOPE_NAME = 80
+
 
 @dataclass(frozen=True)
 class EnvelopeStatus:
@@ -357,6 +359,8 @@ class BudgetService:
         owner = names.get(new_slug)
         if exists is not None or (owner is not None and owner != new_slug):
             raise DomainError("envelope_exists", envelope=new_slug, year=year)
+        if len(name.strip()) > MAX_ENVELOPE_NAME:
+            raise DomainError("envelope_name_too_long", limit=MAX_ENVELOPE_NAME)
         settings = EnvelopeSettings(slug=new_slug, name=name.strip() or new_slug, amount_cents=amount_cents)
         envelope = self._new_envelope(settings, year, None)
         self.session.add(envelope)

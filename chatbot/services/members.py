@@ -20,6 +20,7 @@ class MemberService:
 
     async def ensure(self, user_id: str, username: str, display_name: str | None = None) -> Member:
         """The member row for this chat user, created or refreshed (usernames can change)."""
+        username, display_name = username[:120], (display_name[:200] if display_name else None)
         member = await self.session.scalar(select(Member).where(Member.user_id == user_id))
         if member is None:
             member = Member(user_id=user_id, username=username, display_name=display_name, created_at=self.clock.now())

@@ -1,0 +1,348 @@
+"""Property-based tests: whatever members type after a command, the bot answers in French, never crashes, and an
+error writes nothing; valid declarations are priced exactly and keep the envelope totals exact."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select, text
+
+from chatbot.app import Bot
+from chatbot.db.models import Contribution, Envelope
+from chatbot.messages import load_catalogue
+from chatbot.services import Services
+from tests.conftest import Chat, plain
+
+T = load_catalogue("fr")
+INTERNAL_PREFIX = "Désolé, une erreur interne"
+assert T("errors.internal", reference="x").startswith(INTERNAL_PREFIX)
+
+FUZZ = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+COMMANDS = [
+    "/contrib",
+    "/contrib prevoir",
+    "/contrib liste",
+    "/contrib annuler",
+    "/contrib export",
+    "/budget",
+    "/budget definir",
+    "/budget ajuster",
+    "/budget creer",
+    "/budget taux",
+    "/budget cloturer",
+    "/budget rouvrir",
+    "/budget journal",
+    "/aide",
+]
+
+
+# --- what a reply may look like -------------------------------------------------------------------------------
+
+
+def _template_regex(template: str) -> re.Pattern[str]:
+    """A catalogue sentence as a pattern: its fixed words, anything in place of its {placeholders}."""
+    parts = re.split(r"\{[a-z_]+\}", template.split("\n")[0])
+    return re.compile(".*".join(re.escape(part) for part in parts), re.S)
+
+
+def _sentences() -> dict[str, str]:
+    found: dict[str, str] = {}
+    for key in T.keys():
+        try:
+            found[key] = T(key)
+        except KeyError:  # lists (examples, CSV columns)
+            continue
+    return found
+
+
+_STRINGS = _sentences()
+ERROR_PATTERNS = [
+    _template_regex(v)
+    for k, v in _STRINGS.items()
+    if k.startswith("errors.") and k not in ("errors.usage_hint", "errors.example_hint", "errors.internal")
+]
+REPLY_PATTERNS = [
+    _template_regex(v)
+    for k, v in _STRINGS.items()
+    if k.split(".")[0] in ("contrib", "budget", "help") and not k.startswith("help.overview_line")
+]
+
+
+def is_error(reply: str) -> bool:
+    first = reply.split("\n")[0]
+    return any(p.fullmatch(first) for p in ERROR_PATTERNS)
+
+
+def assert_french_reply(reply: str) -> None:
+    assert reply.strip(), "empty reply"
+    assert not reply.startswith(INTERNAL_PREFIX), reply
+    assert "Traceback (most recent call last)" not in reply
+    first = reply.split("\n")[0]
+    assert is_error(reply) or any(p.fullmatch(first) for p in REPLY_PATTERNS), f"not a catalogue sentence: {first!r}"
+
+
+# --- the database state an error must leave alone -------------------------------------------------------------
+
+SNAPSHOT = {
+    "contribution": "SELECT id, status, amount_cents, realized_cents, minutes, rate_cents FROM contribution"
+    " ORDER BY id",
+    "envelope": "SELECT id, year, slug, amount_cents, spent_cents, committed_cents, rate_cents FROM envelope"
+    " ORDER BY id",
+    "audit_event": "SELECT id, action, year, envelope_id, old_cents, new_cents FROM audit_event ORDER BY id",
+    "budget_year": "SELECT year, closed_at, closed_by_id FROM budget_year ORDER BY year",
+}
+
+
+async def snapshot(bot: Bot) -> dict[str, list[tuple[Any, ...]]]:
+    async with bot.sessions() as session:
+        return {table: [tuple(row) for row in await session.execute(text(sql))] for table, sql in SNAPSHOT.items()}
+
+
+async def assert_totals_exact(bot: Bot) -> None:
+    """Every envelope's running totals equal the totals recomputed from its contributions."""
+    async with bot.sessions() as session:
+        services = Services.bind(session, bot.settings, bot.clock)
+        for envelope in (await session.scalars(select(Envelope))).all():
+            recomputed = await services.budget.recomputed_totals(envelope.id)
+            assert (envelope.spent_cents, envelope.committed_cents) == recomputed, envelope.slug
+
+
+# --- strategies -----------------------------------------------------------------------------------------------
+
+# Any character but lone surrogates (which a chat server cannot send): control characters and NUL included.
+CHARS = st.characters(exclude_categories=("Cs",))
+UNITS = [
+    "",
+    "h",
+    "h30",
+    "h 30",
+    "min",
+    " min",
+    "mn",
+    " heures",
+    "€",
+    " €",
+    "€/h",
+    " €/h",
+    "/h",
+    ",5",
+    ",50€",
+    ".5h",
+    "e",
+]
+WORDS = [
+    *("tech", "cercle-tech", "#cercle-tech", "#cercle-inconnu", "cercle-", "Technique", "communication", "com"),
+    *("Vie", "coopérative", "Vie coopérative", "Santé au travail", "formation", "inter-cae", "orientation"),
+    *("hier", "avant-hier", "aujourd'hui", "lundi", "dimanche", "dernier", "le", "1er", "mars", "décembre"),
+    *("12/03", "31/02", "30/02/2026", "2026-03-12", "12/03/26", "01/01/2027", "le 12 mars", "le 31 décembre"),
+    *("moi", "@alice", "@camille", "@all", "@here", "@", "mois", "année", "2024", "2025", "2026", "2027", "2199"),
+    *("n°1", "n°2", "#1", "1", "2", "3", "-300", "+500", "−20", "0", "0h", "0€", "3h75", "1,5h30", "1,234€"),
+    *("«", "»", '"', "“", "”", "„", "« Tri des tickets »", "« »", '""', "«tech»"),
+    *("prevoir", "prévoir", "liste", "annuler", "export", "definir", "ajuster", "creer", "taux", "cloturer"),
+    *("rouvrir", "journal", "contrib", "budget", "aide", "/budget", "!aide", "?", "/"),
+    *("\n", "\t", "\u202f", "\xa0", "*gras*", "_it_", "`code`", "[lien](https://exemple.org)", ":smile:"),
+    *("<!channel>", "||spoiler||", "DROP TABLE contribution;", "%s", "{given}", "{0}", "\\", "'", "€", "/h"),
+    *("\x00", "\x1b[31m", "99999999999999999999€", "1e30", "100 000 000 001", "Infinity", "NaN€", "٣h", "２€"),
+]
+number = st.one_of(st.integers(min_value=-1000, max_value=10**7), st.integers(min_value=0, max_value=10**25))
+with_unit = st.builds(lambda n, unit: f"{n}{unit}", number, st.sampled_from(UNITS))
+decimal_with_unit = st.builds(
+    lambda n, d, unit: f"{n},{d}{unit}", st.integers(0, 500), st.integers(0, 999), st.sampled_from(UNITS)
+)
+word = st.one_of(st.sampled_from(WORDS), with_unit, decimal_with_unit, st.text(CHARS, min_size=1, max_size=12))
+# (under 200 characters: a longer quoted envelope name is a known crash on PostgreSQL, see the last test)
+soup = st.lists(word, max_size=12).map(" ".join).filter(lambda line: len(line) < 200)
+random_text = st.text(CHARS, max_size=200)
+long_text = st.lists(st.text(CHARS, min_size=1, max_size=30), min_size=100, max_size=300).map(" ".join)
+rooms = st.sampled_from(["@bot", "cercle-tech", "general"])
+
+# Mostly well-formed arguments for each command, so that the success paths (and their writes) are exercised too.
+ENVELOPE_NAMES = ["tech", "#cercle-tech", "Technique", "com", "communication", "Vie coopérative", "sante", "formation"]
+ENVELOPE_NAMES += ["inter-cae", "orientation", "fetes", "#cercle-inconnu"]
+envelope = st.sampled_from(ENVELOPE_NAMES)
+duration = st.one_of(
+    st.integers(0, 30).map(lambda h: f"{h}h"),
+    st.tuples(st.integers(0, 30), st.integers(0, 75)).map(lambda hm: f"{hm[0]}h{hm[1]:02d}"),
+    st.integers(0, 900).map(lambda m: f"{m}min"),
+    st.tuples(st.integers(0, 9), st.integers(0, 9)).map(lambda hd: f"{hd[0]},{hd[1]}h"),
+)
+money = st.integers(-5000, 500000).map(lambda c: f"{c // 100},{c % 100:02d}" if c % 100 else str(c // 100))
+flat = st.tuples(money, st.sampled_from(["€", " €", " euros"])).map("".join)
+rate = st.tuples(st.integers(0, 40), st.sampled_from(["€/h", " €/h", "/h", ",50€/h"])).map(lambda r: f"{r[0]}{r[1]}")
+work_date = st.sampled_from(["hier", "avant-hier", "lundi", "12/03", "le 12 mars", "01/12", "31/02", "12/03/2025"])
+year = st.sampled_from(["2024", "2025", "2026", "2027", "1999", "2199"])
+description = st.one_of(soup, st.just(""), st.sampled_from(["« Tri des tickets »", "Relecture", "“hier soir”"]))
+member = st.sampled_from(["moi", "@alice", "@camille", "@inconnu", "@all"])
+period = st.sampled_from(["mois", "année", "2025", "2026"])
+
+
+def some_of(*parts: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """Each part or nothing, in any order."""
+    optional = [st.one_of(st.just(""), part) for part in parts]
+    return st.tuples(*optional).flatmap(st.permutations).map(lambda words: " ".join(w for w in words if w))
+
+
+def then(*parts: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    return st.tuples(*parts).map(lambda words: " ".join(w for w in words if w))
+
+
+PLAUSIBLE: dict[str, st.SearchStrategy[str]] = {
+    "/contrib": then(some_of(st.one_of(duration, flat), envelope, rate, work_date), description),
+    "/contrib prevoir": then(some_of(st.one_of(duration, flat), envelope, rate), description),
+    "/contrib liste": some_of(member, envelope, period),
+    "/contrib annuler": st.tuples(st.sampled_from(["", "n°", "#"]), st.integers(0, 12)).map(lambda n: f"{n[0]}{n[1]}"),
+    "/contrib export": st.one_of(st.just(""), year),
+    "/budget": some_of(envelope, year),
+    "/budget definir": then(envelope, money, st.one_of(st.just(""), year), description),
+    "/budget ajuster": then(envelope, st.tuples(st.sampled_from(["+", "-", ""]), money).map("".join), description),
+    "/budget creer": then(
+        st.sampled_from(["fetes", "inter-cae", "tech", "nouvelle", "x1"]),
+        st.sampled_from(["", '"Fêtes"', "« Nouvelle enveloppe »", "Nom"]),
+        money,
+        st.one_of(st.just(""), year),
+    ),
+    "/budget taux": then(envelope, st.one_of(rate, money), st.one_of(st.just(""), year)),
+    "/budget cloturer": year,
+    "/budget rouvrir": then(year, description),
+    "/budget journal": some_of(envelope, year),
+    "/aide": st.sampled_from(["", "contrib", "/budget", "!aide", "?", "reunion", "budjet"]),
+}
+
+
+SEEDS = [
+    ("alice", "/contrib 1h tech Relecture"),
+    ("alice", "/contrib prevoir 2h communication"),
+    ("alice", "/contrib 250€ formation Atelier"),
+    ("camille", "/contrib 30min vie-coop hier"),
+    ("camille", "/budget cloturer 2025"),
+]
+
+
+# --- properties -----------------------------------------------------------------------------------------------
+
+EXAMPLES: Counter[str] = Counter()  # examples run per command, checked by test_the_fuzz_ran_its_examples
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@FUZZ
+@given(data=st.data(), room=rooms)
+async def test_any_text_after_a_command(chat: Chat, bot: Bot, command: str, data: st.DataObject, room: str) -> None:
+    """As a plain member then as an admin: one French reply, never the internal error, and an error writes nothing."""
+    EXAMPLES[command] += 1
+    kinds = [PLAUSIBLE[command], soup, random_text, long_text]
+    kind = data.draw(st.sampled_from([0, 0, 0, 0, 1, 1, 2, 3]), "kind")  # mostly well-formed, else noise
+    arguments = data.draw(kinds[kind], "arguments")
+    seed = data.draw(st.sampled_from([None, None, *SEEDS]), "seed")
+    if seed is not None:  # something to list, cancel, close or reopen
+        assert_french_reply(await chat(seed[1], user=seed[0]))
+    line = f"{command} {arguments}"
+    for user in ("alice", "camille"):
+        before = await snapshot(bot)
+        out = await chat.send(line, user=user, room=room)
+        replies = [plain(o.text) for o in out if o.is_reply]
+        assert len(replies) == 1, (line, out)
+        reply = replies[0]
+        assert_french_reply(reply)
+        event(f"{user}: {'error' if is_error(reply) else 'success'}")
+        if is_error(reply):
+            assert await snapshot(bot) == before, (line, reply)
+    await assert_totals_exact(bot)
+
+
+def test_the_fuzz_ran_its_examples() -> None:
+    """Guard against an async @given that silently runs nothing: every fuzzed command ran many examples."""
+    if not EXAMPLES:
+        pytest.skip("no fuzz test ran before this one")
+    assert all(count >= 30 for count in EXAMPLES.values()), EXAMPLES
+
+
+HOUR_ENVELOPES = ["tech", "communication", "vie-coop", "sante", "orientation", "inter-cae"]
+
+
+def euros(cents: int) -> str:
+    return f"{cents // 100},{cents % 100:02d}"
+
+
+@FUZZ
+@given(
+    declarations=st.lists(
+        st.tuples(
+            st.integers(min_value=1, max_value=600),
+            st.sampled_from(HOUR_ENVELOPES),
+            st.none() | st.integers(min_value=1, max_value=3000),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+async def test_declared_amount_is_exact_and_totals_follow(
+    chat: Chat, bot: Bot, declarations: list[tuple[int, str, int | None, bool]]
+) -> None:
+    async with bot.sessions() as session:
+        spent = dict((await session.execute(select(Envelope.slug, Envelope.spent_cents))).all())
+    for minutes, envelope, rate, rate_first in declarations:
+        hours, rest = divmod(minutes, 60)
+        duration = f"{hours}h{rest:02d}" if hours and rest else f"{hours}h" if hours else f"{rest}min"
+        words = [duration, envelope]
+        if rate is not None:
+            words.insert(0 if rate_first else 2, f"{euros(rate)}€/h")
+        reply = await chat(f"/contrib {' '.join(words)} Travail", user="alice")
+        applied = 3000 if rate is None else rate
+        expected = int((Decimal(minutes) * applied / 60).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        if expected == 0:
+            assert reply.startswith("Cette contribution vaudrait 0 €."), reply
+            continue
+        assert reply.startswith("✅ Contribution n°"), reply
+        async with bot.sessions() as session:
+            row = await session.scalar(select(Contribution).order_by(Contribution.id.desc()).limit(1))
+            assert row is not None
+            assert (row.minutes, row.rate_cents, row.amount_cents) == (minutes, applied, expected)
+            envelope_row = await session.scalar(select(Envelope).where(Envelope.id == row.envelope_id))
+            assert envelope_row is not None and envelope_row.slug == envelope
+        spent[envelope] += expected
+    async with bot.sessions() as session:
+        services = Services.bind(session, bot.settings, bot.clock)
+        for envelope_row in (await session.scalars(select(Envelope))).all():
+            assert envelope_row.spent_cents == spent[envelope_row.slug]
+            assert await services.budget.recomputed_totals(envelope_row.id) == (
+                envelope_row.spent_cents,
+                envelope_row.committed_cents,
+            )
+
+
+# --- crashes the fuzzing found -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line", ["/contrib 99999999999999999999€ tech", "/budget definir tech 99999999999999999", "/budget taux tech 1e30"]
+)
+async def test_huge_amount_is_a_french_error(chat: Chat, line: str) -> None:
+    reply = await chat(line)
+    assert_french_reply(reply)
+    assert is_error(reply)
+
+
+async def test_control_characters_are_dropped(chat: Chat, bot: Bot) -> None:
+    reply = await chat("/contrib 3h tech Relecture\x00 du\x1b wiki", user="alice")
+    assert reply.startswith("✅ Contribution n°1 enregistrée")
+    async with bot.sessions() as session:
+        assert await session.scalar(select(Contribution.description)) == "Relecture du wiki"
+    assert_french_reply(await chat("/contrib liste @a\x00b"))
+
+
+async def test_long_envelope_name_is_not_an_internal_error(chat: Chat, bot: Bot) -> None:
+    reply = await chat('/budget creer fetes "' + "Fête " * 50 + '" 2000')
+    assert_french_reply(reply)
+    assert reply.startswith("Nom d'enveloppe trop long")
