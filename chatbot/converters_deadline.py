@@ -19,7 +19,7 @@ from chatbot.text import fold
 from chatbot.tokens import Token, rest_of_line, tokenize
 
 END_OF_DAY = time(23, 59)
-MAX_DEADLINE = timedelta(days=90)
+MAX_DEADLINE = timedelta(days=183)
 MAX_REVIEW_MONTHS = 120
 
 PREFIXES = {"d'ici", "d’ici", "jusqu'au", "jusqu’au", "jusqu'a", "jusqu’a", "avant", "le", "delai", "delai:", "sous"}
@@ -77,6 +77,8 @@ def parse_proposal(source: str, today: date) -> Proposal:
             deadline, end = found_deadline
             continue
         break
+    if review is None:
+        _check_no_unread_review(tokens[:end])
     text = rest_of_line(source, tokens[:end])
     if not text:
         raise UsageError("proposal_missing")
@@ -105,14 +107,14 @@ def _deadline(words: str, text: str, today: date) -> DeadlineSpec | None:
         return DeadlineSpec(text, days=_positive(found.group(1), text))
     if found := _WEEKS.match(words):
         return DeadlineSpec(text, days=7 * _positive(found.group(1), text))
-    if (found := _WEEKDAY.match(words)) and found["wd"] in WEEKDAYS:
+    if (found := _WEEKDAY.match(words)) and found["wd"] in WEEKDAYS and _hour_fits(found):
         return DeadlineSpec(text, weekday=WEEKDAYS[found["wd"]], at=_time(found["hh"], found["mm"], text))
-    if found := _NUMERIC.match(words):
+    if (found := _NUMERIC.match(words)) and _hour_fits(found):
         year = found["y"]
         full_year = today.year if year is None else int(year) + (2000 if len(year) == 2 else 0)
         on = _date(full_year, int(found["m"]), int(found["d"]), text)
         return DeadlineSpec(text, on=on, year_given=year is not None, at=_time(found["hh"], found["mm"], text))
-    if (found := _WORDY.match(words)) and found["mon"] in MONTHS:
+    if (found := _WORDY.match(words)) and found["mon"] in MONTHS and _hour_fits(found):
         day = 1 if found["d"] == "1er" else int(found["d"])
         year = int(found["y"]) if found["y"] else today.year
         on = _date(year, MONTHS[found["mon"]], day, text)
@@ -139,8 +141,17 @@ def _match_review(tokens: list[Token], today: date) -> tuple[ReviewSpec, int] | 
         spec = _deadline(words, text, today)
         if spec is not None and spec.on is not None and spec.at is None:
             return ReviewSpec(on=spec.on), start
-        raise ArgumentError("review_invalid", given=text)
+        return None
     return None
+
+
+def _check_no_unread_review(tokens: list[Token]) -> None:
+    """`revue dans six mois` left in the text means a review date the member meant but that could not be read;
+    `revue de presse` is just words."""
+    for start in range(len(tokens) - 2, max(-1, len(tokens) - 7), -1):
+        following = fold(tokens[start + 1].text)
+        if fold(tokens[start].text) in REVIEW_WORDS and (following[:1].isdigit() or following in ("dans", "le", "au")):
+            raise ArgumentError("review_invalid", given=" ".join(t.text for t in tokens[start:]))
 
 
 def _positive(digits: str, text: str) -> int:
@@ -157,6 +168,11 @@ def _time(hours: str | None, minutes: str | None, text: str) -> time | None:
     if h > 23 or m > 59:
         raise ArgumentError("deadline_invalid", given=text)
     return time(h, m)
+
+
+def _hour_fits(found: re.Match[str]) -> bool:
+    """`jeudi 48h`: 48 is no hour of the day, so the words are a weekday then a number of hours, not one deadline."""
+    return found["hh"] is None or int(found["hh"]) <= 23
 
 
 def _date(year: int, month: int, day: int, text: str) -> date:
