@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -10,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chatbot.app import Bot
+from chatbot.config import ConfigError, example_config_path, load_settings, parse_settings
 from chatbot.converters_deadline import ReviewSpec, parse_proposal, resolve_deadline, review_date
 from chatbot.errors import ArgumentError, DomainError, UsageError
 from tests.conftest import NOW, message, plain
@@ -114,3 +116,41 @@ async def test_any_text_after_consent_gets_a_french_reply(bot: Bot, text: str) -
         assert out, command
         reply = plain(out[0].text)
         assert "Traceback" not in reply and "erreur interne" not in reply, (command, reply)
+
+
+# --- configuration ---------------------------------------------------------------------------------------------
+
+
+def _config(consent: dict[str, object]) -> dict[str, object]:
+    raw = tomllib.loads(example_config_path().read_text(encoding="utf-8"))
+    raw["consent"] = consent
+    return raw
+
+
+def test_consent_configuration_defaults_and_per_circle_rules() -> None:
+    example = load_settings().consent
+    assert example.governance_channels == ("gouvernance",)
+    assert example.rules("tech").deadline_hours == 72 and example.rules(None).reminder_hours == 24
+    settings = parse_settings(
+        _config({"reminder_hours": 0, "circles": {"sante": {"style": "sofa", "quorum": 3, "deadline_hours": 48}}})
+    )
+    sante = settings.consent.rules("sante")
+    assert (sante.style, sante.quorum, sante.deadline_hours, sante.reminder_hours) == ("sofa", 3, 48, None)
+    assert settings.consent.rules("tech").style == "s3"
+    assert settings.consent.is_governance_channel("#Gouvernance")
+
+
+@pytest.mark.parametrize(
+    ("consent", "message_part"),
+    [
+        ({"style": "vote"}, 'consent.style : « vote » inconnu ; attendu "s3" ou "sofa".'),
+        ({"quorum": 0}, "consent.quorum doit être un nombre entier positif"),
+        ({"deadline_hours": "72"}, "consent.deadline_hours doit être un nombre d'heures"),
+        ({"circles": {"nulle-part": {}}}, "consent.circles.nulle-part : ce cercle n'est pas déclaré"),
+        ({"governance_channels": "gouvernance"}, "consent.governance_channels doit être une liste"),
+    ],
+)
+def test_consent_configuration_mistakes_are_named(consent: dict[str, object], message_part: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(_config(consent))
+    assert message_part in str(caught.value)
