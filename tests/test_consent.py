@@ -395,3 +395,13 @@ async def test_quoted_proposal_keeps_its_trailing_words(chat: Chat) -> None:
 
 async def test_now_is_thursday(clock: FixedClock) -> None:
     assert clock.now() == NOW
+
+
+async def test_review_reminder_missed_while_down_is_sent_late(chat: Chat, bot: Bot, clock: FixedClock) -> None:
+    delivered = scheduled(bot)
+    await open_round(chat, "Charte revue 1 mois")
+    await chat("/consent 1 clore", user="alice", room=GOV)
+    clock.advance(timedelta(days=40))
+    await bot.scheduler.run_due()
+    text = plain(delivered[-1].text)
+    assert "Revue de la décision D-1" in text and "Rappel envoyé en retard" in text
