@@ -140,7 +140,12 @@ def _match_review(tokens: list[Token], today: date) -> tuple[ReviewSpec, int] | 
         words = words.removeprefix("le ").removeprefix("au ")
         spec = _deadline(words, text, today)
         if spec is not None and spec.on is not None and spec.at is None:
-            return ReviewSpec(on=spec.on), start
+            on = spec.on
+            if on <= today and not spec.year_given:
+                on = _date(on.year + 1, on.month, on.day, text)
+            if on <= today:
+                raise ArgumentError("review_past", given=text)
+            return ReviewSpec(on=on), start
         return None
     return None
 

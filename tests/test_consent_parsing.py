@@ -63,6 +63,7 @@ def test_review_forms_and_order() -> None:
     proposal = parse_proposal("Charte 48h revue dans 1 an", TODAY)
     assert (proposal.text, proposal.review) == ("Charte", ReviewSpec(months=12))
     assert parse_proposal("Charte revue le 12/03/2027", TODAY).review == ReviewSpec(on=date(2027, 3, 12))
+    assert parse_proposal("Charte revue le 12/03", TODAY).review == ReviewSpec(on=date(2027, 3, 12))
     assert review_date(ReviewSpec(months=3), date(2026, 11, 30)) == date(2027, 2, 28)
     assert review_date(ReviewSpec(months=6), date(2026, 11, 26)) == date(2027, 5, 26)
 
@@ -82,6 +83,7 @@ def test_no_deadline_and_quoted_text() -> None:
         ("Charte revue dans six mois", ArgumentError),
         ("Charte 0h", ArgumentError),
         ("Charte revue 500 ans", ArgumentError),
+        ("Charte revue 12/03/2026", ArgumentError),
     ],
 )
 def test_parse_errors(source: str, error: type[Exception]) -> None:
