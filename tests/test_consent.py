@@ -405,3 +405,29 @@ async def test_review_reminder_missed_while_down_is_sent_late(chat: Chat, bot: B
     await bot.scheduler.run_due()
     text = plain(delivered[-1].text)
     assert "Revue de la décision D-1" in text and "Rappel envoyé en retard" in text
+
+
+async def test_closing_while_members_answer_counts_exactly_the_accepted_answers(chat: Chat, bot: Bot) -> None:
+    await open_round(chat)
+    users = [f"membre{i}" for i in range(20)]
+    answers = [bot.handle(message("/consent 1 objection Non", user=u, room_name=GOV)) for u in users]
+    results = await asyncio.gather(
+        *answers[:10], bot.handle(message("/consent 1 clore", user="alice", room_name=GOV)), *answers[10:]
+    )
+    replies = [plain(r[0].text) for r in results]
+    outcome = replies[10]
+    accepted = sum("objection au cycle n°1 est enregistrée" in r for r in replies)
+    refused = sum("est clos" in r for r in replies)
+    assert accepted + refused == 20
+    assert await count(bot, "consent_position") == accepted
+    # Every accepted objection is in the outcome, none after it.
+    assert outcome.count("• membre") == accepted
+    assert ("non adopté" in outcome) == (accepted > 0)
+
+
+async def test_sofa_refuses_a_concern_by_reaction_in_the_thread(sofa_chat: Chat) -> None:
+    await sofa_chat.send("/consent Une heure de pause", user="alice", room="cercle-sante")
+    change = ReactionChange("consent-1", room("cercle-sante"), Author("id-bruno", "bruno"), ":thinking:", True)
+    out = await sofa_chat.bot.handle_reaction(change)
+    assert out[0].thread_id == "consent-1" and "style SoFA" in plain(out[0].text)
+    assert await count(sofa_chat.bot, "consent_position") == 0
