@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from chatbot.clock import Clock, SystemClock
 from chatbot.commandkit import Command, CommandGroup
 from chatbot.config import Settings
-from chatbot.context import Context
+from chatbot.context import Context, ReactionContext
 from chatbot.converters import EnvelopeDirectory, ParseContext
 from chatbot.db import migrate
 from chatbot.db.engine import make_engine, make_session_factory
@@ -24,7 +24,7 @@ from chatbot.router import Router
 from chatbot.scheduler import Deliver, Scheduler
 from chatbot.services import Services
 from chatbot.text import without_control_characters
-from chatbot.transport.base import IncomingMessage, Outgoing
+from chatbot.transport.base import Author, IncomingMessage, MembersOf, Outgoing, ReactionChange, Room
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +38,11 @@ class SchemaOutOfDate(Exception):
 
 def feature_modules() -> list[ModuleType]:
     """The command families. Each module has a `group` (its commands) and may have `TASKS`: the handlers of the
-    scheduled tasks it creates, by kind (e.g. {"meeting_reminder": send_reminder})."""
-    from commands import aide, budget, contrib
+    scheduled tasks it creates, by kind (e.g. {"meeting_reminder": send_reminder}), and `REACTIONS`: a handler of
+    reaction changes, `async (ReactionContext, ReactionChange) -> None`."""
+    from commands import aide, budget, consent, contrib, decisions
 
-    return [contrib, budget, aide]
+    return [contrib, budget, consent, decisions, aide]
 
 
 def command_groups() -> list[CommandGroup]:
@@ -60,12 +61,18 @@ class Bot:
     scheduler: Scheduler = field(init=False)
     # Where what the bot says on its own (reminders, deadlines) goes: set by the transport that runs the bot.
     outlet: Deliver | None = None
+    # Who is in a room: set by the transport that runs the bot (Transport.room_members); None answers "unknown".
+    members_of: MembersOf | None = None
 
     def __post_init__(self) -> None:
         self.scheduler = Scheduler(self.sessions, self.settings, self.clock, self.t, self.fmt, self._deliver)
+        self.scheduler.members_of = self._room_members
         for module in feature_modules():
             for kind, handler in getattr(module, "TASKS", {}).items():
                 self.scheduler.register(kind, handler)
+
+    async def _room_members(self, room: Room) -> list[Author] | None:
+        return None if self.members_of is None else await self.members_of(room)
 
     async def _deliver(self, messages: list[Outgoing]) -> None:
         if self.outlet is None:
@@ -141,6 +148,7 @@ class Bot:
                 services=services,
                 parse=ParseContext(today=self.clock.now().date()),
                 router=self.router,
+                members_of=self._room_members,
             )
             command: Command | None = None
             try:
@@ -156,6 +164,43 @@ class Bot:
                 reference = uuid.uuid4().hex[:8]
                 log.exception("command failed (ref %s) on message %s", reference, message.id)
                 return [self._reply(message, self.t("errors.internal", reference=reference))]
+        self.scheduler.watch(services.tasks.created)
+        return ctx.outgoing
+
+    async def handle_reaction(self, change: ReactionChange) -> list[Outgoing]:
+        """A reaction added or removed: feature modules with `REACTIONS` turn it into state (a consent position).
+
+        No exactly-once bookkeeping: a reaction change sets or unsets a state, so a replay changes nothing. A user
+        error (the round is closed, the style refuses that position) is answered in the message's thread.
+        """
+        handlers = [module.REACTIONS for module in feature_modules() if hasattr(module, "REACTIONS")]
+        if not handlers:
+            return []
+        async with self.sessions() as session, session.begin():
+            services = Services.bind(session, self.settings, self.clock)
+            member = await services.members.ensure(change.user.id, change.user.username, change.user.display_name)
+            ctx = ReactionContext(
+                change=change,
+                member=member,
+                is_admin=services.members.is_admin(member),
+                settings=self.settings,
+                t=self.t,
+                fmt=self.fmt,
+                clock=self.clock,
+                services=services,
+                members_of=self._room_members,
+            )
+            try:
+                async with session.begin_nested():
+                    for handler in handlers:
+                        await handler(ctx, change)
+            except UserError as error:
+                text = self.router.render_error(error, None)
+                room = change.room
+                return [Outgoing(text=text, room_id=room.id, room_name=room.name, thread_id=change.message_id)]
+            except Exception:
+                log.exception("reaction %s on %s failed", change.emoji, change.message_id)
+                return []
         self.scheduler.watch(services.tasks.created)
         return ctx.outgoing
 

@@ -1,4 +1,4 @@
-"""The `chatbot` command: console, database migrations."""
+"""The `chatbot` command: console, database migrations, exports."""
 
 from __future__ import annotations
 
@@ -39,6 +39,13 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True)
     common(db_sub.add_parser("upgrade", help="apply pending migrations"))
     common(db_sub.add_parser("status", help="show the schema version"))
+
+    export = sub.add_parser("export", help="write a register to a file")
+    export_sub = export.add_subparsers(dest="export_command", required=True)
+    decisions = export_sub.add_parser("decisions", help="the decision register (consent rounds adopted)")
+    common(decisions)
+    decisions.add_argument("--format", choices=("csv", "markdown"), default="markdown")
+    decisions.add_argument("--output", type=Path, help="file to write (default: standard output)")
     return parser
 
 
@@ -52,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     if args.command == "console":
         return asyncio.run(_console(settings, args.user, args.room))
+    if args.command == "export":
+        return asyncio.run(_export_decisions(settings, args.format, args.output))
     if args.db_command == "upgrade":
         return asyncio.run(_db_upgrade(settings))
     return asyncio.run(_db_status(settings))
@@ -72,7 +81,40 @@ async def _console(settings: Settings, user: str | None, room: str | None) -> in
         default_user = settings.console_user or next(iter(sorted(settings.admins)), "membre")
         transport = ConsoleTransport(settings, bot.t, user=user or default_user, room=room or settings.console_room)
         bot.outlet = transport.deliver
+        bot.members_of = transport.room_members
         await transport.run(bot.handle)
+        return 0
+    finally:
+        await bot.close()
+
+
+async def _export_decisions(settings: Settings, form: str, output: Path | None) -> int:
+    from chatbot.export_decisions import decisions_csv, decisions_markdown
+    from chatbot.services import Services
+
+    bot = Bot.create(settings)
+    try:
+        try:
+            await bot.start()
+        except SchemaOutOfDate as error:
+            current = error.current or bot.t("cli.schema_empty")
+            print(bot.t("cli.schema_out_of_date", current=current, head=error.head), file=sys.stderr)
+            return EXIT_DATABASE
+        except (OperationalError, OSError) as error:
+            print(bot.t("cli.database_unreachable", error=error), file=sys.stderr)
+            return EXIT_DATABASE
+        async with bot.sessions() as session:
+            entries = await Services.bind(session, settings, bot.clock).decisions.register()
+        if form == "csv":
+            content = decisions_csv(entries, settings, bot.t, bot.fmt)
+        else:
+            content = decisions_markdown(entries, settings, bot.t, bot.fmt, bot.clock.now().date())
+        if output is None:
+            sys.stdout.buffer.write(content)
+            sys.stdout.flush()
+        else:
+            await asyncio.to_thread(output.write_bytes, content)
+            print(bot.t("cli.exported", path=str(output), count=len(entries)), file=sys.stderr)
         return 0
     finally:
         await bot.close()

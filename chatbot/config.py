@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from chatbot.consent_settings import ConsentSettings, parse_consent
 from chatbot.money import euros_to_cents, parse_euros
 from chatbot.text import slug
 
@@ -69,6 +70,7 @@ class Settings:
     circles: tuple[CircleSettings, ...] = ()
     envelopes: tuple[EnvelopeSettings, ...] = ()
     source: Path | None = None
+    consent: ConsentSettings = field(default_factory=ConsentSettings)
 
     def circle(self, circle_slug: str) -> CircleSettings | None:
         return next((c for c in self.circles if c.slug == circle_slug), None)
@@ -142,6 +144,10 @@ def parse_settings(raw: dict[str, Any], source: Path | None = None, database_url
         if env.circle and env.circle not in circle_slugs:
             raise ConfigError(f"envelopes : le cercle « {env.circle} » n'est pas déclaré dans [[circles]].")
     _check_names_unambiguous(circles, envelopes)
+    try:
+        consent = parse_consent(raw.get("consent", {}), circle_slugs)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
     return Settings(
         timezone=timezone,
         language=language,
@@ -153,6 +159,7 @@ def parse_settings(raw: dict[str, Any], source: Path | None = None, database_url
         circles=circles,
         envelopes=envelopes,
         source=source,
+        consent=consent,
     )
 
 

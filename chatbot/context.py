@@ -13,7 +13,12 @@ from chatbot.formatting import Formatter
 from chatbot.messages import Catalogue
 from chatbot.router import Router
 from chatbot.services import Services
-from chatbot.transport.base import Attachment, IncomingMessage, Outgoing
+from chatbot.transport.base import Attachment, Author, IncomingMessage, MembersOf, Outgoing, ReactionChange, Room
+
+
+async def nobody_known(room: Room) -> list[Author] | None:
+    """The room-member lookup when no transport can tell (tests without one, scheduled tasks before start)."""
+    return None
 
 
 @dataclass
@@ -29,6 +34,7 @@ class Context:
     parse: ParseContext
     router: Router
     outgoing: list[Outgoing] = field(default_factory=list)
+    members_of: MembersOf = nobody_known
 
     @property
     def today(self) -> date:
@@ -38,8 +44,9 @@ class Context:
     def room_circle(self) -> CircleSettings | None:
         return self.settings.circle_for_room(self.message.room.name)
 
-    def reply(self, text: str, attachments: tuple[Attachment, ...] = ()) -> None:
-        """Answer where the command was typed (in its thread, when it was typed in one)."""
+    def reply(self, text: str, attachments: tuple[Attachment, ...] = (), *, id: str | None = None) -> None:
+        """Answer where the command was typed (in its thread, when it was typed in one). `id`: a message id the
+        bot chooses, for a post that reactions will refer to (a consent round)."""
         self.outgoing.append(
             Outgoing(
                 text=text,
@@ -47,6 +54,7 @@ class Context:
                 room_name=self.message.room.name,
                 thread_id=self.message.thread_id,
                 attachments=attachments,
+                id=id,
             )
         )
 
@@ -55,3 +63,24 @@ class Context:
         if not room_name or room_name == self.message.room.name:
             return
         self.outgoing.append(Outgoing(text=text, room_name=room_name, is_reply=False))
+
+
+@dataclass
+class ReactionContext:
+    """What a reaction handler gets: the reaction, the member who reacted, the services of this unit of work."""
+
+    change: ReactionChange
+    member: Member
+    is_admin: bool
+    settings: Settings
+    t: Catalogue
+    fmt: Formatter
+    clock: Clock
+    services: Services
+    members_of: MembersOf = nobody_known
+    outgoing: list[Outgoing] = field(default_factory=list)
+
+    def say_in_thread(self, text: str) -> None:
+        """Answer in the thread of the message that was reacted to."""
+        room, thread = self.change.room, self.change.message_id
+        self.outgoing.append(Outgoing(text=text, room_id=room.id, room_name=room.name, thread_id=thread))

@@ -26,7 +26,7 @@ from chatbot.db.models import ScheduledTask, TaskStatus
 from chatbot.formatting import Formatter
 from chatbot.messages import Catalogue
 from chatbot.services import Services
-from chatbot.transport.base import Outgoing
+from chatbot.transport.base import MembersOf, Outgoing
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,7 @@ class Firing:
     settings: Settings
     t: Catalogue
     fmt: Formatter
+    members_of: MembersOf | None = None  # who is in a room, when the transport can tell
 
     def skip(self, reason: str) -> None:
         """Mark the task skipped (it no longer makes sense), with the reason kept on the row and in the log."""
@@ -78,6 +79,7 @@ class Scheduler:
         self.deliver = deliver
         self.grace = grace
         self._handlers: dict[str, TaskHandler] = {}
+        self.members_of: MembersOf | None = None
         self._aps: AsyncIOScheduler | None = None
 
     def register(self, kind: str, handler: TaskHandler) -> None:
@@ -167,7 +169,7 @@ class Scheduler:
                     log.error("task %s: no handler for kind %r", task_id, task.kind)
                 else:
                     services = Services.bind(session, self.settings, self.clock)
-                    firing = Firing(task, now, task.late, services, self.settings, self.t, self.fmt)
+                    firing = Firing(task, now, task.late, services, self.settings, self.t, self.fmt, self.members_of)
                     outgoing = await handler(firing)
                     self.watch(services.tasks.created)
         except Exception:

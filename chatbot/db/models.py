@@ -184,3 +184,75 @@ class ScheduledTask(Base):
     fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+# --- Consent rounds and the decision register (issue 5) ------------------------------------------------------
+
+
+class RoundStatus(enum.StrEnum):
+    OPEN = "open"
+    ADOPTED = "adopted"
+    REJECTED = "rejected"  # closed with a standing objection, or without quorum
+    WITHDRAWN = "withdrawn"  # by its author or an admin
+    AMENDED = "amended"  # closed by its author to open an amended round (its child)
+
+
+class PositionKind(enum.StrEnum):
+    CONSENT = "consent"
+    CONCERN = "concern"  # recorded with the decision, does not block (S3 style only)
+    OBJECTION = "objection"  # blocks when it has a reason; without one it is not counted
+    STAND_ASIDE = "stand_aside"
+
+
+class ConsentRound(Base):
+    """A proposal submitted to consent in one room, until its deadline or until its author closes it."""
+
+    __tablename__ = "consent_round"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    circle: Mapped[str | None] = mapped_column(String(64), index=True)  # None: a governance channel
+    room_id: Mapped[str] = mapped_column(String(64), index=True)
+    room_name: Mapped[str | None] = mapped_column(String(120))
+    room_kind: Mapped[str] = mapped_column(String(1))  # "c", "p" (transport.base.RoomKind): to ask who is in it
+    author_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
+    text: Mapped[str] = mapped_column(Text)
+    style: Mapped[str] = mapped_column(String(8))  # "s3" or "sofa", fixed when the round opens
+    quorum: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default=RoundStatus.OPEN)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    deadline: Mapped[datetime] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_late: Mapped[bool] = mapped_column(Boolean, default=False)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("consent_round.id"), index=True)
+    # The id of the bot's post announcing the round ("consent-<id>"): reactions to it are positions.
+    post_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    review_months: Mapped[int | None] = mapped_column(Integer)
+    review_on: Mapped[date | None] = mapped_column(Date)
+
+
+class ConsentPosition(Base):
+    """One member's current position in one round; changing it updates the same row."""
+
+    __tablename__ = "consent_position"
+    __table_args__ = (UniqueConstraint("round_id", "member_id", name="uq_consent_position_round_id_member_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("consent_round.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Decision(Base):
+    """An adopted round, in the register as D-<id>. Its concerns are the positions of that round."""
+
+    __tablename__ = "decision"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("consent_round.id"), unique=True)
+    circle: Mapped[str | None] = mapped_column(String(64), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
+    adopted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    review_on: Mapped[date | None] = mapped_column(Date)

@@ -9,7 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chatbot.clock import Clock
 from chatbot.config import Settings
 from chatbot.services.budget import BudgetService
+from chatbot.services.consent import ConsentService
 from chatbot.services.contributions import ContributionService
+from chatbot.services.decisions import DecisionService
 from chatbot.services.members import MemberService
 from chatbot.services.tasks import TaskService
 
@@ -22,10 +24,14 @@ class Services:
     budget: BudgetService
     contributions: ContributionService
     tasks: TaskService
+    consent: ConsentService
+    decisions: DecisionService
 
     @classmethod
     def bind(cls, session: AsyncSession, settings: Settings, clock: Clock) -> Services:
         members = MemberService(session, settings, clock)
         budget = BudgetService(session, settings, clock)
         contributions = ContributionService(session, settings, clock, budget)
-        return cls(members, budget, contributions, TaskService(session, clock))
+        tasks = TaskService(session, clock)
+        consent = ConsentService(session, settings, clock, tasks)
+        return cls(members, budget, contributions, tasks, consent, DecisionService(session, consent))

@@ -81,6 +81,8 @@ class ReactionChange:
 
 
 Handler = Callable[[IncomingMessage], Awaitable[list[Outgoing]]]
+# Who is in a room, as the running transport can tell (None when it cannot): see Transport.room_members.
+MembersOf = Callable[[Room], Awaitable[list[Author] | None]]
 
 
 class Transport(Protocol):

@@ -1,0 +1,239 @@
+"""French deadlines and review dates at the end of a proposal: `48h`, `3 jours`, `vendredi 18h`, `jusqu'au 12/03`,
+`revue 6 mois`.
+
+A proposal is free text whose *last* words may be a deadline and/or a review date, in either order. Parsing
+yields specifications (what the member wrote); `resolve_deadline` turns one into an instant once the clock is known,
+so that parsing stays a pure function of the words. A proposal in quotes (« … ») keeps its words: only words
+outside quotes are read as a deadline, which is how a member writes `« Passer à 35h »`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from chatbot.converters import MONTHS, WEEKDAYS
+from chatbot.errors import ArgumentError, DomainError, UsageError
+from chatbot.text import fold
+from chatbot.tokens import Token, rest_of_line, tokenize
+
+END_OF_DAY = time(23, 59)
+MAX_DEADLINE = timedelta(days=183)
+MAX_REVIEW_MONTHS = 120
+
+PREFIXES = {"d'ici", "d’ici", "jusqu'au", "jusqu’au", "jusqu'a", "jusqu’a", "avant", "le", "delai", "delai:", "sous"}
+REVIEW_WORDS = {"revue", "revision", "reviser", "a-revoir"}
+
+
+@dataclass(frozen=True)
+class DeadlineSpec:
+    """One of: a number of hours, of days, a weekday (next one), or a date; the last two with an optional time."""
+
+    text: str
+    hours: int | None = None
+    days: int | None = None
+    weekday: int | None = None
+    on: date | None = None
+    year_given: bool = False
+    at: time | None = None
+
+
+@dataclass(frozen=True)
+class ReviewSpec:
+    months: int | None = None
+    on: date | None = None
+
+
+@dataclass(frozen=True)
+class Proposal:
+    text: str  # the proposal without its trailing deadline and review date
+    deadline: DeadlineSpec | None = None
+    review: ReviewSpec | None = None
+
+
+_TIME = r"(?:a\s+)?(?P<hh>\d{1,2})\s*(?:h|:)\s*(?P<mm>\d{2})?"
+_HOURS = re.compile(r"^(\d{1,4})\s*(?:h|hr|hrs|heures?)$")
+_DAYS = re.compile(r"^(\d{1,3})\s*(?:j|jours?)$")
+_WEEKS = re.compile(r"^(\d{1,2})\s*semaines?$")
+_WEEKDAY = re.compile(rf"^(?P<wd>[a-z]+)(?:\s+prochain)?(?:\s+{_TIME})?$")
+_NUMERIC = re.compile(rf"^(?P<d>\d{{1,2}})[/.](?P<m>\d{{1,2}})(?:[/.](?P<y>\d{{4}}|\d{{2}}))?(?:\s+{_TIME})?$")
+_WORDY = re.compile(rf"^(?P<d>1er|\d{{1,2}})\s+(?P<mon>[a-z]+)\.?(?:\s+(?P<y>\d{{4}}))?(?:\s+{_TIME})?$")
+_REVIEW_IN = re.compile(r"^(?:dans\s+)?(\d{1,3})\s*(mois|ans?|annees?)$")
+
+
+def parse_proposal(source: str, today: date) -> Proposal:
+    """Split the trailing deadline and review date off a proposal. Raises ArgumentError for a deadline or a
+    review date that has the right shape but cannot be (`31/02`, `25h30`), UsageError when no text is left."""
+    tokens = tokenize(source)
+    end = len(tokens)
+    deadline: DeadlineSpec | None = None
+    review: ReviewSpec | None = None
+    for _ in range(2):
+        if review is None and (found_review := _match_review(tokens[:end], today)) is not None:
+            review, end = found_review
+            continue
+        if deadline is None and (found_deadline := _match_deadline(tokens[:end], today)) is not None:
+            deadline, end = found_deadline
+            continue
+        break
+    if review is None:
+        _check_no_unread_review(tokens[:end])
+    text = rest_of_line(source, tokens[:end])
+    if not text:
+        raise UsageError("proposal_missing")
+    return Proposal(text, deadline, review)
+
+
+def _match_deadline(tokens: list[Token], today: date) -> tuple[DeadlineSpec, int] | None:
+    for size in range(min(4, len(tokens)), 0, -1):
+        window = tokens[len(tokens) - size :]
+        if any(t.quoted for t in window):
+            continue
+        text = " ".join(t.text for t in window)
+        spec = _deadline(fold(text).strip(), text, today)
+        if spec is not None:
+            start = len(tokens) - size
+            while start > 0 and not tokens[start - 1].quoted and fold(tokens[start - 1].text) in PREFIXES:
+                start -= 1
+            return spec, start
+    return None
+
+
+def _deadline(words: str, text: str, today: date) -> DeadlineSpec | None:
+    if found := _HOURS.match(words):
+        return DeadlineSpec(text, hours=_positive(found.group(1), text))
+    if found := _DAYS.match(words):
+        return DeadlineSpec(text, days=_positive(found.group(1), text))
+    if found := _WEEKS.match(words):
+        return DeadlineSpec(text, days=7 * _positive(found.group(1), text))
+    if (found := _WEEKDAY.match(words)) and found["wd"] in WEEKDAYS and _hour_fits(found):
+        return DeadlineSpec(text, weekday=WEEKDAYS[found["wd"]], at=_time(found["hh"], found["mm"], text))
+    if (found := _NUMERIC.match(words)) and _hour_fits(found):
+        year = found["y"]
+        full_year = today.year if year is None else int(year) + (2000 if len(year) == 2 else 0)
+        on = _date(full_year, int(found["m"]), int(found["d"]), text)
+        return DeadlineSpec(text, on=on, year_given=year is not None, at=_time(found["hh"], found["mm"], text))
+    if (found := _WORDY.match(words)) and found["mon"] in MONTHS and _hour_fits(found):
+        day = 1 if found["d"] == "1er" else int(found["d"])
+        year = int(found["y"]) if found["y"] else today.year
+        on = _date(year, MONTHS[found["mon"]], day, text)
+        return DeadlineSpec(text, on=on, year_given=found["y"] is not None, at=_time(found["hh"], found["mm"], text))
+    return None
+
+
+def _match_review(tokens: list[Token], today: date) -> tuple[ReviewSpec, int] | None:
+    for start in range(len(tokens) - 1, max(-1, len(tokens) - 7), -1):
+        if tokens[start].quoted or fold(tokens[start].text) not in REVIEW_WORDS:
+            continue
+        rest = tokens[start + 1 :]
+        if not rest or any(t.quoted for t in rest):
+            return None
+        text = " ".join(t.text for t in rest)
+        words = fold(text).strip()
+        if found := _REVIEW_IN.match(words):
+            count = _positive(found.group(1), text)
+            months = count if found.group(2) == "mois" else 12 * count
+            if months > MAX_REVIEW_MONTHS:
+                raise ArgumentError("review_invalid", given=text)
+            return ReviewSpec(months=months), start
+        words = words.removeprefix("le ").removeprefix("au ")
+        spec = _deadline(words, text, today)
+        if spec is not None and spec.on is not None and spec.at is None:
+            on = spec.on
+            if on <= today and not spec.year_given:
+                on = _date(on.year + 1, on.month, on.day, text)
+            if on <= today:
+                raise ArgumentError("review_past", given=text)
+            return ReviewSpec(on=on), start
+        return None
+    return None
+
+
+def _check_no_unread_review(tokens: list[Token]) -> None:
+    """`revue dans six mois` left in the text means a review date the member meant but that could not be read;
+    `revue de presse` is just words."""
+    for start in range(len(tokens) - 2, max(-1, len(tokens) - 7), -1):
+        following = fold(tokens[start + 1].text)
+        if fold(tokens[start].text) in REVIEW_WORDS and (following[:1].isdigit() or following in ("dans", "le", "au")):
+            raise ArgumentError("review_invalid", given=" ".join(t.text for t in tokens[start:]))
+
+
+def _positive(digits: str, text: str) -> int:
+    value = int(digits)
+    if value <= 0:
+        raise ArgumentError("deadline_invalid", given=text)
+    return value
+
+
+def _time(hours: str | None, minutes: str | None, text: str) -> time | None:
+    if hours is None:
+        return None
+    h, m = int(hours), int(minutes or 0)
+    if h > 23 or m > 59:
+        raise ArgumentError("deadline_invalid", given=text)
+    return time(h, m)
+
+
+def _hour_fits(found: re.Match[str]) -> bool:
+    """`jeudi 48h`: 48 is no hour of the day, so the words are a weekday then a number of hours, not one deadline."""
+    return found["hh"] is None or int(found["hh"]) <= 23
+
+
+def _date(year: int, month: int, day: int, text: str) -> date:
+    try:
+        return date(year, month, day)
+    except ValueError as exc:
+        raise ArgumentError("deadline_invalid", given=text) from exc
+
+
+def resolve_deadline(spec: DeadlineSpec, now: datetime) -> datetime:
+    """The instant a deadline means, seen from `now` (aware, in the cooperative's zone).
+
+    Hours are elapsed time (48h is 48 real hours, even across a DST change); days, weekdays and dates are wall-clock
+    (`3 jours` at 10:00 ends at 10:00). A date without a year is its next occurrence; a date alone ends at 23:59.
+    """
+    tz = now.tzinfo
+    if spec.hours is not None:
+        found = (now.astimezone(UTC) + timedelta(hours=spec.hours)).astimezone(tz)
+    elif spec.days is not None:
+        found = _wall(now.date() + timedelta(days=spec.days), now.timetz().replace(tzinfo=None), now)
+    elif spec.weekday is not None:
+        ahead = (spec.weekday - now.weekday()) % 7
+        found = _wall(now.date() + timedelta(days=ahead), spec.at or END_OF_DAY, now)
+        if found <= now:
+            found = _wall(now.date() + timedelta(days=ahead + 7), spec.at or END_OF_DAY, now)
+    else:
+        assert spec.on is not None
+        found = _wall(spec.on, spec.at or END_OF_DAY, now)
+        if found <= now and not spec.year_given:
+            try:
+                found = _wall(spec.on.replace(year=spec.on.year + 1), spec.at or END_OF_DAY, now)
+            except ValueError:  # 29 February
+                pass
+    if found <= now:
+        raise DomainError("deadline_past", given=spec.text)
+    if found - now > MAX_DEADLINE:
+        raise DomainError("deadline_too_far", given=spec.text, days=MAX_DEADLINE.days)
+    return found
+
+
+def _wall(day: date, at: time, now: datetime) -> datetime:
+    """A wall-clock time on a day in `now`'s zone, normalised (a time in the spring-forward gap moves forward)."""
+    local = datetime.combine(day, at, tzinfo=now.tzinfo)
+    return local.astimezone(UTC).astimezone(now.tzinfo)
+
+
+def review_date(spec: ReviewSpec, adopted_on: date) -> date:
+    """The day a decision comes up for review: a given date, or so many months after adoption (end of month kept)."""
+    if spec.on is not None:
+        return spec.on
+    assert spec.months is not None
+    month_index = adopted_on.month - 1 + spec.months
+    year, month = adopted_on.year + month_index // 12, month_index % 12 + 1
+    for day in range(adopted_on.day, 27, -1):
+        try:
+            return date(year, month, day)
+        except ValueError:
+            continue
+    return date(year, month, min(adopted_on.day, 28))

@@ -1,0 +1,87 @@
+"""The decision register as a file: CSV for spreadsheets, Markdown for the cooperative's wiki."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import date, tzinfo
+
+from chatbot.config import Settings
+from chatbot.formatting import Formatter
+from chatbot.messages import Catalogue
+from chatbot.services.decisions import DecisionEntry
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-!|~])")
+
+
+def _scope(settings: Settings, t: Catalogue, circle: str | None) -> str:
+    found = settings.circle(circle) if circle else None
+    return found.name if found else t("consent.governance")
+
+
+def _adopted_on(entry: DecisionEntry, tz: tzinfo) -> date:
+    return entry.decision.adopted_at.astimezone(tz).date()
+
+
+def decisions_csv(entries: list[DecisionEntry], settings: Settings, t: Catalogue, fmt: Formatter) -> bytes:
+    """`;`-separated, UTF-8 with a BOM, member text guarded against spreadsheet formulas."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(t.strings("decisions.export.columns"))
+    for entry in entries:
+        d = entry.decision
+        concerns = " | ".join(f"{c.username} : {c.reason}" if c.reason else c.username for c in entry.concerns)
+        writer.writerow(
+            [
+                f"D-{d.id}",
+                fmt.date_short(_adopted_on(entry, settings.timezone)),
+                _scope(settings, t, d.circle),
+                _cell(d.text),
+                _cell(entry.author),
+                _cell(concerns),
+                " ".join(f"n°{n}" for n in entry.rounds),
+                fmt.date_short(d.review_on) if d.review_on else "",
+            ]
+        )
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def decisions_markdown(
+    entries: list[DecisionEntry], settings: Settings, t: Catalogue, fmt: Formatter, today: date
+) -> bytes:
+    """One section per decision, member text escaped so it cannot inject markup into the wiki page."""
+    lines = [f"# {t('decisions.export.title')}", "", t("decisions.export.generated", date=fmt.date_long(today)), ""]
+    if not entries:
+        lines += [t("decisions.export.empty"), ""]
+    for entry in entries:
+        d = entry.decision
+        lines += [
+            f"## {t('decisions.export.heading', number=d.id, text=_md(d.text.splitlines()[0] if d.text else ''))}",
+            "",
+            _md(d.text),
+            "",
+            t(
+                "decisions.export.adopted",
+                date=fmt.date_long(_adopted_on(entry, settings.timezone)),
+                scope=_md(_scope(settings, t, d.circle)),
+                author=_md(entry.author),
+            ),
+            t("decisions.export.rounds", rounds=", ".join(f"n°{n}" for n in entry.rounds)),
+        ]
+        if entry.concerns:
+            lines.append(t("decisions.export.concerns"))
+            lines += [f"- {_md(c.username)}" + (f" : {_md(c.reason)}" if c.reason else "") for c in entry.concerns]
+        if d.review_on:
+            lines.append(t("decisions.export.review", date=fmt.date_long(d.review_on)))
+        lines.append("")
+    return "\n".join(lines).encode("utf-8")
+
+
+def _cell(text: str) -> str:
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _md(text: str) -> str:
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(text.split()))

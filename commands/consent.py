@@ -1,0 +1,272 @@
+"""`/consent`: open a consent round, answer it (by command or by reacting to its post), close, withdraw, amend.
+
+The round's post carries a message id the bot chooses (`consent-<n>`), so that a reaction to it on Rocket.Chat
+comes back here as a position. Outcomes, reminders and review dates are scheduled tasks (rows), so they survive a
+restart and fire late rather than never.
+"""
+
+from __future__ import annotations
+
+from chatbot.commandkit import CommandGroup, opt
+from chatbot.context import Context, ReactionContext, nobody_known
+from chatbot.converters import FreeText
+from chatbot.converters_consent import RoundTarget, RoundTargetConverter, Verb
+from chatbot.converters_deadline import Proposal, parse_proposal, resolve_deadline
+from chatbot.db.models import ConsentRound, Member, PositionKind
+from chatbot.errors import DomainError, PermissionDenied, UsageError
+from chatbot.scheduler import Firing
+from chatbot.services.consent import TASK_DEADLINE, TASK_REMINDER, TASK_REVIEW, ConsentService, PositionChange
+from chatbot.text import chat_safe
+from chatbot.transport.base import MembersOf, Outgoing, ReactionChange, Room, RoomKind
+from commands.consent_text import ConsentText, mention
+
+group = CommandGroup("consent", aliases=("consentement", "consentir"))
+
+POSITIONS = {
+    Verb.CONSENT: PositionKind.CONSENT,
+    Verb.CONCERN: PositionKind.CONCERN,
+    Verb.OBJECTION: PositionKind.OBJECTION,
+    Verb.STAND_ASIDE: PositionKind.STAND_ASIDE,
+}
+# The emojis the round's post lists, as Rocket.Chat names them in reaction events (with a few synonyms).
+REACTION_KINDS = {
+    ":thumbsup:": PositionKind.CONSENT,
+    ":+1:": PositionKind.CONSENT,
+    ":white_check_mark:": PositionKind.CONSENT,
+    ":thinking:": PositionKind.CONCERN,
+    ":thinking_face:": PositionKind.CONCERN,
+    ":raised_hand:": PositionKind.OBJECTION,
+    ":hand:": PositionKind.OBJECTION,
+    ":zipper_mouth:": PositionKind.STAND_ASIDE,
+    ":zipper_mouth_face:": PositionKind.STAND_ASIDE,
+}
+
+
+def _text(ctx: Context | ReactionContext | Firing) -> ConsentText:
+    return ConsentText(ctx.t, ctx.fmt, ctx.settings)
+
+
+@group.command(args=(opt("target", RoundTargetConverter()),), rest=opt("text", FreeText("proposal")))
+async def consent(ctx: Context, target: RoundTarget | None, text: str) -> None:
+    if target is None:
+        await _open(ctx, parse_proposal(text, ctx.parse.today))
+    elif target.verb in POSITIONS:
+        await _answer(ctx, target.number, POSITIONS[target.verb], text)
+    elif text and target.verb in (Verb.SHOW, Verb.CLOSE, Verb.WITHDRAW):
+        raise UsageError("unexpected_words", given=text)
+    elif target.verb is Verb.SHOW:
+        await _show(ctx, target.number)
+    elif target.verb is Verb.CLOSE:
+        await _close(ctx, target.number)
+    elif target.verb is Verb.WITHDRAW:
+        await _withdraw(ctx, target.number)
+    else:
+        await _amend(ctx, target.number, text)
+
+
+async def _open(ctx: Context, proposal: Proposal) -> None:
+    room = ctx.message.room
+    circle = ctx.room_circle
+    if room.is_direct or (circle is None and not ctx.settings.consent.is_governance_channel(room.name)):
+        circle_channels = (c.public_channel or c.slug for c in ctx.settings.circles)
+        channels = [*ctx.settings.consent.governance_channels, *circle_channels]
+        raise DomainError("consent_wrong_room", channels=channels, example=channels[0] if channels else "gouvernance")
+    service = ctx.services.consent
+    circle_slug = circle.slug if circle else None
+    deadline = (
+        resolve_deadline(proposal.deadline, ctx.clock.now())
+        if proposal.deadline
+        else service.default_deadline(circle_slug)
+    )
+    round_ = await service.open(
+        ctx.member,
+        proposal.text,
+        circle=circle_slug,
+        room_id=room.id,
+        room_name=room.name,
+        room_kind=room.kind.value,
+        deadline=deadline,
+        review=proposal.review,
+    )
+    ctx.reply(_text(ctx).opened(round_, ctx.member.username), id=round_.post_id)
+
+
+async def _answer(ctx: Context, number: int, kind: PositionKind, reason: str) -> None:
+    service = ctx.services.consent
+    round_ = await service.get(number)
+    await _check_in_room(ctx.members_of, round_, ctx.member, number)
+    change = await service.set_position(number, ctx.member, kind, reason)
+    ctx.reply(_position_text(_text(ctx), change, ctx.member.username, number))
+
+
+def _position_text(text: ConsentText, change: PositionChange, username: str, number: int) -> str:
+    member = chat_safe(username, 40)
+    if change.kind is None:
+        return text.t("consent.position_removed", member=member, number=number)
+    key = f"consent.position_{change.kind.value}" + ("" if change.counted else "_pending")
+    line = text.t(key, member=member, number=number)
+    if change.previous is not None and change.previous is not change.kind:
+        line += " " + text.t("consent.changed_from", previous=text.kind(change.previous))
+    return line
+
+
+async def _check_in_room(members_of: MembersOf, round_: ConsentRound, member: Member, number: int) -> None:
+    """Anyone in the round's room may answer; when the transport can list the room, others are refused."""
+    members = await members_of(_room(round_))
+    if members is not None and member.user_id not in {m.id for m in members}:
+        raise PermissionDenied("not_in_room", room=round_.room_name or "?", number=number)
+
+
+def _room(round_: ConsentRound) -> Room:
+    return Room(round_.room_id, round_.room_name, RoomKind(round_.room_kind))
+
+
+async def _waiting(
+    members_of: MembersOf, service: ConsentService, text: ConsentText, round_: ConsentRound
+) -> tuple[list[str], bool]:
+    """Who has not answered: the room's members from the transport, else the members known to take part in
+    consent in this room. The flag says whether the list came from the transport."""
+    tally = await service.tally(round_)
+    members = await members_of(_room(round_))
+    if members is None:
+        known = await service.known_in_room(round_.room_id)
+        answered = {a.member_id for a in tally.answers}
+        return sorted(m.username for m in known if m.id not in answered), False
+    return text.waiting(members, tally), True
+
+
+async def _show(ctx: Context, number: int) -> None:
+    service = ctx.services.consent
+    round_ = await service.get(number)
+    text = _text(ctx)
+    waiting, from_transport = await _waiting(ctx.members_of, service, text, round_)
+    state = text.state(
+        round_, await service.author_name(round_), await service.tally(round_), waiting, await service.chain(round_)
+    )
+    if round_.closed_at is None and not from_transport:
+        state += "\n" + ctx.t("consent.not_answered_unknown")
+    ctx.reply(state)
+
+
+def _in_round_room(ctx: Context, round_: ConsentRound, text: str, *, id: str | None = None) -> None:
+    """Outcomes belong in the round's room: as the reply when typed there, else posted there with a short reply."""
+    if ctx.message.room.id == round_.room_id:
+        ctx.reply(text, id=id)
+        return
+    ctx.outgoing.append(Outgoing(text=text, room_id=round_.room_id, room_name=round_.room_name, is_reply=False, id=id))
+    ctx.reply(ctx.t("consent.done_elsewhere", room=round_.room_name or "?"))
+
+
+async def _close(ctx: Context, number: int) -> None:
+    service = ctx.services.consent
+    closure = await service.close(number, ctx.member, is_admin=ctx.is_admin)
+    _in_round_room(ctx, closure.round, _text(ctx).outcome(closure, await service.author_name(closure.round)))
+
+
+async def _withdraw(ctx: Context, number: int) -> None:
+    round_ = await ctx.services.consent.withdraw(number, ctx.member, is_admin=ctx.is_admin)
+    message = ctx.t(
+        "consent.withdrawn", number=number, member=chat_safe(ctx.member.username, 40), text=chat_safe(round_.text, 300)
+    )
+    _in_round_room(ctx, round_, message)
+
+
+async def _amend(ctx: Context, number: int, text: str) -> None:
+    if not text:
+        raise UsageError("amend_text_missing", number=number)
+    proposal = parse_proposal(text, ctx.parse.today)
+    deadline = resolve_deadline(proposal.deadline, ctx.clock.now()) if proposal.deadline else None
+    service = ctx.services.consent
+    old, tally, new = await service.amend(
+        number, ctx.member, is_admin=ctx.is_admin, text=proposal.text, deadline=deadline
+    )
+    render = _text(ctx)
+    objectors = sorted({a.username for a in tally.answers if a.kind is PositionKind.OBJECTION})
+    lines = [
+        ctx.t("consent.amended", number=old.id, member=chat_safe(ctx.member.username, 40), new=new.id),
+        render.opened(new, await service.author_name(new)),
+    ]
+    if objectors:
+        lines.append(ctx.t("consent.objectors_invited", members=", ".join(mention(u) for u in objectors)))
+    _in_round_room(ctx, new, "\n".join(lines), id=new.post_id)
+
+
+# --- reactions -------------------------------------------------------------------------------------------------
+
+
+async def on_reaction(ctx: ReactionContext, change: ReactionChange) -> None:
+    """A reaction to a round's post sets the member's position; removing it unsets it. An objection by reaction
+    has no reason: the bot asks for it in the post's thread."""
+    kind = REACTION_KINDS.get(change.emoji)
+    if kind is None:
+        return
+    service = ctx.services.consent
+    round_ = await service.by_post(change.message_id)
+    if round_ is None:
+        return
+    if not change.added:
+        await service.unset_position(round_.id, ctx.member, kind)
+        return
+    await _check_in_room(ctx.members_of, round_, ctx.member, round_.id)
+    result = await service.set_position(round_.id, ctx.member, kind, keep_reason=True)
+    if kind is PositionKind.OBJECTION and not result.counted:
+        ctx.say_in_thread(ctx.t("consent.ask_reason", member=mention(ctx.member.username), number=round_.id))
+
+
+REACTIONS = on_reaction
+
+
+# --- scheduled tasks -------------------------------------------------------------------------------------------
+
+
+def _post(round_: ConsentRound, text: str) -> Outgoing:
+    return Outgoing(text=text, room_id=round_.room_id, room_name=round_.room_name, is_reply=False)
+
+
+async def close_at_deadline(firing: Firing) -> list[Outgoing]:
+    service = firing.services.consent
+    closure = await service.close_due(firing.task.ref_id, late=firing.late)
+    if closure is None:
+        firing.skip("round already closed")
+        return []
+    return [_post(closure.round, _text(firing).outcome(closure, await service.author_name(closure.round)))]
+
+
+async def remind_before_deadline(firing: Firing) -> list[Outgoing]:
+    service = firing.services.consent
+    round_ = await service.get(firing.task.ref_id)
+    if round_.closed_at is not None or round_.deadline <= firing.now:
+        firing.skip("round closed, or its deadline has passed")
+        return []
+    render = _text(firing)
+    waiting, _ = await _waiting(firing.members_of or nobody_known, service, render, round_)
+    lines = [
+        firing.t(
+            "consent.reminder",
+            number=round_.id,
+            deadline=render.when(round_.deadline),
+            text=chat_safe(round_.text, 300),
+        )
+    ]
+    if waiting:
+        lines.append(firing.t("consent.reminder_missing", members=", ".join(mention(u) for u in waiting)))
+    return [_post(round_, "\n".join(lines))]
+
+
+async def remind_review(firing: Firing) -> list[Outgoing]:
+    entry = await firing.services.decisions.get(firing.task.ref_id)
+    decision = entry.decision
+    round_ = await firing.services.consent.get(decision.round_id)
+    render = _text(firing)
+    text = firing.t(
+        "decisions.review_due",
+        number=decision.id,
+        date=render.day(decision.adopted_at.astimezone(render.tz).date()),
+        text=chat_safe(decision.text, 300),
+    )
+    if firing.late:
+        text += "\n" + firing.t("decisions.review_due_late")
+    return [_post(round_, text)]
+
+
+TASKS = {TASK_DEADLINE: close_at_deadline, TASK_REMINDER: remind_before_deadline, TASK_REVIEW: remind_review}

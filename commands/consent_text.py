@@ -1,0 +1,191 @@
+"""Rendering of consent rounds and decisions: shared by the commands, the reaction handler and scheduled tasks."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+
+from chatbot.config import Settings
+from chatbot.db.models import ConsentRound, PositionKind
+from chatbot.formatting import Formatter
+from chatbot.messages import Catalogue
+from chatbot.services.consent import Answer, Closure, Tally
+from chatbot.services.decisions import DecisionEntry
+from chatbot.text import chat_safe
+from chatbot.transport.base import Author
+
+PROPOSAL_PREVIEW = 300
+REASON_PREVIEW = 200
+LINE_PREVIEW = 80
+_MENTIONABLE = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def mention(username: str) -> str:
+    """`@name` to ping someone on purpose (reminders, objectors); a name the server would not accept is echoed inert."""
+    return f"@{username}" if _MENTIONABLE.fullmatch(username) else chat_safe(username, 40)
+
+
+@dataclass
+class ConsentText:
+    t: Catalogue
+    fmt: Formatter
+    settings: Settings
+
+    @property
+    def tz(self) -> tzinfo:
+        return self.settings.timezone
+
+    def when(self, at: datetime) -> str:
+        local = at.astimezone(self.tz)
+        return self.t("consent.at", date=self.fmt.date_long(local.date()), time=local.strftime("%H:%M"))
+
+    def day(self, day: date) -> str:
+        return self.fmt.date_long(day)
+
+    def scope(self, circle: str | None) -> str:
+        found = self.settings.circle(circle) if circle else None
+        if found is None:
+            return self.t("consent.governance")
+        return self.t("consent.circle", name=chat_safe(found.name, 60))
+
+    def kind(self, kind: PositionKind) -> str:
+        return self.t(f"consent.kind_{kind.value}")
+
+    def opened(self, round_: ConsentRound, author: str) -> str:
+        number = round_.id
+        lines = [
+            self.t(
+                "consent.opened",
+                number=number,
+                author=chat_safe(author, 40),
+                scope=self.scope(round_.circle),
+                text=chat_safe(round_.text, PROPOSAL_PREVIEW),
+            )
+        ]
+        if round_.parent_id is not None:
+            lines.append(self.t("consent.amends", parent=round_.parent_id))
+        lines.append(self.t("consent.deadline_line", deadline=self.when(round_.deadline)))
+        if round_.review_months:
+            lines.append(self.t("consent.review_months", months=round_.review_months))
+        elif round_.review_on:
+            lines.append(self.t("consent.review_on", date=self.day(round_.review_on)))
+        if round_.quorum:
+            lines.append(self.t("consent.quorum_line", quorum=round_.quorum))
+        lines.append(self.t("consent.how_sofa" if round_.style == "sofa" else "consent.how_s3", number=number))
+        return "\n".join(lines)
+
+    def answers(self, header: str, answers: list[Answer]) -> list[str]:
+        if not answers:
+            return []
+        lines = [self.t(header)]
+        for a in answers:
+            if a.reason:
+                lines.append(
+                    self.t(
+                        "consent.answer_line",
+                        member=chat_safe(a.username, 40),
+                        reason=chat_safe(a.reason, REASON_PREVIEW),
+                    )
+                )
+            else:
+                lines.append(self.t("consent.answer_line_bare", member=chat_safe(a.username, 40)))
+        return lines
+
+    def state(
+        self, round_: ConsentRound, author: str, tally: Tally, waiting: list[str] | None, chain: list[int]
+    ) -> str:
+        lines = [
+            self.t(
+                "consent.state_header",
+                number=round_.id,
+                status=self.t(f"consent.status_{round_.status}"),
+                author=chat_safe(author, 40),
+                scope=self.scope(round_.circle),
+                text=chat_safe(round_.text, PROPOSAL_PREVIEW),
+            )
+        ]
+        if round_.closed_at is None:
+            lines.append(self.t("consent.state_deadline", deadline=self.when(round_.deadline)))
+        else:
+            lines.append(self.t("consent.state_closed", closed=self.when(round_.closed_at)))
+        if len(chain) > 1:
+            lines.append(self.t("consent.chain", rounds=" → ".join(f"n°{n}" for n in chain)))
+        lines.append(
+            self.t(
+                "consent.state_counts",
+                consents=len(tally.of(PositionKind.CONSENT)),
+                concerns=len(tally.of(PositionKind.CONCERN)),
+                objections=len(tally.objections),
+                stand_asides=len(tally.of(PositionKind.STAND_ASIDE)),
+            )
+        )
+        lines += self.answers("consent.concerns_header", tally.of(PositionKind.CONCERN))
+        lines += self.answers("consent.objections_header", tally.objections)
+        if tally.pending_objections:
+            names = ", ".join(chat_safe(a.username, 40) for a in tally.pending_objections)
+            lines.append(self.t("consent.pending_objections", members=names))
+        if round_.quorum:
+            lines.append(self.t("consent.quorum_state", count=tally.counted, quorum=round_.quorum))
+        if round_.closed_at is None and waiting is not None:
+            if waiting:
+                names = ", ".join(chat_safe(name, 40) for name in waiting)
+                lines.append(self.t("consent.not_answered", members=names))
+            else:
+                lines.append(self.t("consent.all_answered"))
+        return "\n".join(lines)
+
+    def outcome(self, closure: Closure, author: str) -> str:
+        round_ = closure.round
+        text = chat_safe(round_.text, PROPOSAL_PREVIEW)
+        if closure.adopted:
+            assert closure.decision is not None
+            lines = [self.t("consent.adopted", number=round_.id, text=text, decision=closure.decision.id)]
+            lines += self.answers("consent.concerns_header", closure.tally.of(PositionKind.CONCERN))
+            if closure.decision.review_on:
+                lines.append(self.t("consent.review_planned", date=self.day(closure.decision.review_on)))
+        else:
+            lines = [self.t("consent.rejected", number=round_.id, text=text)]
+            lines += self.answers("consent.reason_objections", closure.tally.objections)
+            if not closure.quorum_met:
+                lines.append(self.t("consent.reason_quorum", count=closure.tally.counted, quorum=round_.quorum))
+            if closure.tally.objections:
+                lines.append(self.t("consent.amend_hint", author=chat_safe(author, 40), number=round_.id))
+        if round_.closed_late:
+            lines.append(self.t("consent.closed_late", deadline=self.when(round_.deadline)))
+        return "\n".join(lines)
+
+    def waiting(self, members: list[Author], tally: Tally) -> list[str]:
+        answered = {a.user_id for a in tally.answers}
+        return sorted({m.username for m in members if m.id not in answered})
+
+    def decision_line(self, entry: DecisionEntry) -> str:
+        d = entry.decision
+        review = self.t("decisions.line_review", date=self.fmt.date_short(d.review_on)) if d.review_on else ""
+        return self.t(
+            "decisions.line",
+            number=d.id,
+            date=self.fmt.date_short(d.adopted_at.astimezone(self.tz).date()),
+            scope=self.scope(d.circle),
+            text=chat_safe(d.text, LINE_PREVIEW),
+            author=chat_safe(entry.author, 40),
+            review=review,
+        )
+
+    def decision(self, entry: DecisionEntry) -> str:
+        d = entry.decision
+        lines = [
+            self.t(
+                "decisions.show",
+                number=d.id,
+                date=self.day(d.adopted_at.astimezone(self.tz).date()),
+                scope=self.scope(d.circle),
+                text=chat_safe(d.text, 1000),
+                author=chat_safe(entry.author, 40),
+                chain=self.t("consent.chain", rounds=" → ".join(f"n°{n}" for n in entry.rounds)),
+            )
+        ]
+        lines += self.answers("consent.concerns_header", entry.concerns)
+        if d.review_on:
+            lines.append(self.t("decisions.show_review", date=self.day(d.review_on)))
+        return "\n".join(lines)

@@ -1,0 +1,52 @@
+"""`/decisions` and `/decision D-n`: the register of what the circles adopted by consent."""
+
+from __future__ import annotations
+
+from chatbot.commandkit import CommandGroup, opt
+from chatbot.context import Context
+from chatbot.converters import EnvelopeConverter, FreeText
+from chatbot.converters_consent import DecisionRefConverter
+from chatbot.errors import DomainError
+from chatbot.text import chat_safe
+from chatbot.values import EnvelopeRef
+from commands.consent_text import ConsentText
+
+group = CommandGroup("decisions", aliases=("decision", "registre"))
+
+
+@group.command(
+    args=(opt("number", DecisionRefConverter()), opt("circle", EnvelopeConverter())),
+    rest=opt("keyword", FreeText("keyword")),
+    any_order=True,
+)
+async def decisions(ctx: Context, number: int | None, circle: EnvelopeRef | None, keyword: str) -> None:
+    render = ConsentText(ctx.t, ctx.fmt, ctx.settings)
+    if number is not None:
+        ctx.reply(render.decision(await ctx.services.decisions.get(number)))
+        return
+    circle_slug = _circle_of(ctx, circle) if circle else None
+    entries, total = await ctx.services.decisions.search(circle_slug, keyword)
+    parts = []
+    if circle_slug is not None:
+        parts.append(render.scope(circle_slug))
+    if keyword:
+        parts.append(ctx.t("decisions.scope_keyword", keyword=chat_safe(keyword, 40)))
+    scope = " · ".join(parts) or ctx.t("decisions.scope_all")
+    if not entries:
+        ctx.reply(ctx.t("decisions.empty", scope=scope))
+        return
+    lines = [ctx.t("decisions.header", scope=scope, count=total)]
+    lines += [render.decision_line(entry) for entry in entries]
+    if total > len(entries):
+        lines.append(ctx.t("decisions.more", more=total - len(entries)))
+    ctx.reply("\n".join(lines))
+
+
+def _circle_of(ctx: Context, envelope: EnvelopeRef) -> str:
+    """Members name circles as they name their envelopes (`tech`, `Technique`, `#cercle-tech`)."""
+    if ctx.settings.circle(envelope.slug) is not None:
+        return envelope.slug
+    owner = next((e.circle for e in ctx.settings.envelopes if e.slug == envelope.slug and e.circle), None)
+    if owner is None:
+        raise DomainError("not_a_circle", given=envelope.slug)
+    return owner

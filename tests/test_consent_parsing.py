@@ -1,0 +1,158 @@
+"""Deadlines, review dates and round actions as members write them; and fuzzing the text after `/consent`."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from chatbot.app import Bot
+from chatbot.config import ConfigError, example_config_path, load_settings, parse_settings
+from chatbot.converters_deadline import ReviewSpec, parse_proposal, resolve_deadline, review_date
+from chatbot.errors import ArgumentError, DomainError, UsageError
+from tests.conftest import NOW, message, plain
+
+PARIS = ZoneInfo("Europe/Paris")
+TODAY = NOW.date()  # Thursday 26 November 2026
+
+
+def deadline_of(source: str, now: datetime = NOW) -> tuple[str, str]:
+    proposal = parse_proposal(source, now.date())
+    assert proposal.deadline is not None, source
+    return proposal.text, resolve_deadline(proposal.deadline, now).isoformat()
+
+
+@pytest.mark.parametrize(
+    ("source", "text", "deadline"),
+    [
+        ("Adopter la charte 48h", "Adopter la charte", "2026-11-28T10:00:00+01:00"),
+        ("Adopter la charte d'ici 48 h", "Adopter la charte", "2026-11-28T10:00:00+01:00"),
+        ("Adopter la charte 3 jours", "Adopter la charte", "2026-11-29T10:00:00+01:00"),
+        ("Adopter la charte sous 1 semaine", "Adopter la charte", "2026-12-03T10:00:00+01:00"),
+        ("Adopter la charte d'ici vendredi 18h", "Adopter la charte", "2026-11-27T18:00:00+01:00"),
+        ("Adopter la charte vendredi à 18h30", "Adopter la charte", "2026-11-27T18:30:00+01:00"),
+        ("Adopter la charte jeudi 9h", "Adopter la charte", "2026-12-03T09:00:00+01:00"),  # 9:00 today is past
+        ("Adopter la charte jeudi", "Adopter la charte", "2026-11-26T23:59:00+01:00"),
+        (
+            "Adopter la charte jusqu'au 12/03",
+            "Adopter la charte",
+            "2027-03-12T23:59:00+01:00",
+        ),
+        ("Adopter la charte jusqu’au 12/12 18:00", "Adopter la charte", "2026-12-12T18:00:00+01:00"),
+        ("Adopter la charte avant le 1er décembre", "Adopter la charte", "2026-12-01T23:59:00+01:00"),
+        ("Réunion le jeudi 48h", "Réunion le jeudi", "2026-11-28T10:00:00+01:00"),
+    ],
+)
+def test_deadline_forms(source: str, text: str, deadline: str) -> None:
+    assert deadline_of(source) == (text, deadline)
+
+
+def test_hours_are_elapsed_time_and_days_wall_clock_across_dst() -> None:
+    before_change = datetime(2027, 3, 27, 10, 0, tzinfo=PARIS)  # DST starts on Sunday 28 March 2027
+    assert deadline_of("Charte 48h", before_change)[1] == "2027-03-29T11:00:00+02:00"
+    assert deadline_of("Charte 2 jours", before_change)[1] == "2027-03-29T10:00:00+02:00"
+
+
+def test_review_forms_and_order() -> None:
+    proposal = parse_proposal("Charte revue 6 mois 48h", TODAY)
+    assert (proposal.text, proposal.review, proposal.deadline is not None) == ("Charte", ReviewSpec(months=6), True)
+    proposal = parse_proposal("Charte 48h revue dans 1 an", TODAY)
+    assert (proposal.text, proposal.review) == ("Charte", ReviewSpec(months=12))
+    assert parse_proposal("Charte revue le 12/03/2027", TODAY).review == ReviewSpec(on=date(2027, 3, 12))
+    assert parse_proposal("Charte revue le 12/03", TODAY).review == ReviewSpec(on=date(2027, 3, 12))
+    assert review_date(ReviewSpec(months=3), date(2026, 11, 30)) == date(2027, 2, 28)
+    assert review_date(ReviewSpec(months=6), date(2026, 11, 26)) == date(2027, 5, 26)
+
+
+def test_no_deadline_and_quoted_text() -> None:
+    assert parse_proposal("Adopter la charte", TODAY).deadline is None
+    proposal = parse_proposal("« Passer à 35h »", TODAY)
+    assert (proposal.text, proposal.deadline) == ("Passer à 35h", None)
+
+
+@pytest.mark.parametrize(
+    ("source", "error"),
+    [
+        ("48h", UsageError),
+        ("Charte jusqu'au 30/02", ArgumentError),
+        ("Charte 12/13", ArgumentError),
+        ("Charte revue dans six mois", ArgumentError),
+        ("Charte 0h", ArgumentError),
+        ("Charte revue 500 ans", ArgumentError),
+        ("Charte revue 12/03/2026", ArgumentError),
+    ],
+)
+def test_parse_errors(source: str, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        parse_proposal(source, TODAY)
+
+
+@pytest.mark.parametrize(
+    ("source", "key"), [("Charte 12/03/2026", "deadline_past"), ("Charte 200 jours", "deadline_too_far")]
+)
+def test_resolve_errors(source: str, key: str) -> None:
+    spec = parse_proposal(source, TODAY).deadline
+    assert spec is not None
+    with pytest.raises(DomainError) as caught:
+        resolve_deadline(spec, NOW)
+    assert caught.value.key == key
+
+
+WORDS = st.sampled_from(
+    ["ok", "objection", "reserve", "abstention", "clore", "retirer", "amender", "revue", "6", "mois", "48h",
+     "3 jours", "vendredi", "18h", "jusqu'au", "12/03", "31/02", "n°", "#", "1", "99999999999", "«", "»", '"',
+     "@all", "*gras*", "D-1", "0h", "25h", "le", "1er", "mars", "-", "\u200b", "\n"]
+)  # fmt: skip
+TEXT = st.one_of(st.text(max_size=60), st.lists(WORDS, max_size=8).map(" ".join))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(TEXT)
+async def test_any_text_after_consent_gets_a_french_reply(bot: Bot, text: str) -> None:
+    for command in (f"/consent {text}", f"/consent 1 {text}", f"/decisions {text}"):
+        out = await bot.handle(message(command, user="alice", room_name="gouvernance"))
+        assert out, command
+        reply = plain(out[0].text)
+        assert "Traceback" not in reply and "erreur interne" not in reply, (command, reply)
+
+
+# --- configuration ---------------------------------------------------------------------------------------------
+
+
+def _config(consent: dict[str, object]) -> dict[str, object]:
+    raw = tomllib.loads(example_config_path().read_text(encoding="utf-8"))
+    raw["consent"] = consent
+    return raw
+
+
+def test_consent_configuration_defaults_and_per_circle_rules() -> None:
+    example = load_settings().consent
+    assert example.governance_channels == ("gouvernance",)
+    assert example.rules("tech").deadline_hours == 72 and example.rules(None).reminder_hours == 24
+    settings = parse_settings(
+        _config({"reminder_hours": 0, "circles": {"sante": {"style": "sofa", "quorum": 3, "deadline_hours": 48}}})
+    )
+    sante = settings.consent.rules("sante")
+    assert (sante.style, sante.quorum, sante.deadline_hours, sante.reminder_hours) == ("sofa", 3, 48, None)
+    assert settings.consent.rules("tech").style == "s3"
+    assert settings.consent.is_governance_channel("#Gouvernance")
+
+
+@pytest.mark.parametrize(
+    ("consent", "message_part"),
+    [
+        ({"style": "vote"}, 'consent.style : « vote » inconnu ; attendu "s3" ou "sofa".'),
+        ({"quorum": 0}, "consent.quorum doit être un nombre entier positif"),
+        ({"deadline_hours": "72"}, "consent.deadline_hours doit être un nombre d'heures"),
+        ({"circles": {"nulle-part": {}}}, "consent.circles.nulle-part : ce cercle n'est pas déclaré"),
+        ({"governance_channels": "gouvernance"}, "consent.governance_channels doit être une liste"),
+    ],
+)
+def test_consent_configuration_mistakes_are_named(consent: dict[str, object], message_part: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(_config(consent))
+    assert message_part in str(caught.value)
