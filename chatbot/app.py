@@ -19,6 +19,7 @@ from chatbot.db.engine import make_engine, make_session_factory
 from chatbot.db.models import ProcessedMessage
 from chatbot.errors import UserError
 from chatbot.formatting import Formatter
+from chatbot.meeting_args import circle_directory
 from chatbot.messages import Catalogue, load_catalogue
 from chatbot.router import Router
 from chatbot.scheduler import Deliver, Scheduler
@@ -39,9 +40,9 @@ class SchemaOutOfDate(Exception):
 def feature_modules() -> list[ModuleType]:
     """The command families. Each module has a `group` (its commands) and may have `TASKS`: the handlers of the
     scheduled tasks it creates, by kind (e.g. {"meeting_reminder": send_reminder})."""
-    from commands import aide, budget, contrib
+    from commands import aide, budget, contrib, reunion
 
-    return [contrib, budget, aide]
+    return [contrib, budget, reunion, aide]
 
 
 def command_groups() -> list[CommandGroup]:
@@ -139,7 +140,9 @@ class Bot:
                 fmt=self.fmt,
                 clock=self.clock,
                 services=services,
-                parse=ParseContext(today=self.clock.now().date()),
+                parse=ParseContext(
+                    today=self.clock.now().date(), now=self.clock.now(), circles=circle_directory(self.settings)
+                ),
                 router=self.router,
             )
             command: Command | None = None

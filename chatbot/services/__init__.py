@@ -10,6 +10,7 @@ from chatbot.clock import Clock
 from chatbot.config import Settings
 from chatbot.services.budget import BudgetService
 from chatbot.services.contributions import ContributionService
+from chatbot.services.meetings import MeetingService
 from chatbot.services.members import MemberService
 from chatbot.services.tasks import TaskService
 
@@ -22,10 +23,12 @@ class Services:
     budget: BudgetService
     contributions: ContributionService
     tasks: TaskService
+    meetings: MeetingService
 
     @classmethod
     def bind(cls, session: AsyncSession, settings: Settings, clock: Clock) -> Services:
         members = MemberService(session, settings, clock)
         budget = BudgetService(session, settings, clock)
         contributions = ContributionService(session, settings, clock, budget)
-        return cls(members, budget, contributions, TaskService(session, clock))
+        tasks = TaskService(session, clock)
+        return cls(members, budget, contributions, tasks, MeetingService(session, settings, clock, tasks))
