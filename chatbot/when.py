@@ -49,7 +49,7 @@ _TIME = r"(?:a\s+)?(?:(?P<hour>\d{1,2})\s*(?:h|:)\s*(?P<minute>\d{2})?|(?P<noon>
 _ONE_OFF = [
     re.compile(r"^(?P<rel>aujourd'hui|aujourd’hui|aujourdhui|demain|apres-demain|apres demain)"),
     re.compile(rf"^(?:ce\s+|le\s+)?{_WD}(?:\s+(?P<next>prochain))?"),
-    re.compile(r"^(?:le\s+)?(?P<d>\d{1,2})[/.](?P<m>\d{1,2})(?:[/.](?P<y>\d{4}|\d{2}))?"),
+    re.compile(rf"^(?:le\s+)?(?:{_WD}\s+)?(?P<d>\d{{1,2}})[/.](?P<m>\d{{1,2}})(?:[/.](?P<y>\d{{4}}|\d{{2}}))?"),
     re.compile(rf"^(?:le\s+)?(?:{_WD}\s+)?(?P<d>1er|\d{{1,2}})\s+(?P<mname>[a-z]+)\.?(?:\s+(?P<y>\d{{4}}))?"),
     re.compile(r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})"),
 ]
@@ -121,7 +121,7 @@ def parse_day(words: str, now: datetime, at: time | None, given: str) -> date | 
             day = 1 if groups["d"] == "1er" else int(groups["d"])
             return _yearless(groups["y"], MONTHS[groups["mname"]], day, groups.get("wd"), today, given)
         if groups.get("d") is not None:
-            return _yearless(groups["y"], int(groups["m"]), int(groups["d"]), None, today, given)
+            return _yearless(groups["y"], int(groups["m"]), int(groups["d"]), groups.get("wd"), today, given)
         ahead = (WEEKDAYS[groups["wd"]] - today.weekday()) % 7
         if ahead == 0 and (groups.get("next") or (at is not None and datetime.combine(today, at) <= _naive(now))):
             ahead = 7
