@@ -3,7 +3,7 @@ restarts and downtime, moves and cancellations, recurring meetings."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -13,7 +13,7 @@ from chatbot.clock import FixedClock
 from chatbot.config import Settings
 from chatbot.db.models import Meeting, ScheduledTask, TaskStatus
 from chatbot.transport.base import Outgoing
-from tests.conftest import NOW, Chat, plain
+from tests.conftest import Chat, plain
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -78,7 +78,10 @@ async def test_console_session_announce_list_move_cancel(chat: Chat) -> None:
     ]
     assert (await chat("/reunion liste communication")).count("• n°") == 1
 
-    assert await chat("/reunion deplacer 1 vendredi 15h", user="alice") == "C'est fait : annonce publiée dans #cercle-tech."
+    assert (
+        await chat("/reunion deplacer 1 vendredi 15h", user="alice")
+        == "C'est fait : annonce publiée dans #cercle-tech."
+    )
     moved = plain(chat.posts[-1].text)
     assert chat.posts[-1].id == "meeting-1-moved-1"
     assert "jeudi 26 novembre 2026 à 14 h → **vendredi 27 novembre 2026 à 15 h**" in moved
@@ -232,7 +235,10 @@ async def test_recurring_meeting_occurrences_and_one_cancelled_alone(chat: Chat,
     channel = Channel(bot)
     reply = await chat("/reunion tech chaque mardi 18h visio")
     # The series (n°1) and its first occurrence, within the 7-day announcement window (n°2).
-    assert reply.splitlines() == ["✅ Réunion n°1 annoncée dans #cercle-tech.", "✅ Réunion n°2 annoncée dans #cercle-tech."]
+    assert reply.splitlines() == [
+        "✅ Réunion n°1 annoncée dans #cercle-tech.",
+        "✅ Réunion n°2 annoncée dans #cercle-tech.",
+    ]
     assert "chaque mardi à 18 h" in plain(chat.posts[0].text)
     assert "mardi 1 décembre 2026 à 18 h" in plain(chat.posts[1].text)
     await chat("/reunion annuler 1 08/12")  # not yet announced: cancelled alone, as n°3
