@@ -207,3 +207,32 @@ def test_any_words_give_a_value_none_or_a_french_error(parts: list[str]) -> None
         assert value.start > NOW
     elif isinstance(value, Recurrence):
         assert value.first > NOW
+
+
+command_words = st.sampled_from(
+    [
+        "tech", "#cercle-tech", "cuisine", "Vie", "coopérative", "jeudi", "14h", "1h30", "90min", "visio",
+        "https://x.example/r", "Ordre", "du", "jour", ":", "le", "12", "mars", "chaque", "mardi", "18h", "«", "»",
+        "liste", "annuler", "deplacer", "3", "n°4", "08/12", "@all", "0h", "13h", "dernier", "mois", "",
+    ]
+)  # fmt: skip
+
+
+@settings(deadline=None, max_examples=300)
+@given(st.lists(command_words, max_size=10))
+def test_reunion_arguments_parse_or_give_a_french_error(parts: list[str]) -> None:
+    """Whatever follows `/reunion`, the parser gives typed values or a user error with a catalogue text."""
+    from chatbot.app import command_groups
+    from chatbot.config import load_settings
+    from chatbot.errors import UserError
+    from chatbot.meeting_args import circle_directory
+    from chatbot.messages import load_catalogue
+
+    group = next(g for g in command_groups() if g.name == "reunion")
+    parse = ParseContext(today=NOW.date(), now=NOW, circles=circle_directory(load_settings()))
+    t = load_catalogue("fr")
+    try:
+        command, arguments = group.select(" ".join(parts))
+        command.parse(arguments, parse)
+    except UserError as caught:
+        assert t.has(f"errors.{caught.key}"), caught.key
