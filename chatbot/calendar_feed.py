@@ -9,7 +9,7 @@ an overriding VEVENT with its RECURRENCE-ID.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC
+from datetime import UTC, timedelta
 
 from icalendar import Calendar, Component, Event, vRecur
 
@@ -19,6 +19,7 @@ from chatbot.when import zone
 
 UID_DOMAIN = "coop-chatbot"
 PRODID = "-//coop-chatbot//reunions//FR"
+REFRESH = timedelta(hours=1)
 
 
 def uid(meeting_id: int) -> str:
@@ -32,6 +33,9 @@ def build_calendar(meetings: Sequence[Meeting], name: str, summary: Callable[[Me
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("x-wr-calname", name)
+    # How often subscribers should re-read the feed: Nextcloud honours these (its default is a week).
+    calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", "PT1H")
     series = {m.id: m for m in meetings if m.rrule is not None}
     exdates: dict[int, list[Meeting]] = {}
     for meeting in meetings:

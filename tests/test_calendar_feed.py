@@ -62,7 +62,9 @@ async def test_token_and_unknown_circles(feed_bot: Bot, server: TestServer) -> N
     assert (await fetch(server, "/calendar/all.ics?token=wrong"))[0] == 403
     status, content_type, body = await fetch(server, f"/calendar/all.ics?token={TOKEN}")
     assert (status, content_type) == (200, "text/calendar; charset=utf-8")
-    assert Calendar.from_ical(body)["X-WR-CALNAME"] == "Réunions des cercles"
+    calendar = Calendar.from_ical(body)
+    assert calendar["X-WR-CALNAME"] == "Réunions des cercles"
+    assert calendar["X-PUBLISHED-TTL"] == "PT1H"  # subscribers re-read hourly (Nextcloud's default is a week)
     assert (await fetch(server, f"/calendar/{TOKEN}/tech.ics"))[0] == 200
     assert (await fetch(server, f"/calendar/{TOKEN}/cercle-tech.ics"))[0] == 200  # any name of the circle
     assert (await fetch(server, f"/calendar/{TOKEN}/cuisine.ics"))[0] == 404
