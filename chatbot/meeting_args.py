@@ -65,7 +65,7 @@ class Link:
     url: str
 
 
-_URL = re.compile(r"^https?://\S+$")
+_URL = re.compile(r"^https?://[^\s<>|\"'`]+$")
 
 
 class PlaceConverter(Converter):

@@ -57,7 +57,7 @@ class MeetingTexts:
         if meeting.place:
             lines.append(self.t("reunion.place", place=chat_safe(meeting.place, PLACE_LIMIT)))
         if meeting.link:
-            lines.append(self.t("reunion.link", link=meeting.link))
+            lines.append(self.t("reunion.link", link=chat_safe(meeting.link, PLACE_LIMIT)))
         if meeting.agenda:
             lines.append(self.t("reunion.agenda", agenda=chat_safe(meeting.agenda, AGENDA_LIMIT)))
         return lines
@@ -146,8 +146,8 @@ class MeetingTexts:
     def list_line(self, meeting: Meeting, next_start: datetime) -> str:
         circle = self.circle_name(meeting.circle_slug)
         when = self.when(next_start, meeting.timezone)
-        where = meeting.place or meeting.link
-        extra = f" · {chat_safe(where, 80) if meeting.place else where}" if where else ""
+        where = chat_safe(meeting.place, 80) if meeting.place else chat_safe(meeting.link, PLACE_LIMIT)
+        extra = f" · {where}" if where else ""
         if meeting.rrule is not None:
             return self.t("reunion.list_series", id=meeting.id, circle=circle, rule=self.rule(meeting), when=when)
         return self.t("reunion.list_line", id=meeting.id, circle=circle, when=when) + extra

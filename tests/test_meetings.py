@@ -265,3 +265,49 @@ async def test_only_author_keepers_and_admins_change_a_meeting(chat: Chat) -> No
     assert "ne peut être annulée ou déplacée" in await chat("/reunion deplacer 1 vendredi 14h", user="bob")
     assert "C'est fait" in await chat("/reunion deplacer 1 vendredi 14h", user="dominique")  # tech's keeper
     assert "C'est fait" in await chat("/reunion annuler 1", user="camille")  # an admin
+
+
+async def test_member_text_is_echoed_safely(chat: Chat) -> None:
+    await chat("/reunion tech demain 9h https://visio.example.org/salle Ordre du jour : @all *urgent* [clic](x)")
+    post = chat.posts[-1].text
+    assert "@all" not in post and "@\u2060all" in post  # shown, but pings nobody
+    assert "*urgent*" not in post
+    assert "https://visio.example.org/salle" in plain(post)  # the link stays clickable
+
+
+async def test_listing_in_a_circle_channel_shows_that_circle(chat: Chat) -> None:
+    await chat("/reunion tech demain 9h")
+    await chat("/reunion communication demain 10h")
+    listing = await chat("/reunion liste", room="cercle-communication-prive")
+    assert listing.splitlines() == [
+        "Prochaines réunions (Communication) :",
+        "• n°2 · Communication · vendredi 27 novembre 2026 à 10 h",
+    ]
+    assert "Aucune réunion prévue (Orientation)" in await chat("/reunion liste orientation")
+
+
+async def test_one_occurrence_moved_alone_keeps_the_series(chat: Chat, bot: Bot, clock: FixedClock) -> None:
+    channel = Channel(bot)
+    await chat("/reunion tech chaque mardi 18h")  # n°1, and n°2 on Tuesday 1 December
+    await chat("/reunion deplacer 2 mercredi 2/12 18h")
+    # Tuesday 1 December at 18:00: the moved date's day-before reminder, and the 8th announced (7 days before).
+    assert await tick(bot, clock, datetime(2026, 12, 1, 19, 0, tzinfo=PARIS)) == 2
+    reminder, announcement = sorted(channel.take())
+    assert "⏰ Rappel : réunion n°2" in reminder and "mercredi 2 décembre 2026 à 18 h" in reminder
+    assert "Réunion n°3 du cercle Technique** : mardi 8 décembre 2026 à 18 h" in announcement
+    listing = await chat("/reunion liste")
+    assert "n°2 · Technique · mercredi 2 décembre 2026 à 18 h" in listing
+    assert "chaque mardi à 18 h (prochaine : mardi 15 décembre 2026 à 18 h)" in listing
+    assert "régulière" in await chat("/reunion deplacer 1 mercredi 9/12 18h")  # the series itself does not move
+
+
+async def test_start_message_sent_late_while_the_meeting_is_still_on(chat: Chat, bot: Bot, clock: FixedClock) -> None:
+    channel = Channel(bot)
+    await chat("/reunion tech jeudi 3/12 14h 2h visio")
+    await tick(bot, clock, datetime(2026, 12, 3, 14, 30, tzinfo=PARIS))  # down from before the reminders until 14:30
+    texts = channel.take()
+    assert len(texts) == 3
+    assert "(rappel envoyé en retard)" in texts[0] and "(rappel envoyé en retard)" in texts[1]
+    assert "a commencé" in texts[1]  # the 1-hour reminder, sent after the start, says the meeting has started
+    assert "commence maintenant" in texts[2] and "(message envoyé en retard)" in texts[2]
+    assert "Visio : https://visio.opteos.fr/reunion-tech-" in texts[2]
