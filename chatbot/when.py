@@ -235,6 +235,8 @@ class MeetingWhenConverter(Converter):
 
     def convert(self, text: str, ctx: ParseContext) -> MeetingTime | Recurrence | None:
         words = re.sub(r"\s+", " ", fold(text).strip())
+        if not self.recurring:
+            words = re.sub(r"^(?:au|a|pour)\s+(?=\S)", "", words)  # `deplacer 7 du 15/12 au 16/12 18h`
         now = ctx.now or datetime.combine(ctx.today, time(0), tzinfo=UTC)
         tz = now.tzinfo
         assert tz is not None
@@ -268,12 +270,23 @@ class MeetingWhenConverter(Converter):
 
 
 class OccurrenceDateConverter(Converter):
-    """The day of one occurrence of a recurring meeting: `12/03`, `le 12 mars`, `mardi`, `mardi prochain`."""
+    """The day of one occurrence of a recurring meeting: `12/03`, `le 12 mars`, `mardi`, `mardi prochain`.
+
+    With `marked`, the day must follow `du` (`deplacer 7 du 15/12 au 16/12 18h`): without the mark, `vendredi` in
+    `deplacer 7 vendredi 15h` would be taken for the occurrence instead of the new date."""
 
     label = "date"
-    max_tokens = 5
+    max_tokens = 6
+
+    def __init__(self, *, marked: bool = False) -> None:
+        self.marked = marked
+        self.label = "occurrence" if marked else "date"
 
     def convert(self, text: str, ctx: ParseContext) -> date | None:
         words = re.sub(r"\s+", " ", fold(text).strip())
+        if self.marked:
+            if not words.startswith("du "):
+                return None
+            words = words[3:]
         now = ctx.now or datetime.combine(ctx.today, time(0), tzinfo=UTC)
         return parse_day(words, now, None, text)

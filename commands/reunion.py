@@ -109,11 +109,14 @@ async def cancel(ctx: Context, number: int, day: date | None) -> None:
 @group.command(
     "deplacer",
     aliases=("reporter", "move"),
-    args=(Arg("number", NumberConverter()), Arg("when", MeetingWhenConverter(recurring=False))),
+    args=(
+        Arg("number", NumberConverter()),
+        opt("day", OccurrenceDateConverter(marked=True)),
+        Arg("when", MeetingWhenConverter(recurring=False)),
+    ),
 )
-async def move(ctx: Context, number: int, when: MeetingTime) -> None:
-    former = await ctx.services.meetings.move(ctx.member, number, when, is_admin=ctx.is_admin)
-    meeting = await ctx.services.meetings.get(number)
+async def move(ctx: Context, number: int, day: date | None, when: MeetingTime) -> None:
+    meeting, former = await ctx.services.meetings.move(ctx.member, number, when, is_admin=ctx.is_admin, day=day)
     text = _texts(ctx).moved(meeting, former, chat_safe(ctx.member.username, 40))
     post_id = f"meeting-{meeting.id}-moved-{meeting.sequence}"
     _publish(ctx, meeting.circle_slug, text, post_id, "reunion.cancel_done")

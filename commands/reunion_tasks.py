@@ -21,7 +21,7 @@ async def _meeting_to_talk_about(firing: Firing) -> tuple[Meeting, str] | None:
     if meeting is None or meeting.status == MeetingStatus.CANCELLED:
         firing.skip("meeting cancelled or gone")
         return None
-    if firing.task.kind != ANNOUNCE and end_of(meeting) <= firing.now:
+    if end_of(meeting) <= firing.now:
         firing.skip("meeting already over")
         return None
     circle = firing.settings.circle(meeting.circle_slug)
@@ -51,15 +51,18 @@ async def send_start(firing: Firing) -> list[Outgoing]:
 
 async def announce_occurrence(firing: Firing) -> list[Outgoing]:
     """Turn the series' next occurrence into a meeting of its own, announce it, schedule the one after."""
-    found = await _meeting_to_talk_about(firing)
-    if found is None:
-        return []
-    series, channel = found
-    occurrence = datetime.fromisoformat(firing.task.note)
     meetings = firing.services.meetings
+    series = await meetings.session.get(Meeting, firing.task.ref_id)
+    if series is None or series.status == MeetingStatus.CANCELLED:
+        firing.skip("series cancelled or gone")
+        return []
+    occurrence = datetime.fromisoformat(firing.task.note)
+    # The series moves on even when there is nothing to say, so that the following dates still get announced.
     announced = await meetings.advance_series(series, after=occurrence - timedelta(microseconds=1))
-    if not announced:
-        firing.skip("occurrence already over, cancelled or moved")
+    circle = firing.settings.circle(series.circle_slug)
+    channel = circle.public_channel if circle else None
+    if not announced or not channel:
+        firing.skip("occurrence already over, cancelled or moved" if channel else "circle has no public channel")
         return []
     texts = MeetingTexts(firing.t, firing.fmt, firing.settings)
     author = await meetings.author_name(series)

@@ -311,3 +311,24 @@ async def test_start_message_sent_late_while_the_meeting_is_still_on(chat: Chat,
     assert "a commencé" in texts[1]  # the 1-hour reminder, sent after the start, says the meeting has started
     assert "commence maintenant" in texts[2] and "(message envoyé en retard)" in texts[2]
     assert "Visio : https://visio.opteos.fr/reunion-tech-" in texts[2]
+
+
+async def test_an_occurrence_not_yet_announced_can_be_moved_alone(chat: Chat, bot: Bot, clock: FixedClock) -> None:
+    channel = Channel(bot)
+    await chat("/reunion tech chaque mardi 18h")  # n°1; n°2 is Tuesday 1 December
+    assert "C'est fait" in await chat("/reunion deplacer 1 du 15/12 au mercredi 16/12 18h")
+    moved = plain(chat.posts[-1].text)
+    assert "La réunion n°3 du cercle Technique est déplacée" in moved
+    assert "mardi 15 décembre 2026 à 18 h → **mercredi 16 décembre 2026 à 18 h**" in moved
+    assert "n'a pas lieu" in await chat("/reunion deplacer 1 du 16/12 au 17/12 18h")  # not a Tuesday
+    assert "Il manque : quand." in await chat("/reunion deplacer 1 du 15/12")
+
+    await tick(bot, clock, datetime(2026, 12, 2, 12, 0, tzinfo=PARIS))
+    assert any("Réunion n°4 du cercle Technique** : mardi 8 décembre" in t for t in channel.take())
+    await tick(bot, clock, datetime(2026, 12, 9, 12, 0, tzinfo=PARIS))
+    channel.take()  # the 8th's reminders
+    await tick(bot, clock, datetime(2026, 12, 15, 19, 0, tzinfo=PARIS))  # the 15th is taken: no announcement for it
+    texts = channel.take()
+    assert any("Réunion n°5 du cercle Technique** : mardi 22 décembre 2026 à 18 h" in t for t in texts)
+    assert any("⏰ Rappel : réunion n°3" in t and "mercredi 16 décembre" in t for t in texts)
+    assert not any("15 décembre" in t for t in texts)

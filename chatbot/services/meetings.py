@@ -227,17 +227,34 @@ class MeetingService:
                 await self.tasks.cancel(MEETING_TASKS, row.id)
         return meeting
 
-    async def _cancel_occurrence(self, actor: Member, series: Meeting, day: date) -> Meeting:
+    def _occurrence_on(self, series: Meeting, day: date) -> datetime:
         tz = zone(series.timezone)
         after = datetime.combine(day, datetime.min.time(), tzinfo=tz)
         occurrence = self.next_occurrence(series, after - timedelta(microseconds=1))
         if occurrence is None or occurrence.date() != day or occurrence <= self.clock.now():
             raise DomainError("occurrence_unknown", id=series.id, day=day)
-        existing = await self.session.scalar(
+        return occurrence
+
+    async def _existing_occurrence(self, series: Meeting, occurrence: datetime) -> Meeting | None:
+        return await self.session.scalar(
             select(Meeting).where(
                 Meeting.series_id == series.id, Meeting.occurrence_start == occurrence.astimezone(UTC)
             )
         )
+
+    async def _occurrence_row(self, series: Meeting, day: date) -> Meeting:
+        """The occurrence of `day` as a meeting of its own, announced or not yet (then created now)."""
+        occurrence = self._occurrence_on(series, day)
+        existing = await self._existing_occurrence(series, occurrence)
+        if existing is not None:
+            return existing
+        row = await self.materialise(series, occurrence)
+        assert row is not None
+        return row
+
+    async def _cancel_occurrence(self, actor: Member, series: Meeting, day: date) -> Meeting:
+        occurrence = self._occurrence_on(series, day)
+        existing = await self._existing_occurrence(series, occurrence)
         if existing is not None:
             if existing.status == MeetingStatus.CANCELLED:
                 raise DomainError("meeting_already_cancelled", id=existing.id)
@@ -255,10 +272,17 @@ class MeetingService:
         meeting.sequence += 1
         meeting.updated_at = self.clock.now()
 
-    async def move(self, actor: Member, meeting_id: int, when: MeetingTime, *, is_admin: bool) -> datetime:
-        """Move a one-off meeting or one occurrence; returns its former start."""
+    async def move(
+        self, actor: Member, meeting_id: int, when: MeetingTime, *, is_admin: bool, day: date | None = None
+    ) -> tuple[Meeting, datetime]:
+        """Move a one-off meeting, an announced occurrence, or (with `day`) an occurrence of a series not yet
+        announced; returns the moved meeting and its former start."""
         meeting = await self.get(meeting_id)
         self._check_may_change(actor, meeting, is_admin)
+        if day is not None:
+            if meeting.rrule is None:
+                raise DomainError("meeting_not_recurring", id=meeting.id)
+            meeting = await self._occurrence_row(meeting, day)
         if meeting.rrule is not None:
             raise DomainError("meeting_move_series", id=meeting.id)
         if meeting.status == MeetingStatus.CANCELLED:
@@ -271,7 +295,7 @@ class MeetingService:
         meeting.sequence += 1
         meeting.updated_at = self.clock.now()
         await self._schedule(meeting)
-        return former
+        return meeting, former
 
     # --- reading ----------------------------------------------------------------------------------------------
 
