@@ -17,7 +17,7 @@ from commands.reunion_text import MeetingTexts
 
 async def _meeting_to_talk_about(firing: Firing) -> tuple[Meeting, str] | None:
     """The meeting and its circle's public channel, or None (and the task skipped) if there is nothing to say."""
-    meeting = await firing.services.meetings.session.get(Meeting, firing.task.ref_id)
+    meeting = await firing.services.meetings.find(firing.task.ref_id)
     if meeting is None or meeting.status == MeetingStatus.CANCELLED:
         firing.skip("meeting cancelled or gone")
         return None
@@ -52,7 +52,7 @@ async def send_start(firing: Firing) -> list[Outgoing]:
 async def announce_occurrence(firing: Firing) -> list[Outgoing]:
     """Turn the series' next occurrence into a meeting of its own, announce it, schedule the one after."""
     meetings = firing.services.meetings
-    series = await meetings.session.get(Meeting, firing.task.ref_id)
+    series = await meetings.find(firing.task.ref_id)
     if series is None or series.status == MeetingStatus.CANCELLED:
         firing.skip("series cancelled or gone")
         return []

@@ -3,6 +3,7 @@ restarts and downtime, moves and cancellations, recurring meetings."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -332,3 +333,11 @@ async def test_an_occurrence_not_yet_announced_can_be_moved_alone(chat: Chat, bo
     assert any("Réunion n°5 du cercle Technique** : mardi 22 décembre 2026 à 18 h" in t for t in texts)
     assert any("⏰ Rappel : réunion n°3" in t and "mercredi 16 décembre" in t for t in texts)
     assert not any("15 décembre" in t for t in texts)
+
+
+async def test_video_rooms_are_readable_and_unguessable(chat: Chat) -> None:
+    await chat("/reunion tech demain 9h visio")
+    await chat("/reunion tech demain 11h visio")
+    links = [plain(p.text).split("Visio : ")[1].splitlines()[0] for p in chat.posts]
+    assert all(re.fullmatch(r"https://visio\.opteos\.fr/reunion-tech-[a-z2-9]{12}", link) for link in links)
+    assert links[0] != links[1]

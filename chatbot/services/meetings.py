@@ -184,8 +184,11 @@ class MeetingService:
 
     # --- changes ----------------------------------------------------------------------------------------------
 
+    async def find(self, meeting_id: int) -> Meeting | None:
+        return await self.session.get(Meeting, meeting_id)
+
     async def get(self, meeting_id: int) -> Meeting:
-        meeting = await self.session.get(Meeting, meeting_id)
+        meeting = await self.find(meeting_id)
         if meeting is None:
             raise DomainError("meeting_unknown", id=meeting_id)
         return meeting
