@@ -26,6 +26,7 @@ from chatbot.errors import ArgumentError
 from chatbot.text import fold
 
 PAST_TYPO_DAYS = 31  # a yearless date gone by at most this many days is an error, not next year's date
+HORIZON = timedelta(days=5 * 366)  # a meeting further ahead than this is surely a typo (`12/03/2099`)
 RRULE_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 
 
@@ -266,6 +267,8 @@ class MeetingWhenConverter(Converter):
         start = local(day, at, tz, text)
         if start <= now:
             raise ArgumentError("meeting_in_past", given=text)
+        if start - now > HORIZON:
+            raise ArgumentError("meeting_too_far", given=text)
         return MeetingTime(start)
 
 

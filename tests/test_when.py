@@ -91,6 +91,8 @@ def test_one_off_dates(text: str, expected: datetime) -> None:
         ("31/02/2027 14h", "meeting_date_invalid"),
         ("31/04 14h", "meeting_date_invalid"),
         ("demain 25h", "meeting_time_invalid"),
+        ("12/03/99 14h", "meeting_too_far"),
+        ("31/12/9999 23h", "meeting_too_far"),
         ("demain 14h75", "meeting_time_invalid"),
         ("le vendredi 3 décembre 14h", "meeting_weekday_mismatch"),
         ("vendredi 3/12 14h", "meeting_weekday_mismatch"),
