@@ -7,6 +7,8 @@ import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from chatbot.app import Bot
@@ -341,3 +343,20 @@ async def test_video_rooms_are_readable_and_unguessable(chat: Chat) -> None:
     links = [plain(p.text).split("Visio : ")[1].splitlines()[0] for p in chat.posts]
     assert all(re.fullmatch(r"https://visio\.opteos\.fr/reunion-tech-[a-z2-9]{12}", link) for link in links)
     assert links[0] != links[1]
+
+
+fuzz_words = st.sampled_from(
+    [
+        "tech", "cuisine", "jeudi", "14h", "1h30", "13h", "90min", "visio", "https://x.example/r", "Ordre", "du",
+        "jour", ":", "le", "12", "mars", "chaque", "mardi", "18h", "dernier", "mois", "liste", "annuler",
+        "deplacer", "1", "2", "n°3", "08/12", "au", "demain", "9h", "@all", "31/02", "12/03/2099", "«", "»",
+    ]
+)  # fmt: skip
+
+
+@settings(deadline=None, max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=st.lists(fuzz_words, max_size=9))
+async def test_any_reunion_command_gets_an_answer_never_an_internal_error(chat: Chat, parts: list[str]) -> None:
+    reply = await chat("/reunion " + " ".join(parts))
+    assert reply or chat.posts  # something is always said
+    assert "erreur interne" not in reply
