@@ -139,6 +139,7 @@ async def test_recurrence_expanded_by_dateutil_matches_the_announcements(
     master = next(e for e in vevents if "RRULE" in e)
     overrides = [e for e in vevents if "RECURRENCE-ID" in e]
     assert str(master["UID"]) == "meeting-1@coop-chatbot" and master["DTSTART"].params["TZID"] == "Europe/Paris"
+    assert int(master["SEQUENCE"]) == 1  # revised once: one date cancelled (an EXDATE)
     rules = rruleset()
     rules.rrule(rrulestr(master["RRULE"].to_ical().decode(), dtstart=master.decoded("DTSTART")))
     exdates = master["EXDATE"] if isinstance(master["EXDATE"], list) else [master["EXDATE"]]

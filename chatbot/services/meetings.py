@@ -217,6 +217,10 @@ class MeetingService:
             raise DomainError("meeting_over", id=meeting.id)
         self._mark_cancelled(actor, meeting)
         await self.tasks.cancel([*MEETING_TASKS, ANNOUNCE], meeting.id)
+        if meeting.series_id is not None:
+            series = await self.find(meeting.series_id)
+            if series is not None:
+                self._revise(series)
         if meeting.rrule is not None:
             later = await self.session.scalars(
                 select(Meeting).where(
@@ -258,9 +262,10 @@ class MeetingService:
     async def _cancel_occurrence(self, actor: Member, series: Meeting, day: date) -> Meeting:
         occurrence = self._occurrence_on(series, day)
         existing = await self._existing_occurrence(series, occurrence)
+        if existing is not None and existing.status == MeetingStatus.CANCELLED:
+            raise DomainError("meeting_already_cancelled", id=existing.id)
+        self._revise(series)  # its exceptions (EXDATE) change: calendar clients should take the new version
         if existing is not None:
-            if existing.status == MeetingStatus.CANCELLED:
-                raise DomainError("meeting_already_cancelled", id=existing.id)
             self._mark_cancelled(actor, existing)
             await self.tasks.cancel(MEETING_TASKS, existing.id)
             return existing
@@ -269,11 +274,14 @@ class MeetingService:
         row.cancelled_by_id = actor.id
         return row
 
+    def _revise(self, meeting: Meeting) -> None:
+        meeting.sequence += 1
+        meeting.updated_at = self.clock.now()
+
     def _mark_cancelled(self, actor: Member, meeting: Meeting) -> None:
         meeting.status = MeetingStatus.CANCELLED
         meeting.cancelled_by_id = actor.id
-        meeting.sequence += 1
-        meeting.updated_at = self.clock.now()
+        self._revise(meeting)
 
     async def move(
         self, actor: Member, meeting_id: int, when: MeetingTime, *, is_admin: bool, day: date | None = None
@@ -295,8 +303,7 @@ class MeetingService:
         former = meeting.start_at
         await self.tasks.cancel(MEETING_TASKS, meeting.id)
         meeting.start_at = when.start.astimezone(UTC)
-        meeting.sequence += 1
-        meeting.updated_at = self.clock.now()
+        self._revise(meeting)
         await self._schedule(meeting)
         return meeting, former
 
