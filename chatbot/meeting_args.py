@@ -12,6 +12,7 @@ from chatbot.converters import Converter, EnvelopeDirectory, ParseContext
 from chatbot.errors import ArgumentError
 from chatbot.text import fold, slug
 from chatbot.tokens import Token
+from chatbot.when import MeetingWhenConverter
 
 
 def circle_directory(settings: Settings) -> EnvelopeDirectory:
@@ -30,8 +31,8 @@ class CircleRef:
 
 
 class CircleConverter(Converter):
-    """A circle by slug, name, alias or channel. A single word that names no circle is an error with suggestions:
-    the circle comes first in `/reunion`, so the word can be nothing else."""
+    """A circle by slug, name, alias or channel. A first word that names no circle and starts no date is an error
+    with suggestions: the circle comes first in `/reunion` (it may be left out in the circle's own channel)."""
 
     label = "circle"
     max_tokens = 3
@@ -45,12 +46,25 @@ class CircleConverter(Converter):
             target = ctx.circles.lookup(" ".join(t.text for t in window))
             if target is not None:
                 return CircleRef(target), size
-        if self.strict and tokens and not re.match(r"^[\d#n°]", fold(tokens[0].text)):
+        if (
+            self.strict
+            and tokens
+            and not re.match(r"^[\d#n°]", fold(tokens[0].text))
+            and not _starts_a_date(tokens, ctx)
+        ):
             text = tokens[0].text
             raise ArgumentError(
                 "circle_unknown", given=text, suggestions=ctx.circles.suggestions(text), known=ctx.circles.slugs
             )
         return None
+
+
+def _starts_a_date(tokens: Sequence[Token], ctx: ParseContext) -> bool:
+    """`/reunion jeudi 14h` typed in a circle's channel: the circle was left out, the date comes first."""
+    try:
+        return MeetingWhenConverter().match(tokens, ctx) is not None
+    except ArgumentError:
+        return True
 
 
 @dataclass(frozen=True)

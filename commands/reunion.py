@@ -7,7 +7,7 @@ from datetime import date
 from chatbot.commandkit import Arg, CommandGroup, opt
 from chatbot.context import Context
 from chatbot.converters import DurationConverter, FreeText, NumberConverter
-from chatbot.errors import ArgumentError
+from chatbot.errors import ArgumentError, UsageError
 from chatbot.meeting_args import CircleConverter, CircleRef, Link, PlaceConverter, Video, place_and_agenda
 from chatbot.text import chat_safe
 from chatbot.transport.base import Outgoing
@@ -43,7 +43,7 @@ def _publish(ctx: Context, circle_slug: str, text: str, post_id: str, ack_key: s
 
 @group.command(
     args=(
-        Arg("circle", CircleConverter()),
+        opt("circle", CircleConverter()),
         Arg("when", MeetingWhenConverter()),
         opt("duration", DurationConverter()),
         opt("place", PlaceConverter()),
@@ -52,12 +52,16 @@ def _publish(ctx: Context, circle_slug: str, text: str, post_id: str, ack_key: s
 )
 async def announce(
     ctx: Context,
-    circle: CircleRef,
+    circle: CircleRef | None,
     when: MeetingTime | Recurrence,
     duration: Duration | None,
     place: Video | Link | None,
     details: str,
 ) -> None:
+    if circle is None:
+        if ctx.room_circle is None:
+            raise UsageError("circle_required", known=ctx.parse.circles.slugs)
+        circle = CircleRef(ctx.room_circle.slug)
     if duration is not None and duration.minutes > MAX_MEETING_MINUTES:
         raise ArgumentError("meeting_too_long", duration_minutes=duration.minutes, limit_minutes=MAX_MEETING_MINUTES)
     if len(details) > AGENDA_LIMIT:

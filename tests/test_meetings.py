@@ -360,3 +360,12 @@ async def test_any_reunion_command_gets_an_answer_never_an_internal_error(chat: 
     reply = await chat("/reunion " + " ".join(parts))
     assert reply or chat.posts  # something is always said
     assert "erreur interne" not in reply
+
+
+async def test_in_a_circle_channel_the_circle_may_be_left_out(chat: Chat) -> None:
+    out = await chat.send("/reunion jeudi 3/12 14h visio", room="cercle-tech-prive")
+    assert [(o.room_name, o.is_reply) for o in out] == [("cercle-tech", False), ("cercle-tech-prive", True)]
+    assert "Réunion n°1 du cercle Technique" in plain(out[0].text)
+    reply = await chat("/reunion jeudi 3/12 14h")  # in a direct message: which circle?
+    assert reply.startswith("Pour quel cercle ? Cercles : communication, orientation, sante, tech, vie-coop.")
+    assert "Cercle inconnu : « cuisine »" in await chat("/reunion cuisine jeudi 14h", room="cercle-tech")
