@@ -19,6 +19,7 @@ from chatbot.db.engine import make_engine, make_session_factory
 from chatbot.db.models import ProcessedMessage
 from chatbot.errors import UserError
 from chatbot.formatting import Formatter
+from chatbot.meeting_args import circle_directory
 from chatbot.messages import Catalogue, load_catalogue
 from chatbot.router import Router
 from chatbot.scheduler import Deliver, Scheduler
@@ -40,9 +41,9 @@ def feature_modules() -> list[ModuleType]:
     """The command families. Each module has a `group` (its commands) and may have `TASKS`: the handlers of the
     scheduled tasks it creates, by kind (e.g. {"meeting_reminder": send_reminder}), and `REACTIONS`: a handler of
     reaction changes, `async (ReactionContext, ReactionChange) -> None`."""
-    from commands import aide, budget, consent, contrib, decisions
+    from commands import aide, budget, consent, contrib, decisions, reunion
 
-    return [contrib, budget, consent, decisions, aide]
+    return [contrib, budget, reunion, consent, decisions, aide]
 
 
 def command_groups() -> list[CommandGroup]:
@@ -117,6 +118,15 @@ class Bot:
         await self.scheduler.shutdown()
         await self.engine.dispose()
 
+    def parse_context(self) -> ParseContext:
+        """What converters may know: now, and the circles (the envelopes' names are added once a session is open)."""
+        now = self.clock.now()
+        return ParseContext(today=now.date(), now=now, circles=circle_directory(self.settings))
+
+    @staticmethod
+    async def envelope_directory(services: Services) -> EnvelopeDirectory:
+        return EnvelopeDirectory(await services.budget.known_names())
+
     async def handle(self, message: IncomingMessage) -> list[Outgoing]:
         """Handle one chat message exactly once: its effects and its processed mark commit together."""
         recognised = self.router.recognise(without_control_characters(message.text), direct=message.room.is_direct)
@@ -146,7 +156,7 @@ class Bot:
                 fmt=self.fmt,
                 clock=self.clock,
                 services=services,
-                parse=ParseContext(today=self.clock.now().date()),
+                parse=self.parse_context(),
                 router=self.router,
                 members_of=self._room_members,
             )
@@ -155,7 +165,7 @@ class Bot:
                 async with session.begin_nested():
                     command, arguments = recognised.group.select(recognised.arguments)
                     self.router.check_permission(command, ctx.is_admin)
-                    ctx.parse.directory = EnvelopeDirectory(await services.budget.known_names())
+                    ctx.parse.directory = await self.envelope_directory(services)
                     values = self.router.parse(command, arguments, ctx.parse)
                     await command.handler(ctx, **values)
             except UserError as error:

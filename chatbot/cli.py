@@ -16,6 +16,7 @@ from chatbot.db import migrate
 from chatbot.db.engine import make_engine
 from chatbot.messages import load_catalogue
 from chatbot.transport.console import ConsoleTransport
+from chatbot.web import start_web
 
 EXIT_CONFIG = 2
 EXIT_DATABASE = 3
@@ -34,6 +35,12 @@ def build_parser() -> argparse.ArgumentParser:
     common(console)
     console.add_argument("--as", dest="user", help="username typing (default: console.user in the configuration)")
     console.add_argument("--room", help="channel name, or @bot for a direct message (default: console.room)")
+    console.add_argument(
+        "--web",
+        metavar="HOST:PORT",
+        type=_host_port,
+        help="also serve the web app (calendar feeds), e.g. 127.0.0.1:8080",
+    )
 
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True)
@@ -49,6 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _host_port(value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    if not port.isdigit() or int(port) > 65535:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, e.g. 127.0.0.1:8080, got {value!r}")
+    return host or "127.0.0.1", int(port)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr)
@@ -58,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         print(load_catalogue("fr")("cli.config_error", error=error), file=sys.stderr)
         return EXIT_CONFIG
     if args.command == "console":
-        return asyncio.run(_console(settings, args.user, args.room))
+        return asyncio.run(_console(settings, args.user, args.room, args.web))
     if args.command == "export":
         return asyncio.run(_export_decisions(settings, args.format, args.output))
     if args.db_command == "upgrade":
@@ -66,8 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     return asyncio.run(_db_status(settings))
 
 
-async def _console(settings: Settings, user: str | None, room: str | None) -> int:
+async def _console(settings: Settings, user: str | None, room: str | None, web: tuple[str, int] | None = None) -> int:
     bot = Bot.create(settings)
+    runner = None
     try:
         try:
             await bot.start(run_scheduler=True)
@@ -82,9 +97,13 @@ async def _console(settings: Settings, user: str | None, room: str | None) -> in
         transport = ConsoleTransport(settings, bot.t, user=user or default_user, room=room or settings.console_room)
         bot.outlet = transport.deliver
         bot.members_of = transport.room_members
+        if web is not None:
+            runner = await start_web(bot, *web)
         await transport.run(bot.handle)
         return 0
     finally:
+        if runner is not None:
+            await runner.cleanup()
         await bot.close()
 
 

@@ -30,6 +30,20 @@ class CircleSettings:
     aliases: tuple[str, ...] = ()
     public_channel: str | None = None
     private_channel: str | None = None
+    # Meetings (`/reunion`): defaults come from [meetings], each circle may override them.
+    meeting_minutes: int = 60
+    meeting_reminders: tuple[int, ...] = (1440, 60)  # minutes before the start; whole days keep the wall-clock time
+    meeting_announce_days: int = 7  # recurring meetings: each occurrence is announced this many days before
+    meeting_keepers: tuple[str, ...] = ()  # usernames who may cancel or move any of the circle's meetings
+
+
+@dataclass(frozen=True)
+class MeetingSettings:
+    jitsi_server: str = "https://meet.jit.si"
+    calendar_token: str | None = None  # from CALENDAR_TOKEN preferably; None: the feed is public
+    default_minutes: int = 60
+    reminders: tuple[int, ...] = (1440, 60)
+    announce_days: int = 7
 
 
 @dataclass(frozen=True)
@@ -71,6 +85,7 @@ class Settings:
     envelopes: tuple[EnvelopeSettings, ...] = ()
     source: Path | None = None
     consent: ConsentSettings = field(default_factory=ConsentSettings)
+    meetings: MeetingSettings = field(default_factory=MeetingSettings)
 
     def circle(self, circle_slug: str) -> CircleSettings | None:
         return next((c for c in self.circles if c.slug == circle_slug), None)
@@ -133,7 +148,8 @@ def parse_settings(raw: dict[str, Any], source: Path | None = None, database_url
     console_room = reader.string(console, "console.room", default="@bot")
 
     budget = _parse_budget(reader, reader.table("budget"))
-    circles = tuple(_parse_circle(reader, i, t) for i, t in enumerate(reader.table_list("circles")))
+    meetings = _parse_meetings(reader, reader.table("meetings"))
+    circles = tuple(_parse_circle(reader, i, t, meetings) for i, t in enumerate(reader.table_list("circles")))
     _check_unique([c.slug for c in circles], "circles.slug")
     circle_slugs = {c.slug for c in circles}
     envelopes = tuple(
@@ -160,6 +176,7 @@ def parse_settings(raw: dict[str, Any], source: Path | None = None, database_url
         envelopes=envelopes,
         source=source,
         consent=consent,
+        meetings=meetings,
     )
 
 
@@ -207,7 +224,39 @@ def _parse_budget(reader: _Reader, table: dict[str, Any]) -> BudgetSettings:
     )
 
 
-def _parse_circle(reader: _Reader, index: int, table: dict[str, Any]) -> CircleSettings:
+def _parse_meetings(reader: _Reader, table: dict[str, Any]) -> MeetingSettings:
+    server = reader.string(table, "meetings.jitsi_server", default=MeetingSettings.jitsi_server).rstrip("/")
+    if not server.startswith(("https://", "http://")):
+        raise ConfigError('meetings.jitsi_server doit être une adresse web (ex. "https://visio.opteos.fr").')
+    token = os.environ.get("CALENDAR_TOKEN") or reader.optional_string(table, "meetings.calendar_token")
+    return MeetingSettings(
+        jitsi_server=server,
+        calendar_token=token,
+        default_minutes=_positive(reader, table, "meetings.default_minutes", MeetingSettings.default_minutes),
+        reminders=_reminders(reader, table, "meetings.reminders", MeetingSettings.reminders),
+        announce_days=_positive(reader, table, "meetings.announce_days", MeetingSettings.announce_days),
+    )
+
+
+def _positive(reader: _Reader, table: dict[str, Any], where: str, default: int) -> int:
+    value = reader.optional_int(table, where)
+    if value is None:
+        return default
+    if value <= 0:
+        raise ConfigError(f"{where} doit être un entier positif (ex. {default}).")
+    return value
+
+
+def _reminders(reader: _Reader, table: dict[str, Any], where: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    value = reader._leaf(table, where)
+    if value is None:
+        return default
+    if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value):
+        raise ConfigError(f"{where} doit être une liste de minutes positives (ex. [1440, 60]).")
+    return tuple(sorted(set(value), reverse=True))
+
+
+def _parse_circle(reader: _Reader, index: int, table: dict[str, Any], meetings: MeetingSettings) -> CircleSettings:
     where = f"circles[{index + 1}]"
     circle_slug = slug(reader.string(table, f"{where}.slug"))
     if not circle_slug:
@@ -218,6 +267,10 @@ def _parse_circle(reader: _Reader, index: int, table: dict[str, Any]) -> CircleS
         aliases=tuple(reader.string_list(table, f"{where}.aliases")),
         public_channel=reader.optional_string(table, f"{where}.public_channel"),
         private_channel=reader.optional_string(table, f"{where}.private_channel"),
+        meeting_minutes=_positive(reader, table, f"{where}.meeting_minutes", meetings.default_minutes),
+        meeting_reminders=_reminders(reader, table, f"{where}.meeting_reminders", meetings.reminders),
+        meeting_announce_days=_positive(reader, table, f"{where}.meeting_announce_days", meetings.announce_days),
+        meeting_keepers=tuple(slug(k) for k in reader.string_list(table, f"{where}.meeting_keepers")),
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -26,6 +26,9 @@ class ParseContext:
 
     today: date
     directory: EnvelopeDirectory = field(default_factory=lambda: EnvelopeDirectory({}))
+    # The current instant (meeting times are relative to it) and the names of circles (slug, name, aliases).
+    now: datetime | None = None
+    circles: EnvelopeDirectory = field(default_factory=lambda: EnvelopeDirectory({}))
 
 
 class EnvelopeDirectory:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from chatbot.app import Bot, command_groups
 from chatbot.commandkit import Command
-from chatbot.converters import EnvelopeDirectory, ParseContext
+from chatbot.converters import ParseContext
 from chatbot.db.models import Envelope
 from chatbot.errors import UsageError
 from chatbot.messages import load_catalogue
@@ -172,10 +172,10 @@ def catalogue_lines() -> list[Any]:
 
 async def parse_ctx(bot: Bot) -> ParseContext:
     """What Bot.handle gives the parser: today and the names of the envelopes known to the database."""
+    context = bot.parse_context()
     async with bot.sessions() as session:
-        services = Services.bind(session, bot.settings, bot.clock)
-        directory = EnvelopeDirectory(await services.budget.known_names())
-    return ParseContext(today=bot.clock.now().date(), directory=directory)
+        context.directory = await bot.envelope_directory(Services.bind(session, bot.settings, bot.clock))
+    return context
 
 
 async def parse_line(bot: Bot, line: str, *, direct: bool = True) -> tuple[Command, dict[str, Any]]:

@@ -256,3 +256,42 @@ class Decision(Base):
     author_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
     adopted_at: Mapped[datetime] = mapped_column(UTCDateTime())
     review_on: Mapped[date | None] = mapped_column(Date)
+
+
+# --- Meetings (`/reunion`) -------------------------------------------------------------------------------------
+
+
+class MeetingStatus(enum.StrEnum):
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+
+
+class Meeting(Base):
+    """A circle meeting. Three shapes share this table, and their numbers: a one-off meeting; a recurring series
+    (`rrule` set, `start_at` its first occurrence, wall-clock times in `timezone`); and one occurrence of a series
+    (`series_id` and `occurrence_start`, its instant per the rule), created when it is announced, cancelled or
+    moved alone, so that it has its own number, reminders and exception in the calendar feed."""
+
+    __tablename__ = "meeting"
+    __table_args__ = (
+        UniqueConstraint("series_id", "occurrence_start", name="uq_meeting_series_id_occurrence_start"),
+        Index("ix_meeting_circle_slug_start_at", "circle_slug", "start_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    circle_slug: Mapped[str] = mapped_column(String(64))
+    author_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    minutes: Mapped[int] = mapped_column(Integer)
+    timezone: Mapped[str] = mapped_column(String(64))
+    place: Mapped[str] = mapped_column(Text, default="")
+    link: Mapped[str] = mapped_column(Text, default="")
+    agenda: Mapped[str] = mapped_column(Text, default="")
+    rrule: Mapped[str | None] = mapped_column(Text)
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("meeting.id"))
+    occurrence_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16), default=MeetingStatus.SCHEDULED)
+    sequence: Mapped[int] = mapped_column(Integer, default=0)  # iCalendar SEQUENCE: bumped on every change
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))

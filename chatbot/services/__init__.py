@@ -12,6 +12,7 @@ from chatbot.services.budget import BudgetService
 from chatbot.services.consent import ConsentService
 from chatbot.services.contributions import ContributionService
 from chatbot.services.decisions import DecisionService
+from chatbot.services.meetings import MeetingService
 from chatbot.services.members import MemberService
 from chatbot.services.tasks import TaskService
 
@@ -26,6 +27,7 @@ class Services:
     tasks: TaskService
     consent: ConsentService
     decisions: DecisionService
+    meetings: MeetingService
 
     @classmethod
     def bind(cls, session: AsyncSession, settings: Settings, clock: Clock) -> Services:
@@ -34,4 +36,5 @@ class Services:
         contributions = ContributionService(session, settings, clock, budget)
         tasks = TaskService(session, clock)
         consent = ConsentService(session, settings, clock, tasks)
-        return cls(members, budget, contributions, tasks, consent, DecisionService(session, consent))
+        meetings = MeetingService(session, settings, clock, tasks)
+        return cls(members, budget, contributions, tasks, consent, DecisionService(session, consent), meetings)

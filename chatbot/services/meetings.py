@@ -1,0 +1,342 @@
+"""Circle meetings: announce, move, cancel, recur; their reminders are scheduled tasks (rows), never timers.
+
+A one-off meeting gets one task per configured reminder plus one at its start. A recurring series gets one
+`meeting_announce` task at a time: when it fires, the next occurrence becomes a meeting row of its own (its own
+number, reminders, and a possible exception in the calendar) and the following announcement is scheduled.
+Moving a meeting withdraws its pending tasks and schedules new ones, so the old reminders can never fire.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chatbot.clock import Clock
+from chatbot.config import CircleSettings, Settings
+from chatbot.db.models import Meeting, MeetingStatus, Member
+from chatbot.errors import DomainError, PermissionDenied
+from chatbot.services.tasks import TaskService
+from chatbot.when import MeetingTime, Recurrence, expand, reminder_instant, zone
+
+REMINDER = "meeting_reminder"
+START = "meeting_start"
+ANNOUNCE = "meeting_announce"
+MEETING_TASKS = (REMINDER, START)
+MAX_CATCH_UP = 12  # occurrences announced at once at most, when several announcement instants are already past
+LIST_LIMIT = 20
+_ROOM_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+
+
+def end_of(meeting: Meeting) -> datetime:
+    return meeting.start_at + timedelta(minutes=meeting.minutes)
+
+
+def local_start(meeting: Meeting) -> datetime:
+    return meeting.start_at.astimezone(zone(meeting.timezone))
+
+
+@dataclass(frozen=True)
+class Created:
+    meeting: Meeting
+    announced: list[Meeting]  # occurrences of a new series already within their announcement window
+
+
+@dataclass(frozen=True)
+class Upcoming:
+    meeting: Meeting
+    next_start: datetime  # for a series: its next occurrence not yet announced
+
+
+class MeetingService:
+    def __init__(self, session: AsyncSession, settings: Settings, clock: Clock, tasks: TaskService) -> None:
+        self.session = session
+        self.settings = settings
+        self.clock = clock
+        self.tasks = tasks
+
+    def circle(self, circle_slug: str) -> CircleSettings:
+        circle = self.settings.circle(circle_slug)
+        if circle is None:
+            raise DomainError("circle_unknown", given=circle_slug, suggestions=[], known=[])
+        return circle
+
+    def video_link(self, circle_slug: str) -> str:
+        """A Jitsi room name people can read aloud, and nobody can guess (about 60 bits of randomness)."""
+        token = "".join(secrets.choice(_ROOM_ALPHABET) for _ in range(12))
+        return f"{self.settings.meetings.jitsi_server}/reunion-{circle_slug}-{token}"
+
+    async def create(
+        self,
+        author: Member,
+        circle_slug: str,
+        when: MeetingTime | Recurrence,
+        *,
+        minutes: int | None,
+        link: str,
+        place: str,
+        agenda: str,
+    ) -> Created:
+        circle = self.circle(circle_slug)
+        now = self.clock.now()
+        first = when.start if isinstance(when, MeetingTime) else when.first
+        meeting = Meeting(
+            circle_slug=circle.slug,
+            author_id=author.id,
+            start_at=first.astimezone(UTC),
+            minutes=minutes or circle.meeting_minutes,
+            timezone=str(self.settings.timezone),
+            place=place,
+            link=link,
+            agenda=agenda,
+            rrule=when.rule if isinstance(when, Recurrence) else None,
+            status=MeetingStatus.SCHEDULED,
+            sequence=0,
+            created_at=now,
+            updated_at=now,
+        )
+        self.session.add(meeting)
+        await self.session.flush()
+        if meeting.rrule is None:
+            await self._schedule(meeting)
+            return Created(meeting, [])
+        announced = await self.advance_series(meeting, after=None)
+        return Created(meeting, announced)
+
+    async def _schedule(self, meeting: Meeting) -> None:
+        """Reminders still to come, and the start message."""
+        now = self.clock.now()
+        tz = zone(meeting.timezone)
+        for minutes in self.circle(meeting.circle_slug).meeting_reminders:
+            due = reminder_instant(meeting.start_at, minutes, tz)
+            if due > now:
+                await self.tasks.schedule(REMINDER, meeting.id, due, note=str(minutes))
+        if meeting.start_at > now:
+            await self.tasks.schedule(START, meeting.id, meeting.start_at)
+
+    # --- recurring series ---------------------------------------------------------------------------------------
+
+    def next_occurrence(self, series: Meeting, after: datetime | None) -> datetime | None:
+        """The first occurrence strictly after `after` (or the series' first one), aware, local."""
+        assert series.rrule is not None
+        origin = local_start(series)
+        return next(expand(series.rrule, origin, after or origin, inclusive=after is None), None)
+
+    def announce_instant(self, series: Meeting, occurrence: datetime) -> datetime:
+        days = self.circle(series.circle_slug).meeting_announce_days
+        return reminder_instant(occurrence, days * 24 * 60, zone(series.timezone))
+
+    async def advance_series(self, series: Meeting, after: datetime | None) -> list[Meeting]:
+        """Announce every occurrence after `after` whose announcement instant has come, then schedule the next
+        announcement. Returns the occurrences announced now."""
+        now = self.clock.now()
+        announced: list[Meeting] = []
+        occurrence = self.next_occurrence(series, after)
+        for _ in range(MAX_CATCH_UP):
+            if occurrence is None:
+                return announced
+            if occurrence + timedelta(minutes=series.minutes) > now:
+                if self.announce_instant(series, occurrence) > now:
+                    break
+                row = await self.materialise(series, occurrence)
+                if row is not None:
+                    announced.append(row)
+            occurrence = self.next_occurrence(series, occurrence)
+        if occurrence is not None:
+            await self.tasks.schedule(
+                ANNOUNCE, series.id, self.announce_instant(series, occurrence), note=occurrence.isoformat()
+            )
+        return announced
+
+    async def materialise(self, series: Meeting, occurrence: datetime, *, cancelled: bool = False) -> Meeting | None:
+        """The occurrence as a meeting row with its reminders; None if it already has one (moved, cancelled)."""
+        original = occurrence.astimezone(UTC)
+        existing = await self.session.scalar(
+            select(Meeting).where(Meeting.series_id == series.id, Meeting.occurrence_start == original)
+        )
+        if existing is not None:
+            return None
+        now = self.clock.now()
+        row = Meeting(
+            circle_slug=series.circle_slug,
+            author_id=series.author_id,
+            start_at=original,
+            minutes=series.minutes,
+            timezone=series.timezone,
+            place=series.place,
+            link=series.link,
+            agenda=series.agenda,
+            series_id=series.id,
+            occurrence_start=original,
+            status=MeetingStatus.CANCELLED if cancelled else MeetingStatus.SCHEDULED,
+            sequence=0,
+            created_at=now,
+            updated_at=now,
+        )
+        self.session.add(row)
+        await self.session.flush()
+        if not cancelled:
+            await self._schedule(row)
+        return row
+
+    # --- changes ----------------------------------------------------------------------------------------------
+
+    async def find(self, meeting_id: int) -> Meeting | None:
+        return await self.session.get(Meeting, meeting_id)
+
+    async def get(self, meeting_id: int) -> Meeting:
+        meeting = await self.find(meeting_id)
+        if meeting is None:
+            raise DomainError("meeting_unknown", id=meeting_id)
+        return meeting
+
+    async def author_name(self, meeting: Meeting) -> str:
+        member = await self.session.get(Member, meeting.author_id)
+        return member.username if member else "?"
+
+    def _check_may_change(self, actor: Member, meeting: Meeting, is_admin: bool) -> None:
+        keepers = self.circle(meeting.circle_slug).meeting_keepers
+        if not (is_admin or actor.id == meeting.author_id or actor.username in keepers):
+            raise PermissionDenied("meeting_not_yours", id=meeting.id)
+
+    async def cancel(self, actor: Member, meeting_id: int, *, is_admin: bool, day: date | None = None) -> Meeting:
+        """Cancel a meeting, a whole series, or (with `day`) one occurrence of a series; returns what was
+        cancelled."""
+        meeting = await self.get(meeting_id)
+        self._check_may_change(actor, meeting, is_admin)
+        if meeting.status == MeetingStatus.CANCELLED:
+            raise DomainError("meeting_already_cancelled", id=meeting.id)
+        if day is not None:
+            if meeting.rrule is None:
+                raise DomainError("meeting_not_recurring", id=meeting.id)
+            return await self._cancel_occurrence(actor, meeting, day)
+        if end_of(meeting) <= self.clock.now() and meeting.rrule is None:
+            raise DomainError("meeting_over", id=meeting.id)
+        self._mark_cancelled(actor, meeting)
+        await self.tasks.cancel([*MEETING_TASKS, ANNOUNCE], meeting.id)
+        if meeting.series_id is not None:
+            series = await self.find(meeting.series_id)
+            if series is not None:
+                self._revise(series)
+        if meeting.rrule is not None:
+            later = await self.session.scalars(
+                select(Meeting).where(
+                    Meeting.series_id == meeting.id,
+                    Meeting.status == MeetingStatus.SCHEDULED,
+                    Meeting.start_at > self.clock.now(),
+                )
+            )
+            for row in later:
+                self._mark_cancelled(actor, row)
+                await self.tasks.cancel(MEETING_TASKS, row.id)
+        return meeting
+
+    def _occurrence_on(self, series: Meeting, day: date) -> datetime:
+        tz = zone(series.timezone)
+        after = datetime.combine(day, datetime.min.time(), tzinfo=tz)
+        occurrence = self.next_occurrence(series, after - timedelta(microseconds=1))
+        if occurrence is None or occurrence.date() != day or occurrence <= self.clock.now():
+            raise DomainError("occurrence_unknown", id=series.id, day=day)
+        return occurrence
+
+    async def _existing_occurrence(self, series: Meeting, occurrence: datetime) -> Meeting | None:
+        return await self.session.scalar(
+            select(Meeting).where(
+                Meeting.series_id == series.id, Meeting.occurrence_start == occurrence.astimezone(UTC)
+            )
+        )
+
+    async def _occurrence_row(self, series: Meeting, day: date) -> Meeting:
+        """The occurrence of `day` as a meeting of its own, announced or not yet (then created now)."""
+        occurrence = self._occurrence_on(series, day)
+        existing = await self._existing_occurrence(series, occurrence)
+        if existing is not None:
+            return existing
+        row = await self.materialise(series, occurrence)
+        assert row is not None
+        return row
+
+    async def _cancel_occurrence(self, actor: Member, series: Meeting, day: date) -> Meeting:
+        occurrence = self._occurrence_on(series, day)
+        existing = await self._existing_occurrence(series, occurrence)
+        if existing is not None and existing.status == MeetingStatus.CANCELLED:
+            raise DomainError("meeting_already_cancelled", id=existing.id)
+        self._revise(series)  # its exceptions (EXDATE) change: calendar clients should take the new version
+        if existing is not None:
+            self._mark_cancelled(actor, existing)
+            await self.tasks.cancel(MEETING_TASKS, existing.id)
+            return existing
+        row = await self.materialise(series, occurrence, cancelled=True)
+        assert row is not None
+        row.cancelled_by_id = actor.id
+        return row
+
+    def _revise(self, meeting: Meeting) -> None:
+        meeting.sequence += 1
+        meeting.updated_at = self.clock.now()
+
+    def _mark_cancelled(self, actor: Member, meeting: Meeting) -> None:
+        meeting.status = MeetingStatus.CANCELLED
+        meeting.cancelled_by_id = actor.id
+        self._revise(meeting)
+
+    async def move(
+        self, actor: Member, meeting_id: int, when: MeetingTime, *, is_admin: bool, day: date | None = None
+    ) -> tuple[Meeting, datetime]:
+        """Move a one-off meeting, an announced occurrence, or (with `day`) an occurrence of a series not yet
+        announced; returns the moved meeting and its former start."""
+        meeting = await self.get(meeting_id)
+        self._check_may_change(actor, meeting, is_admin)
+        if day is not None:
+            if meeting.rrule is None:
+                raise DomainError("meeting_not_recurring", id=meeting.id)
+            meeting = await self._occurrence_row(meeting, day)
+        if meeting.rrule is not None:
+            raise DomainError("meeting_move_series", id=meeting.id)
+        if meeting.status == MeetingStatus.CANCELLED:
+            raise DomainError("meeting_already_cancelled", id=meeting.id)
+        if end_of(meeting) <= self.clock.now():
+            raise DomainError("meeting_over", id=meeting.id)
+        former = meeting.start_at
+        await self.tasks.cancel(MEETING_TASKS, meeting.id)
+        meeting.start_at = when.start.astimezone(UTC)
+        self._revise(meeting)
+        await self._schedule(meeting)
+        return meeting, former
+
+    # --- reading ----------------------------------------------------------------------------------------------
+
+    async def upcoming(self, circle_slug: str | None) -> list[Upcoming]:
+        """Meetings not over yet, and the next unannounced occurrence of each active series, soonest first."""
+        now = self.clock.now()
+        query = select(Meeting).where(Meeting.status == MeetingStatus.SCHEDULED)
+        if circle_slug is not None:
+            query = query.where(Meeting.circle_slug == circle_slug)
+        rows = list((await self.session.scalars(query.order_by(Meeting.start_at, Meeting.id))).all())
+        found: list[Upcoming] = []
+        taken = await self.session.execute(
+            select(Meeting.series_id, Meeting.occurrence_start).where(Meeting.series_id.is_not(None))
+        )
+        announced = {(series_id, start) for series_id, start in taken}  # announced, moved or cancelled alone
+        for row in rows:
+            if row.rrule is None:
+                if end_of(row) > now:
+                    found.append(Upcoming(row, row.start_at))
+                continue
+            occurrence = self.next_occurrence(row, now)
+            while occurrence is not None and (row.id, occurrence.astimezone(UTC)) in announced:
+                occurrence = self.next_occurrence(row, occurrence)
+            if occurrence is not None:
+                found.append(Upcoming(row, occurrence.astimezone(UTC)))
+        found.sort(key=lambda u: (u.next_start, u.meeting.id))
+        return found[:LIST_LIMIT]
+
+    async def for_feed(self, circle_slug: str | None) -> list[Meeting]:
+        """Every meeting of the calendar feed: one-off meetings and series (with their occurrences' exceptions)."""
+        query = select(Meeting).order_by(Meeting.id)
+        if circle_slug is not None:
+            query = query.where(Meeting.circle_slug == circle_slug)
+        return list((await self.session.scalars(query)).all())

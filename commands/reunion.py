@@ -1,0 +1,126 @@
+"""`/reunion`: announce circle meetings, list, cancel and move them; reminders and the calendar feed."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from chatbot.commandkit import Arg, CommandGroup, opt
+from chatbot.context import Context
+from chatbot.converters import DurationConverter, FreeText, NumberConverter
+from chatbot.errors import ArgumentError, UsageError
+from chatbot.meeting_args import CircleConverter, CircleRef, Link, PlaceConverter, Video, place_and_agenda
+from chatbot.text import chat_safe
+from chatbot.transport.base import Outgoing
+from chatbot.values import Duration
+from chatbot.when import MeetingTime, MeetingWhenConverter, OccurrenceDateConverter, Recurrence
+from commands.reunion_feed import ROUTES
+from commands.reunion_tasks import TASKS
+from commands.reunion_text import AGENDA_LIMIT, MeetingTexts
+
+__all__ = ["ROUTES", "TASKS", "group"]
+
+MAX_MEETING_MINUTES = 12 * 60
+
+group = CommandGroup("reunion", aliases=("reunions", "meeting", "rdv"))
+
+
+def _texts(ctx: Context) -> MeetingTexts:
+    return MeetingTexts(ctx.t, ctx.fmt, ctx.settings)
+
+
+def _publish(ctx: Context, circle_slug: str, text: str, post_id: str, ack_key: str, **ack: object) -> None:
+    """Post in the circle's public channel (with a deterministic id, so a transport can track or edit it) and
+    acknowledge where the command was typed, unless that is the same room."""
+    circle = ctx.settings.circle(circle_slug)
+    channel = circle.public_channel if circle else None
+    if channel is None:
+        ctx.reply(text)
+        return
+    ctx.outgoing.append(Outgoing(text=text, room_name=channel, is_reply=False, id=post_id))
+    if channel != ctx.message.room.name:
+        ctx.reply(ctx.t(ack_key, channel=channel, **ack))
+
+
+@group.command(
+    args=(
+        opt("circle", CircleConverter()),
+        Arg("when", MeetingWhenConverter()),
+        opt("duration", DurationConverter()),
+        opt("place", PlaceConverter()),
+    ),
+    rest=opt("details", FreeText("details")),
+)
+async def announce(
+    ctx: Context,
+    circle: CircleRef | None,
+    when: MeetingTime | Recurrence,
+    duration: Duration | None,
+    place: Video | Link | None,
+    details: str,
+) -> None:
+    if circle is None:
+        if ctx.room_circle is None:
+            raise UsageError("circle_required", known=ctx.parse.circles.slugs)
+        circle = CircleRef(ctx.room_circle.slug)
+    if duration is not None and duration.minutes > MAX_MEETING_MINUTES:
+        raise ArgumentError("meeting_too_long", duration_minutes=duration.minutes, limit_minutes=MAX_MEETING_MINUTES)
+    if len(details) > AGENDA_LIMIT:
+        raise ArgumentError("meeting_text_too_long", limit=AGENDA_LIMIT)
+    meetings = ctx.services.meetings
+    link = meetings.video_link(circle.slug) if isinstance(place, Video) else place.url if place else ""
+    where, agenda = place_and_agenda(details, has_link=place is not None)
+    created = await meetings.create(
+        ctx.member,
+        circle.slug,
+        when,
+        minutes=duration.minutes if duration else None,
+        link=link,
+        place=where,
+        agenda=agenda,
+    )
+    texts = _texts(ctx)
+    meeting = created.meeting
+    for item in (meeting, *created.announced):
+        text = texts.announcement(item, ctx.member.username)
+        _publish(ctx, circle.slug, text, f"meeting-{item.id}", "reunion.acknowledged", id=item.id)
+
+
+@group.command("liste", aliases=("lister", "list", "prochaines"), args=(opt("circle", CircleConverter()),))
+async def listing(ctx: Context, circle: CircleRef | None) -> None:
+    circle_slug = circle.slug if circle else (ctx.room_circle.slug if ctx.room_circle else None)
+    texts = _texts(ctx)
+    scope = texts.circle_name(circle_slug) if circle_slug else ctx.t("reunion.list_all")
+    upcoming = await ctx.services.meetings.upcoming(circle_slug)
+    if not upcoming:
+        ctx.reply(ctx.t("reunion.list_empty", scope=scope))
+        return
+    lines = [ctx.t("reunion.list_header", scope=scope)]
+    lines += [texts.list_line(item.meeting, item.next_start) for item in upcoming]
+    ctx.reply("\n".join(lines))
+
+
+@group.command(
+    "annuler",
+    aliases=("supprimer", "cancel"),
+    args=(Arg("number", NumberConverter()), opt("day", OccurrenceDateConverter())),
+)
+async def cancel(ctx: Context, number: int, day: date | None) -> None:
+    meeting = await ctx.services.meetings.cancel(ctx.member, number, is_admin=ctx.is_admin, day=day)
+    text = _texts(ctx).cancelled(meeting, chat_safe(ctx.member.username, 40))
+    _publish(ctx, meeting.circle_slug, text, f"meeting-{meeting.id}-cancelled", "reunion.cancel_done")
+
+
+@group.command(
+    "deplacer",
+    aliases=("reporter", "move"),
+    args=(
+        Arg("number", NumberConverter()),
+        opt("day", OccurrenceDateConverter(marked=True)),
+        Arg("when", MeetingWhenConverter(recurring=False)),
+    ),
+)
+async def move(ctx: Context, number: int, day: date | None, when: MeetingTime) -> None:
+    meeting, former = await ctx.services.meetings.move(ctx.member, number, when, is_admin=ctx.is_admin, day=day)
+    text = _texts(ctx).moved(meeting, former, chat_safe(ctx.member.username, 40))
+    post_id = f"meeting-{meeting.id}-moved-{meeting.sequence}"
+    _publish(ctx, meeting.circle_slug, text, post_id, "reunion.cancel_done")

@@ -1,0 +1,55 @@
+"""`/calendar/<cercle>.ics` and `/calendar/all.ics`, served by the bot's web app; optional secret token."""
+
+from __future__ import annotations
+
+import hmac
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from chatbot.calendar_feed import build_calendar
+from chatbot.db.models import Meeting
+from chatbot.meeting_args import circle_directory
+from chatbot.services import Services
+
+if TYPE_CHECKING:
+    from chatbot.app import Bot
+
+ALL = "all"
+
+
+def ROUTES(bot: Bot) -> list[web.RouteDef]:
+    async def feed(request: web.Request) -> web.Response:
+        expected = bot.settings.meetings.calendar_token
+        given = request.match_info.get("token") or request.query.get("token") or ""
+        if expected and not hmac.compare_digest(given.encode(), expected.encode()):
+            raise web.HTTPForbidden(text="token\n")
+        name = request.match_info["name"]
+        circle_slug = None if name == ALL else circle_directory(bot.settings).lookup(name)
+        if name != ALL and circle_slug is None:
+            raise web.HTTPNotFound(text="unknown circle\n")
+        async with bot.sessions() as session:
+            meetings = await Services.bind(session, bot.settings, bot.clock).meetings.for_feed(circle_slug)
+        t = bot.t
+
+        def circle_name(slug: str) -> str:
+            circle = bot.settings.circle(slug)
+            return circle.name if circle else slug
+
+        def summary(meeting: Meeting) -> str:
+            return t("reunion.ics_summary", circle=circle_name(meeting.circle_slug))
+
+        title = (
+            t("reunion.ics_calendar")
+            if circle_slug is None
+            else t("reunion.ics_calendar_circle", circle=circle_name(circle_slug))
+        )
+        body = build_calendar(meetings, title, summary)
+        return web.Response(
+            body=body,
+            content_type="text/calendar",
+            charset="utf-8",
+            headers={"Cache-Control": "no-cache", "Content-Disposition": f'inline; filename="{name}.ics"'},
+        )
+
+    return [web.get("/calendar/{name}.ics", feed), web.get("/calendar/{token}/{name}.ics", feed)]

@@ -1,0 +1,80 @@
+"""What fires for meetings: reminders, the start message, and the announcement of a series' next occurrence.
+
+Each handler re-reads its meeting: a cancelled meeting or one already over is skipped with a logged reason
+(`firing.skip`), and anything sent after its instant says so (`firing.late`), so nothing is silently lost.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from chatbot.db.models import Meeting, MeetingStatus
+from chatbot.scheduler import Firing, TaskHandler
+from chatbot.services.meetings import ANNOUNCE, REMINDER, START, end_of
+from chatbot.transport.base import Outgoing
+from commands.reunion_text import MeetingTexts
+
+
+async def _meeting_to_talk_about(firing: Firing) -> tuple[Meeting, str] | None:
+    """The meeting and its circle's public channel, or None (and the task skipped) if there is nothing to say."""
+    meeting = await firing.services.meetings.find(firing.task.ref_id)
+    if meeting is None or meeting.status == MeetingStatus.CANCELLED:
+        firing.skip("meeting cancelled or gone")
+        return None
+    if end_of(meeting) <= firing.now:
+        firing.skip("meeting already over")
+        return None
+    circle = firing.settings.circle(meeting.circle_slug)
+    if circle is None or not circle.public_channel:
+        firing.skip("circle has no public channel")
+        return None
+    return meeting, circle.public_channel
+
+
+async def send_reminder(firing: Firing) -> list[Outgoing]:
+    found = await _meeting_to_talk_about(firing)
+    if found is None:
+        return []
+    meeting, channel = found
+    text = MeetingTexts(firing.t, firing.fmt, firing.settings).reminder(meeting, firing.now, late=firing.late)
+    return [Outgoing(text=text, room_name=channel, is_reply=False, id=f"meeting-{meeting.id}-task-{firing.task.id}")]
+
+
+async def send_start(firing: Firing) -> list[Outgoing]:
+    found = await _meeting_to_talk_about(firing)
+    if found is None:
+        return []
+    meeting, channel = found
+    text = MeetingTexts(firing.t, firing.fmt, firing.settings).starting(meeting, late=firing.late)
+    return [Outgoing(text=text, room_name=channel, is_reply=False, id=f"meeting-{meeting.id}-task-{firing.task.id}")]
+
+
+async def announce_occurrence(firing: Firing) -> list[Outgoing]:
+    """Turn the series' next occurrence into a meeting of its own, announce it, schedule the one after."""
+    meetings = firing.services.meetings
+    series = await meetings.find(firing.task.ref_id)
+    if series is None or series.status == MeetingStatus.CANCELLED:
+        firing.skip("series cancelled or gone")
+        return []
+    occurrence = datetime.fromisoformat(firing.task.note)
+    # The series moves on even when there is nothing to say, so that the following dates still get announced.
+    announced = await meetings.advance_series(series, after=occurrence - timedelta(microseconds=1))
+    circle = firing.settings.circle(series.circle_slug)
+    channel = circle.public_channel if circle else None
+    if not announced or not channel:
+        firing.skip("occurrence already over, cancelled or moved" if channel else "circle has no public channel")
+        return []
+    texts = MeetingTexts(firing.t, firing.fmt, firing.settings)
+    author = await meetings.author_name(series)
+    return [
+        Outgoing(
+            text=texts.announcement(row, author, late=firing.late),
+            room_name=channel,
+            is_reply=False,
+            id=f"meeting-{row.id}",
+        )
+        for row in announced
+    ]
+
+
+TASKS: dict[str, TaskHandler] = {REMINDER: send_reminder, START: send_start, ANNOUNCE: announce_occurrence}

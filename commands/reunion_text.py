@@ -1,0 +1,156 @@
+"""What members read about meetings: announcements, reminders, changes and lists (texts from the catalogue)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from babel.dates import get_day_names
+
+from chatbot.config import Settings
+from chatbot.db.models import Meeting
+from chatbot.formatting import Formatter
+from chatbot.messages import Catalogue
+from chatbot.services.meetings import local_start
+from chatbot.text import chat_safe
+from chatbot.when import RRULE_DAYS, zone
+
+PLACE_LIMIT = 200
+AGENDA_LIMIT = 600
+
+
+class MeetingTexts:
+    def __init__(self, t: Catalogue, fmt: Formatter, settings: Settings) -> None:
+        self.t = t
+        self.fmt = fmt
+        self.settings = settings
+
+    def when(self, at: datetime, timezone: str) -> str:
+        """`jeudi 3 décembre 2026 à 14 h` (or `à 9 h 30`), in the meeting's own zone."""
+        moment = at.astimezone(zone(timezone))
+        hour = f"{moment.hour} h" + (f" {moment.minute:02d}" if moment.minute else "")
+        return self.t("reunion.when", date=self.fmt.date_long(moment.date()), hour=hour)
+
+    def circle_name(self, circle_slug: str) -> str:
+        circle = self.settings.circle(circle_slug)
+        return circle.name if circle else circle_slug
+
+    def rule(self, meeting: Meeting) -> str:
+        """The rhythm of a series in words: `chaque mardi`, `un jeudi sur 2`, `le dernier vendredi du mois`."""
+        parts = dict(item.split("=", 1) for item in (meeting.rrule or "").split(";") if "=" in item)
+        byday = parts.get("BYDAY", "")
+        day_code, ordinal = byday[-2:], byday[:-2]
+        names = get_day_names("wide", locale=self.fmt.locale)
+        weekday = names[RRULE_DAYS.index(day_code)] if day_code in RRULE_DAYS else day_code
+        hour = self.when(meeting.start_at, meeting.timezone).rsplit(" à ", 1)[-1]
+        if parts.get("FREQ") == "MONTHLY":
+            if ordinal == "-1":
+                return self.t("reunion.rule_last", weekday=weekday, hour=hour)
+            nth = self.t("reunion.ordinal_first") if ordinal == "1" else self.t("reunion.ordinal", n=ordinal)
+            return self.t("reunion.rule_monthly", nth=nth, weekday=weekday, hour=hour)
+        interval = int(parts.get("INTERVAL", "1"))
+        if interval == 1:
+            return self.t("reunion.rule_weekly", weekday=weekday, hour=hour)
+        return self.t("reunion.rule_every", weekday=weekday, interval=interval, hour=hour)
+
+    def details(self, meeting: Meeting) -> list[str]:
+        lines = []
+        if meeting.place:
+            lines.append(self.t("reunion.place", place=chat_safe(meeting.place, PLACE_LIMIT)))
+        if meeting.link:
+            lines.append(self.t("reunion.link", link=chat_safe(meeting.link, PLACE_LIMIT)))
+        if meeting.agenda:
+            lines.append(self.t("reunion.agenda", agenda=chat_safe(meeting.agenda, AGENDA_LIMIT)))
+        return lines
+
+    def announcement(self, meeting: Meeting, author: str, *, late: bool = False) -> str:
+        circle = self.circle_name(meeting.circle_slug)
+        if meeting.rrule is not None:
+            head = self.t(
+                "reunion.announce_series",
+                id=meeting.id,
+                circle=circle,
+                rule=self.rule(meeting),
+                duration=self.fmt.duration(meeting.minutes),
+                first=self.when(meeting.start_at, meeting.timezone),
+                days=self._announce_days(meeting),
+            )
+        else:
+            key = "reunion.announce_occurrence" if meeting.series_id else "reunion.announce"
+            head = self.t(
+                key,
+                id=meeting.id,
+                circle=circle,
+                when=self.when(meeting.start_at, meeting.timezone),
+                duration=self.fmt.duration(meeting.minutes),
+                series=meeting.series_id or "",
+            )
+        lines = [head, *self.details(meeting), self.t("reunion.announced_by", author=chat_safe(author, 40))]
+        if late:
+            lines.append(self.t("reunion.late_announcement"))
+        return "\n".join(lines)
+
+    def _announce_days(self, meeting: Meeting) -> int:
+        circle = self.settings.circle(meeting.circle_slug)
+        return circle.meeting_announce_days if circle else self.settings.meetings.announce_days
+
+    def reminder(self, meeting: Meeting, now: datetime, *, late: bool) -> str:
+        remaining = int((meeting.start_at - now).total_seconds() // 60)
+        circle = self.circle_name(meeting.circle_slug)
+        when = self.when(meeting.start_at, meeting.timezone)
+        if remaining > 0:
+            text = self.t(
+                "reunion.reminder", id=meeting.id, circle=circle, when=when, delay=self.fmt.duration(remaining)
+            )
+        else:
+            text = self.t("reunion.reminder_started", id=meeting.id, circle=circle, when=when)
+        lines = [text, *self.details(meeting)]
+        if late:
+            lines.append(self.t("reunion.late_mark"))
+        return "\n".join(lines)
+
+    def starting(self, meeting: Meeting, *, late: bool) -> str:
+        circle = self.circle_name(meeting.circle_slug)
+        lines = [self.t("reunion.starting", id=meeting.id, circle=circle), *self.details(meeting)]
+        if late:
+            lines.append(self.t("reunion.late_start"))
+        return "\n".join(lines)
+
+    def cancelled(self, meeting: Meeting, who: str) -> str:
+        circle = self.circle_name(meeting.circle_slug)
+        if meeting.rrule is not None:
+            return self.t("reunion.cancelled_series", id=meeting.id, circle=circle, rule=self.rule(meeting), who=who)
+        when = self.when(meeting.start_at, meeting.timezone)
+        if meeting.series_id is not None:
+            return self.t(
+                "reunion.cancelled_occurrence",
+                id=meeting.id,
+                circle=circle,
+                when=when,
+                series=meeting.series_id,
+                who=who,
+            )
+        return self.t("reunion.cancelled", id=meeting.id, circle=circle, when=when, who=who)
+
+    def moved(self, meeting: Meeting, former: datetime, who: str) -> str:
+        head = self.t(
+            "reunion.moved",
+            id=meeting.id,
+            circle=self.circle_name(meeting.circle_slug),
+            old=self.when(former, meeting.timezone),
+            new=self.when(meeting.start_at, meeting.timezone),
+            duration=self.fmt.duration(meeting.minutes),
+            who=who,
+        )
+        return "\n".join([head, *self.details(meeting)])
+
+    def list_line(self, meeting: Meeting, next_start: datetime) -> str:
+        circle = self.circle_name(meeting.circle_slug)
+        when = self.when(next_start, meeting.timezone)
+        where = chat_safe(meeting.place, 80) if meeting.place else chat_safe(meeting.link, PLACE_LIMIT)
+        extra = f" · {where}" if where else ""
+        if meeting.rrule is not None:
+            return self.t("reunion.list_series", id=meeting.id, circle=circle, rule=self.rule(meeting), when=when)
+        return self.t("reunion.list_line", id=meeting.id, circle=circle, when=when) + extra
+
+    def local(self, meeting: Meeting) -> datetime:
+        return local_start(meeting)

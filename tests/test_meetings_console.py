@@ -1,0 +1,95 @@
+"""`/reunion` in the real `chatbot console` (a subprocess on the real clock), and its `--web` calendar feed."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from icalendar import Calendar
+
+from tests.test_console import console, lines
+
+
+def test_console_announce_list_move_cancel_with_the_circle_posts_visible(tmp_path: Path) -> None:
+    result = console(
+        tmp_path,
+        lines(
+            "/reunion tech 12/03/2030 14h 1h30 visio Ordre du jour : budget 2031",
+            ":as alice",
+            "/reunion communication 14/03/2030 9h30 Bois Blancs",
+            "/reunion liste",
+            "/reunion deplacer 2 15/03/2030 10h",
+            "/reunion annuler 1",
+            ":as camille",
+            "/reunion annuler 1",
+            "/reunion liste",
+        ),
+    )
+    out = result.stdout
+    assert "[#cercle-tech] 📅 **Réunion n°1 du cercle Technique** : mardi 12 mars 2030 à 14 h (durée 1 h 30)." in out
+    assert "[#cercle-tech] Visio : https://visio.opteos.fr/reunion-tech-" in out
+    assert "[#cercle-tech] Ordre du jour : budget 2031" in out
+    assert "✅ Réunion n°1 annoncée dans #cercle-tech." in out
+    assert "[#cercle-communication] Lieu : Bois Blancs" in out
+    assert "• n°2 · Communication · jeudi 14 mars 2030 à 9 h 30 · Bois Blancs" in out
+    assert (
+        "[#cercle-communication] 🔀 La réunion n°2 du cercle Communication est déplacée (par alice) : "
+        "jeudi 14 mars 2030 à 9 h 30 → **vendredi 15 mars 2030 à 10 h** (durée 1 h)."
+    ) in out
+    assert "La réunion n°1 ne peut être annulée ou déplacée que par son auteur" in out  # alice is not its author
+    assert "[#cercle-tech] ❌ La réunion n°1 du cercle Technique prévue mardi 12 mars 2030 à 14 h est annulée" in out
+    assert out.rstrip().splitlines()[-2:] == [
+        "Prochaines réunions (tous les cercles) :",
+        "• n°2 · Communication · vendredi 15 mars 2030 à 10 h · Bois Blancs",
+    ]
+    assert result.stderr == ""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_console_serves_the_calendar_feed_with_web(tmp_path: Path) -> None:
+    port = _free_port()
+    environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | {"PYTHONUTF8": "1"}
+    environment["CALENDAR_TOKEN"] = "abc"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chatbot", "console", "--web", f"127.0.0.1:{port}"],
+        cwd=tmp_path,
+        env=environment,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdin is not None
+        process.stdin.write("/reunion tech 12/03/2030 14h visio\n")
+        process.stdin.flush()
+        url = f"http://127.0.0.1:{port}/calendar/tech.ics?token=abc"
+        body = b""
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:  # waiting for a subprocess to come up, not for time-based behaviour
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    body = response.read()
+                if b"VEVENT" in body:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.1)
+        calendar = Calendar.from_ical(body)
+        [event] = calendar.walk("VEVENT")
+        assert event["DTSTART"].params["TZID"] == "Europe/Paris"
+        assert event.decoded("DTSTART").isoformat() == "2030-03-12T14:00:00+01:00"
+    finally:
+        _, err = process.communicate("", timeout=20)
+    assert process.returncode == 0, err
+    assert "Traceback" not in err
