@@ -16,7 +16,7 @@ LOOKALIKES_BACK = str.maketrans({"∗": "*", "＿": "_", "∼": "~", "ˋ": "`", 
 MARKUP = re.compile(r"[*_~`$]")
 
 risky = st.lists(
-    st.sampled_from(list("@#*_~`$[]()<>|:!\\;= \n\tabcXYZ019éà/.-") + ["@all", "@here", "http://a.b/c_d"]),
+    st.sampled_from([*"@#*_~`$[]()<>|:!\\;= \n\tabcXYZ019éà/.-", "@all", "@here", "http://a.b/c_d"]),
     max_size=40,
 ).map("".join)
 
