@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 ReactionHandler = Callable[[ReactionChange], Awaitable[Any]]
 TokenProvider = Callable[[bool], Awaitable[str]]
 DATABASE_DOWN = (DBAPIError, OSError, TimeoutError)
+RECENT_IDS = 5000
 
 
 def configured_rooms(settings: Settings) -> set[str]:
@@ -83,6 +84,9 @@ class RocketChatTransport:
         )
         self.sender = OutboxSender(outbox, rest, self.room_id_for)
         self._reactions: dict[str, dict[str, frozenset[str]]] = {}
+        # Ids handled recently: a thread reply makes Rocket.Chat re-emit its parent, and catch-up re-reads its
+        # boundary message. Only a shortcut: the processed_message table is what guarantees exactly once.
+        self._recent: dict[str, None] = {}
         self._catchup_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[Any]] = []
 
@@ -249,10 +253,13 @@ class RocketChatTransport:
         if reason == "own message":
             await self._reaction_changes(document, info)
             return
-        if reason is not None:
+        if reason is not None or document["_id"] in self._recent:
             return
         await handler(to_incoming(document, info, thread_replies=self.settings.rocketchat.thread_replies))
         self.handled += 1
+        self._recent[document["_id"]] = None
+        if len(self._recent) > RECENT_IDS:
+            del self._recent[next(iter(self._recent))]
 
     async def _wait_for_database(self) -> None:
         """Drop what is queued (none of it was recorded), wait for the database, then catch up."""
