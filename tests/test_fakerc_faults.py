@@ -93,8 +93,10 @@ async def test_throttle_next_answers_429_with_reset(fake_rc: FakeRocketChat) -> 
 
 async def test_emulated_rate_limiter_spares_the_bot_role(fake_rc: FakeRocketChat) -> None:  # noqa: F811
     fake_rc.faults.emulate_rate_limiter(calls=3, window_s=60)
-    alice = [(await get(fake_rc, "me", user="alice")).status for _ in range(4)]
-    assert alice == [200, 200, 200, 429]
+    answers = [await get(fake_rc, "me", user="alice") for _ in range(4)]
+    assert [a.status for a in answers] == [200, 200, 200, 429]
+    assert [a.headers["X-RateLimit-Remaining"] for a in answers] == ["2", "1", "0", "0"]
+    assert all(a.headers["X-RateLimit-Limit"] == "3" for a in answers)
     assert [(await get(fake_rc, "me")).status for _ in range(5)] == [200] * 5  # bot role bypasses it
 
     fake_rc.faults.emulate_rate_limiter(calls=3, window_s=60, bypass_bot=False)

@@ -99,7 +99,7 @@ async def test_send_message_keeps_client_id_and_refuses_a_duplicate(fake_rc: Fak
     assert body["message"]["_id"] == "reply-42"
     assert body["message"]["u"]["username"] == "bot"
     assert body["message"]["ts"].endswith("Z")
-    assert body["message"]["bot"] == {"i": fake_rc.store.user("bot").id}
+    assert "bot" not in body["message"]  # only integrations and apps set it: filter the bot's own by u._id
 
     status, body = await rest.post("chat.sendMessage", {"message": {"_id": "reply-42", "rid": room.id, "msg": "Bis"}})
     assert status == 400 and body["success"] is False and "duplicate key" in body["error"]
@@ -271,3 +271,32 @@ async def test_ddp_server_pings_and_closes_a_silent_client(fake_rc: FakeRocketCh
         closed = await asyncio.wait_for(ws.receive(), 5)  # we do not answer: the server hangs up
         assert closed.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING)
     assert any(kind == "timeout" for kind, _, _ in fake_rc.ddp_log)
+
+
+async def test_history_count_is_capped_as_rocket_chat_caps_it(fake_rc: FakeRocketChat, rest: Rest) -> None:  # noqa: F811
+    for n in range(105):
+        await fake_rc.post_as("alice", "cercle-tech", f"message {n}")
+    room = fake_rc.store.room("cercle-tech")
+    status, body = await rest.get("channels.history", roomId=room.id, count="1000")
+    assert status == 200 and len(body["messages"]) == 100 and body["total"] == 105
+    assert body["messages"][0]["msg"] == "message 104"
+    status, body = await rest.get("channels.history", roomId=room.id, count="100", offset="100")
+    assert [m["msg"] for m in body["messages"]] == [f"message {n}" for n in range(4, -1, -1)]
+
+
+async def test_members_come_and_go(fake_rc: FakeRocketChat) -> None:  # noqa: F811
+    fake_rc.add_group("bureau", ["alice"])
+    with pytest.raises(ValueError, match="not a member"):
+        await fake_rc.post_as("bob", "bureau", "bonjour")
+    async with aiohttp.ClientSession() as http:
+        peer = await ddp_login(fake_rc, http)
+        bot = fake_rc.store.user("bot")
+        await peer.sub("stream-notify-user", f"{bot.id}/subscriptions-changed", False)
+        await fake_rc.add_member("bureau", "bot")
+        added = await peer.recv()
+        assert added["fields"]["args"][0] == "inserted"
+        assert added["fields"]["args"][1]["rid"] == fake_rc.store.room("bureau").id
+        await fake_rc.remove_member("bureau", "bot")
+        assert (await peer.recv())["fields"]["args"][0] == "removed"
+        await peer.ws.close()
+    assert [m["t"] for m in fake_rc.messages_in("bureau")] == ["uj", "ul"]

@@ -98,11 +98,11 @@ class Faults:
                 return RateLimitAnswer(limit=len(pending) + 1, remaining=0, reset_ms=_now_ms() + reset_in_ms)
         return None
 
-    def check_limiter(self, route: str, client: str, is_bot: bool) -> RateLimitAnswer | None:
-        """Count this call; a RateLimitAnswer when it is over the limit (None when allowed or exempt)."""
+    def check_limiter(self, route: str, client: str, is_bot: bool) -> tuple[RateLimitAnswer | None, bool]:
+        """Count this call: its X-RateLimit-* values (None when no limiter applies) and whether it is over."""
         limiter = self._limiter
         if limiter is None or (is_bot and limiter.bypass_bot):
-            return None
+            return None, False
         now = time.monotonic()
         start, count = limiter.windows.get((route, client), (now, 0))
         if now - start >= limiter.window_s:
@@ -110,9 +110,7 @@ class Faults:
         count += 1
         limiter.windows[(route, client)] = (start, count)
         reset_ms = _now_ms() + int((limiter.window_s - (now - start)) * 1000)
-        if count > limiter.calls:
-            return RateLimitAnswer(limiter.calls, 0, reset_ms)
-        return None
+        return RateLimitAnswer(limiter.calls, max(0, limiter.calls - count), reset_ms), count > limiter.calls
 
 
 def _now_ms() -> int:

@@ -255,13 +255,18 @@ def _date_param(query: dict[str, str], name: str) -> int | None:
         raise failure(f'The "{name}" query parameter must be a valid date.', "error-invalid-date") from None
 
 
+DEFAULT_COUNT = 50  # API_Default_Count
+UPPER_COUNT_LIMIT = 100  # API_Upper_Count_Limit: a larger count is cut down to it, so catch-up must page
+
+
 def _pagination(query: dict[str, str]) -> tuple[int, int]:
+    """``offset`` and ``count`` as getPaginationItems reads them (count 0 means all: API_Allow_Infinite_Count)."""
     try:
         offset = int(query.get("offset", "0"))
-        count = int(query.get("count", "50"))
+        count = int(query.get("count", str(DEFAULT_COUNT)))
     except ValueError:
         raise failure("Invalid count or offset", "error-invalid-params") from None
-    return max(0, offset), max(0, count)
+    return max(0, offset), min(max(0, count), UPPER_COUNT_LIMIT)
 
 
 def _room_for_reading(call: Call, query: dict[str, str], room_types: str) -> Room:

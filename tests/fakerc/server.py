@@ -137,6 +137,16 @@ class FakeRocketChat:
         await self.system_message(room.id, username, "uj")
         await self.ddp.notify_user(user, "subscriptions-changed", ["inserted", self._subscription_of(room, user)])
 
+    async def remove_member(self, room_ref: str, username: str) -> None:
+        """Remove someone from a room; they get ``subscriptions-changed`` (``removed``) and a ``ul`` message."""
+        room = self.store.room(room_ref)
+        user = self.store.user(username)
+        if user.id not in room.members:
+            return
+        await self.system_message(room.id, username, "ul")
+        room.members.remove(user.id)
+        await self.ddp.notify_user(user, "subscriptions-changed", ["removed", self._subscription_of(room, user)])
+
     def _subscription_of(self, room: Room, user: User) -> dict[str, Any]:
         return {
             "_id": f"{room.id}{user.id}",
@@ -151,6 +161,8 @@ class FakeRocketChat:
         """A member writes in a room (``"alice,bot"`` names a DM); stored and broadcast. Returns the REST form."""
         user = self.store.user(username)
         room = self.store.room(room_ref)
+        if user.id not in room.members:
+            raise ValueError(f"{username} is not a member of {room_ref}: Rocket.Chat would refuse the message")
         message = await self.deliver(user, room, text, tmid=tmid)
         return rest_message(message)
 
@@ -290,12 +302,12 @@ class FakeRocketChat:
             if user is None:
                 raise rest.ApiError(401, NOT_LOGGED_IN_ERROR, status="error", message=rest.NOT_LOGGED_IN)
         client = request.remote or "127.0.0.1"
-        limited = self.faults.check_limiter(route, client, bool(user and user.is_bot))
-        if limited is not None:
-            return _too_many(limited)
+        limits, over = self.faults.check_limiter(route, client, bool(user and user.is_bot))
+        if limits is not None and over:
+            return _too_many(limits)
         body = logged.body if isinstance(logged.body, dict) else {}
         call = rest.Call(self, user, dict(request.query), body)
-        return _json(200, await spec.handler(call))
+        return _json(200, await spec.handler(call), limits.headers() if limits else None)
 
 
 NOT_LOGGED_IN_ERROR = "You must be logged in to do this."

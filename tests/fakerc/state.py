@@ -218,8 +218,6 @@ class Store:
             "channels": [],
             "md": [{"type": "PARAGRAPH", "value": [{"type": "PLAIN_TEXT", "value": text}]}],
         }
-        if user.is_bot:
-            message["bot"] = {"i": user.id}
         if system_type:
             message["t"] = system_type
             message["groupable"] = False
