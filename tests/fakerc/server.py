@@ -91,9 +91,7 @@ class FakeRocketChat:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
-        server = site._server
-        assert server is not None and server.sockets  # type: ignore[union-attr]
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.port = self._runner.addresses[0][1]
         return self
 
     async def stop(self) -> None:
@@ -241,7 +239,8 @@ class FakeRocketChat:
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
         if request.path == "/websocket":
-            return await handler(request)  # type: ignore[no-any-return]
+            response: web.StreamResponse = await handler(request)
+            return response
         raw = await request.read()
         route = request.match_info.get("route", request.path.rsplit("/", 1)[-1])
         user_id = request.headers.get("X-User-Id")
