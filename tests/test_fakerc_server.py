@@ -300,3 +300,20 @@ async def test_members_come_and_go(fake_rc: FakeRocketChat) -> None:  # noqa: F8
         assert (await peer.recv())["fields"]["args"][0] == "removed"
         await peer.ws.close()
     assert [m["t"] for m in fake_rc.messages_in("bureau")] == ["uj", "ul"]
+
+
+async def test_websocket_level_heartbeat_is_answered(fake_rc: FakeRocketChat) -> None:  # noqa: F811
+    """A client using websocket PING frames (aiohttp's ``heartbeat``) must not be cut off by the fake."""
+    async with aiohttp.ClientSession() as http:
+        ws = await http.ws_connect(fake_rc.ws_url, heartbeat=0.05)
+        peer = DDP(ws)
+        await peer.recv()
+        await peer.send(msg="connect", version="1", support=["1"])
+        await peer.recv()
+        with pytest.raises(TimeoutError):
+            while True:  # answer the DDP pings, let aiohttp's heartbeat run for a while
+                frame = json.loads(await asyncio.wait_for(ws.receive_str(), 0.3))
+                if frame.get("msg") == "ping":
+                    await peer.send(msg="pong")
+        assert not ws.closed
+        await ws.close()

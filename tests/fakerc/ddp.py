@@ -80,7 +80,7 @@ class DDPServer:
 
     # -- lifecycle ------------------------------------------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(autoping=False, max_msg_size=0)
+        ws = web.WebSocketResponse(max_msg_size=0)  # websocket-level pings are answered, as Node servers do
         await ws.prepare(request)
         loop = asyncio.get_running_loop()
         session = DDPSession(ws, last_heard=loop.time())
