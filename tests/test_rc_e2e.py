@@ -144,11 +144,11 @@ async def test_messages_sent_while_down_are_caught_up(
 
 async def test_rate_limit_storm(bot_process: BotProcess, scene: FakeRocketChat, database_url: str) -> None:
     await bot_process.start()
-    scene.faults.throttle_next("chat.sendMessage", 25, reset_in_ms=150)
+    scene.faults.throttle_next("chat.sendMessage", 12, reset_in_ms=100)
     scene.faults.fail_next("chat.sendMessage", 3, status=503)
     ids = await burst(scene, 30)
     await assert_exactly_once(scene, ids, database_url)
-    assert sum(r.status == 429 for r in scene.requests_to("chat.sendMessage")) == 25
+    assert sum(r.status == 429 for r in scene.requests_to("chat.sendMessage")) == 12
 
 
 async def test_ignores_own_system_and_edited_messages_and_other_rooms(
