@@ -288,6 +288,8 @@ async def test_members_come_and_go(fake_rc: FakeRocketChat) -> None:  # noqa: F8
     fake_rc.add_group("bureau", ["alice"])
     with pytest.raises(ValueError, match="not a member"):
         await fake_rc.post_as("bob", "bureau", "bonjour")
+    fake_rc.add_channel("place-publique", ["alice"])
+    await fake_rc.post_as("bob", "place-publique", "bonjour")  # a public channel takes anyone's message
     async with aiohttp.ClientSession() as http:
         peer = await ddp_login(fake_rc, http)
         bot = fake_rc.store.user("bot")
