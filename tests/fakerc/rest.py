@@ -1,7 +1,9 @@
 """The REST routes the bot uses, with Rocket.Chat's response shapes and error bodies.
 
 Errors are ``{"success": false, "error": …, "errorType": …}`` with status 400 (``API.v1.failure``), 401 for a
-missing or wrong token, 403 for ``API.v1.forbidden``, 404 for an unknown route. Messages come out with ISO dates.
+missing or wrong token, 404 for an unknown route. The 401 body carries both shapes Rocket.Chat has used over the
+versions (``{"success": false, "error": …}`` and the older ``{"status": "error", "message": …}``), so a client
+written against either works and one that needs a specific field is not flattered. Messages carry ISO dates.
 Behaviour follows Rocket.Chat's handlers (apps/meteor/app/api/server/v1/chat.ts, channels.ts, groups.ts, im.ts):
 history is newest first, ``inclusive`` and ``showThreadMessages`` are compared with the string ``'true'``, thread
 replies are left out unless ``showThreadMessages`` is ``'true'``; ``chat.sendMessage`` keeps a client-chosen
