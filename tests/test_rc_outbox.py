@@ -95,8 +95,8 @@ def client(fake: FakeRocketChat) -> RestClient:
 
 
 async def deliver_all(sender: OutboxSender, outbox: Outbox) -> None:
-    for row in await outbox.pending():
-        await sender._deliver(row)
+    while await sender.deliver_pending():
+        pass
 
 
 async def test_sender_posts_once_with_the_chosen_id_and_in_the_thread(

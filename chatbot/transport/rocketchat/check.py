@@ -118,7 +118,7 @@ async def _rooms(rest: RestClient, settings: Settings, t: Catalogue, username: s
         try:
             reply = await rest.call("rooms_info", room_name=name)
         except RestError:
-            findings.append(Finding(Level.FAIL, t("check.room_missing", room=name)))
+            findings.append(Finding(Level.FAIL, t("check.room_missing", room=name, username=username)))
             continue
         room = reply.get("room") or {}
         if room.get("t") == RoomKind.DIRECT:

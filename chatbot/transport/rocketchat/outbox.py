@@ -14,9 +14,11 @@ import contextlib
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from dataclasses import dataclass
 
 from sqlalchemy import event, func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -48,34 +50,41 @@ class Outbox:
         self.wake = asyncio.Event()
 
     async def persist(self, session: AsyncSession, key: str, messages: list[Outgoing]) -> None:
-        """`Bot.persist`: add the rows to the caller's transaction, skipping ids already there (a replay)."""
-        rows = {message_id(key, i, m.id): m for i, m in enumerate(messages)}
-        if not rows:
-            return
-        existing = set(
-            (await session.scalars(select(OutboxMessage.message_id).where(OutboxMessage.message_id.in_(rows)))).all()
-        )
+        """`Bot.persist`: add the rows to the caller's transaction; an id already there (a replay) is left alone."""
         now = self.clock.now()
-        for mid, message in rows.items():
-            if mid in existing:
-                continue
+        values = []
+        for index, message in enumerate(messages):
+            mid = message_id(key, index, message.id)
             if message.attachments:
                 log.warning(
                     "outbox: %d attachment(s) of %s not sent (uploads not supported yet)", len(message.attachments), mid
                 )
-            session.add(
-                OutboxMessage(
-                    message_id=mid,
-                    room_id=message.room_id,
-                    room_name=None if message.room_id else message.room_name,
-                    thread_id=message.thread_id,
-                    text=message.text,
-                    status=OutboxStatus.PENDING,
-                    attempts=0,
-                    last_error="",
-                    created_at=now,
-                )
+            values.append(
+                {
+                    "message_id": mid,
+                    "room_id": message.room_id,
+                    "room_name": None if message.room_id else message.room_name,
+                    "thread_id": message.thread_id,
+                    "text": message.text,
+                    "status": OutboxStatus.PENDING,
+                    "attempts": 0,
+                    "last_error": "",
+                    "created_at": now,
+                }
             )
+        if not values:
+            return
+        dialect = session.get_bind().dialect.name
+        if dialect in ("sqlite", "postgresql"):
+            insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+            statement = insert(OutboxMessage).on_conflict_do_nothing(index_elements=["message_id"])
+            await session.execute(statement, values)
+        else:  # pragma: no cover - the two supported databases take the branch above
+            ids = [v["message_id"] for v in values]
+            existing = set(
+                (await session.scalars(select(OutboxMessage.message_id).where(OutboxMessage.message_id.in_(ids)))).all()
+            )
+            session.add_all(OutboxMessage(**v) for v in values if v["message_id"] not in existing)
         # Wake the sender once this transaction commits.
         if not event.contains(session.sync_session, "after_commit", self._wake_after_commit):
             event.listen(session.sync_session, "after_commit", self._wake_after_commit, once=True)
@@ -106,45 +115,64 @@ class Outbox:
             )
             return int(count or 0)
 
-    async def mark(
-        self, row_id: int, status: OutboxStatus, *, error: str = "", sent_at: datetime | None = None
-    ) -> None:
+    async def last_id(self) -> int:
+        async with self.sessions() as session:
+            return int(await session.scalar(select(func.max(OutboxMessage.id))) or 0)
+
+    async def record(self, outcomes: list[Outcome]) -> None:
+        """Mark a batch sent or failed, in one transaction."""
+        if not outcomes:
+            return
+        now = self.clock.now()
         async with self.sessions() as session, session.begin():
             await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == row_id)
-                .values(status=status, sent_at=sent_at, last_error=error[:1000], attempts=OutboxMessage.attempts + 1)
+                update(OutboxMessage),
+                [
+                    {
+                        "id": o.row.id,
+                        "status": o.status,
+                        "attempts": o.row.attempts + 1,
+                        "last_error": o.error[:1000],
+                        "sent_at": now if o.status is OutboxStatus.SENT else None,
+                    }
+                    for o in outcomes
+                ],
             )
 
-    async def note_failure(self, row_id: int, error: str) -> None:
-        async with self.sessions() as session, session.begin():
-            await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == row_id)
-                .values(last_error=error[:1000], attempts=OutboxMessage.attempts + 1)
-            )
+
+@dataclass
+class Outcome:
+    row: OutboxMessage
+    status: OutboxStatus
+    error: str = ""
 
 
 class OutboxSender:
-    """Delivers pending rows in order; survives REST and database outages by waiting and trying again."""
+    """Delivers pending rows; survives REST and database outages by waiting and trying again.
 
-    def __init__(self, outbox: Outbox, rest: RestClient, resolve_room: RoomResolver, *, poll: float = 2.0) -> None:
+    Rows of one thread (or room) go one after another, in order; different threads go side by side, a few at a
+    time. Outcomes are recorded in one transaction per batch: should that fail, the rows stay pending and the next
+    attempt asks the server before posting again (it would refuse a duplicate `_id` anyway).
+    """
+
+    def __init__(
+        self, outbox: Outbox, rest: RestClient, resolve_room: RoomResolver, *, poll: float = 2.0, concurrency: int = 8
+    ) -> None:
         self.outbox = outbox
         self.rest = rest
         self.resolve_room = resolve_room
         self.poll = poll
+        self.concurrency = concurrency
         self.sent = 0
-        # Ids this process has not tried yet and that may have been posted by a previous one: look them up first.
-        self._tried: set[str] = set()
+        # Rows up to this id were written before this process started: a previous one may have posted them.
+        self._inherited_upto: int | None = None
         self._uncertain: set[str] = set()
 
     async def run(self) -> None:
         failures = 0
         while True:
             try:
-                rows = await self.outbox.pending()
-                for row in rows:
-                    await self._deliver(row)
+                full = await self.deliver_pending()
                 failures = 0
             except (DBAPIError, OSError) as error:
                 failures += 1
@@ -156,45 +184,73 @@ class OutboxSender:
                 log.warning("outbox: server unavailable (%s); retrying", error)
                 await asyncio.sleep(backoff(min(failures, 6), 0.2, 10.0))
                 continue
-            if len(rows) == BATCH:
+            if full:
                 continue
             self.outbox.wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.outbox.wake.wait(), self.poll)
 
-    async def _deliver(self, row: OutboxMessage) -> None:
+    async def deliver_pending(self) -> bool:
+        """One batch; True when it was full (more may be waiting)."""
+        if self._inherited_upto is None:
+            self._inherited_upto = await self.outbox.last_id()
+        rows = await self.outbox.pending()
+        groups: dict[tuple[str | None, str | None, str | None], list[OutboxMessage]] = {}
+        for row in rows:
+            groups.setdefault((row.room_id, row.room_name, row.thread_id), []).append(row)
+        limit = asyncio.Semaphore(self.concurrency)
+        outcomes: list[Outcome] = []
+        errors: list[Exception] = []
+
+        async def send_group(group: list[OutboxMessage]) -> None:
+            async with limit:
+                for row in group:
+                    try:
+                        outcomes.append(await self._deliver(row))
+                    except (TransientError, AuthError) as error:
+                        errors.append(error)
+                        return  # keep this thread's order: its later rows wait for the next attempt
+
+        await asyncio.gather(*(send_group(g) for g in groups.values()))
+        try:
+            await self.outbox.record(outcomes)
+        except BaseException:
+            self._uncertain |= {o.row.message_id for o in outcomes}
+            raise
+        self.sent += sum(o.status is OutboxStatus.SENT for o in outcomes)
+        if errors:
+            raise errors[0]
+        return len(rows) == BATCH
+
+    async def _deliver(self, row: OutboxMessage) -> Outcome:
         mid = row.message_id
         room_id = row.room_id or (await self.resolve_room(row.room_name) if row.room_name else None)
         if room_id is None:
             log.error("outbox: room %r not found; message %s not sent", row.room_name, mid)
-            await self.outbox.mark(row.id, OutboxStatus.FAILED, error=f"room not found: {row.room_name}")
-            return
-        if mid not in self._tried or mid in self._uncertain:
-            if await self._already_posted(mid):
-                await self.outbox.mark(row.id, OutboxStatus.SENT, sent_at=self.outbox.clock.now())
-                return
-        self._tried.add(mid)
+            return Outcome(row, OutboxStatus.FAILED, f"room not found: {row.room_name}")
+        inherited = self._inherited_upto is not None and row.id <= self._inherited_upto
+        if (inherited or mid in self._uncertain) and await self._already_posted(mid):
+            self._uncertain.discard(mid)
+            return Outcome(row, OutboxStatus.SENT)
         message: dict[str, str] = {"_id": mid, "rid": room_id, "msg": row.text}
         if row.thread_id:
             message["tmid"] = row.thread_id
         try:
             await self.rest.call("chat_send_message", message)
+        except AuthError:
+            raise
         except RestError as error:
-            if isinstance(error, AuthError):
-                raise
             # A refusal may also mean "that _id exists already" (an earlier attempt went through).
             if await self._already_posted(mid):
-                await self.outbox.mark(row.id, OutboxStatus.SENT, sent_at=self.outbox.clock.now())
-                return
+                self._uncertain.discard(mid)
+                return Outcome(row, OutboxStatus.SENT)
             log.error("outbox: message %s refused: %s", mid, error)
-            await self.outbox.mark(row.id, OutboxStatus.FAILED, error=str(error))
-            return
+            return Outcome(row, OutboxStatus.FAILED, str(error))
         except TransientError:
             self._uncertain.add(mid)  # the server may have posted it before failing
             raise
         self._uncertain.discard(mid)
-        await self.outbox.mark(row.id, OutboxStatus.SENT, sent_at=self.outbox.clock.now())
-        self.sent += 1
+        return Outcome(row, OutboxStatus.SENT)
 
     async def _already_posted(self, mid: str) -> bool:
         try:

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import signal
 import sys
+from collections.abc import Iterable
 from typing import Any
 
 from aiohttp import web
@@ -38,11 +39,23 @@ def health_routes(transport: RocketChatTransport) -> list[web.RouteDef]:
             "handled": transport.handled,
             "sent": transport.sender.sent,
             "connections": transport.ddp.connections,
+            "handle_ms": _percentiles(transport.timings),
         }
         healthy = transport.ddp.connected and database
         return web.json_response(body, status=200 if healthy else 503)
 
     return [web.get("/healthz", healthz)]
+
+
+def _percentiles(seconds: Iterable[float]) -> dict[str, float] | None:
+    ordered = sorted(seconds)
+    if not ordered:
+        return None
+
+    def at(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2)
+
+    return {"p50": at(0.50), "p99": at(0.99), "max": round(ordered[-1] * 1000, 2), "count": len(ordered)}
 
 
 def token_provider(rest: RestClient, secrets: Secrets) -> Any:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -78,6 +80,7 @@ class RocketChatTransport:
         self.queue: asyncio.Queue[tuple[dict[str, Any], RoomInfo]] = asyncio.Queue()
         self.database_ok = True
         self.handled = 0
+        self.timings: deque[float] = deque(maxlen=10_000)  # seconds per handled message, for /healthz
         self.started_at: datetime = clock.now()
         self.ddp = DdpClient(
             settings.rocketchat.url, token, self._on_event, self._on_ready, ping_interval=ping_interval
@@ -255,7 +258,9 @@ class RocketChatTransport:
             return
         if reason is not None or document["_id"] in self._recent:
             return
+        started = time.perf_counter()
         await handler(to_incoming(document, info, thread_replies=self.settings.rocketchat.thread_replies))
+        self.timings.append(time.perf_counter() - started)
         self.handled += 1
         self._recent[document["_id"]] = None
         if len(self._recent) > RECENT_IDS:
