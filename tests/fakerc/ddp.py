@@ -34,15 +34,14 @@ LOGGED_OUT_REASON = "You've been logged out by the server. Please log in again."
 TOKEN_LIFETIME_MS = 90 * 24 * 3600 * 1000  # Accounts_LoginExpiration default: 90 days
 
 
-def meteor_error(error: Any, reason: str, error_type: str = "Meteor.Error") -> dict[str, Any]:
-    """A Meteor.Error as DDP serialises it."""
-    return {
-        "isClientSafe": True,
-        "error": error,
-        "reason": reason,
-        "message": f"{reason} [{error}]",
-        "errorType": error_type,
-    }
+def meteor_error(error: Any, reason: str | None = None) -> dict[str, Any]:
+    """A Meteor.Error as DDP serialises it (``message`` is ``"reason [error]"``, or ``"[error]"`` alone)."""
+    payload: dict[str, Any] = {"isClientSafe": True, "error": error}
+    if reason is not None:
+        payload["reason"] = reason
+    payload["message"] = f"{reason} [{error}]" if reason is not None else f"[{error}]"
+    payload["errorType"] = "Meteor.Error"
+    return payload
 
 
 @dataclass
@@ -208,7 +207,7 @@ class DDPServer:
         store = self.fake.store
         user: User | None = None
         if self.fake.faults.logins_refused:
-            raise MethodError(meteor_error(403, "User has no password set"))
+            raise MethodError(meteor_error(403, "Login forbidden"))  # Accounts.validateLoginAttempt refusal
         if "resume" in credentials:
             user = store.user_by_resume_token(str(credentials["resume"]))
             if user is None:
@@ -239,13 +238,13 @@ class DDPServer:
         if name not in ("stream-room-messages", "stream-notify-user", "stream-notify-room"):
             error = meteor_error(404, f"Subscription '{name}' not found")
         elif session.user is None:
-            error = meteor_error("not-allowed", "Not allowed")
+            error = meteor_error("not-allowed")  # the streamer's isReadAllowed refusal
         elif name == "stream-notify-user" and not event.startswith(f"{session.user.id}/"):
-            error = meteor_error("not-allowed", "Not allowed")
+            error = meteor_error("not-allowed")  # the streamer's isReadAllowed refusal
         elif name == "stream-room-messages" and event != "__my_messages__":
             room = self.fake.store.find_room(event)
             if room is None or (room.type != "c" and session.user.id not in room.members):
-                error = meteor_error("not-allowed", "Not allowed")
+                error = meteor_error("not-allowed")  # the streamer's isReadAllowed refusal
         if error is not None:
             await session.send({"msg": "nosub", "id": sub_id, "error": error})
             return
