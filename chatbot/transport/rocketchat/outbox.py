@@ -48,6 +48,9 @@ class Outbox:
         self.sessions = sessions
         self.clock = clock
         self.wake = asyncio.Event()
+        # One writer at a time inside this process: on SQLite a second writer would wait in the driver's busy
+        # handler (sleeps of up to 100 ms); queueing here costs nothing. The intake holds it while handling.
+        self.write_lock = asyncio.Lock()
 
     async def persist(self, session: AsyncSession, key: str, messages: list[Outgoing]) -> None:
         """`Bot.persist`: add the rows to the caller's transaction; an id already there (a replay) is left alone."""
@@ -124,7 +127,7 @@ class Outbox:
         if not outcomes:
             return
         now = self.clock.now()
-        async with self.sessions() as session, session.begin():
+        async with self.write_lock, self.sessions() as session, session.begin():
             await session.execute(
                 update(OutboxMessage),
                 [

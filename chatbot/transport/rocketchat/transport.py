@@ -259,7 +259,8 @@ class RocketChatTransport:
         if reason is not None or document["_id"] in self._recent:
             return
         started = time.perf_counter()
-        await handler(to_incoming(document, info, thread_replies=self.settings.rocketchat.thread_replies))
+        async with self.outbox.write_lock:
+            await handler(to_incoming(document, info, thread_replies=self.settings.rocketchat.thread_replies))
         self.timings.append(time.perf_counter() - started)
         self.handled += 1
         self._recent[document["_id"]] = None
