@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chatbot.clock import Clock
@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 ReactionHandler = Callable[[ReactionChange], Awaitable[Any]]
 TokenProvider = Callable[[bool], Awaitable[str]]
 DATABASE_DOWN = (DBAPIError, OSError, TimeoutError)
+# Errors that say something about the statement, not about the connection: pausing would not help.
+NOT_AN_OUTAGE = (IntegrityError, ProgrammingError, DataError)
+MAX_STRIKES = 3  # database errors on one message while the database answers: it is the message, not an outage
 RECENT_IDS = 5000
 
 
@@ -90,6 +93,7 @@ class RocketChatTransport:
         # Ids handled recently: a thread reply makes Rocket.Chat re-emit its parent, and catch-up re-reads its
         # boundary message. Only a shortcut: the processed_message table is what guarantees exactly once.
         self._recent: dict[str, None] = {}
+        self._strikes: dict[Any, int] = {}
         self._catchup_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[Any]] = []
 
@@ -245,7 +249,13 @@ class RocketChatTransport:
             document, info = await self.queue.get()
             try:
                 await self._handle(handler, document, info)
+            except NOT_AN_OUTAGE:
+                log.exception("message %s could not be handled", document.get("_id"))
             except DATABASE_DOWN as error:
+                strikes = self._strikes[document.get("_id")] = self._strikes.get(document.get("_id"), 0) + 1
+                if strikes > MAX_STRIKES and await self.database_reachable():
+                    log.error("message %s keeps failing with a reachable database: skipped", document.get("_id"))
+                    continue
                 log.warning("database unavailable (%s): intake paused", type(error).__name__)
                 await self._wait_for_database()
             except Exception:
