@@ -85,16 +85,21 @@ async def catch_up(
     now: datetime,
     max_age: timedelta,
 ) -> int:
-    """Feed every room's missed messages to the intake; returns how many were fed."""
+    """Feed every room's missed messages to the intake, all rooms merged in time order; returns how many.
+
+    Time order across rooms matters: a room with no command of its own starts at the last instant processed
+    anywhere, so a later message of another room must not be handled (and then a crash strikes) before it.
+    """
     marks = await last_processed(sessions, [room.id for room in rooms])
     floor = now - max_age
-    fed = 0
+    missed: list[tuple[datetime, str, dict[str, Any], RoomInfo]] = []
     for room in rooms:
         since = max(marks.get(room.id) or marks.get(None) or started_at, floor)
         documents = await history_since(rest, room, since)
-        for document in documents:
-            await feed(document, room)
-        fed += len(documents)
+        missed += [(parse_ts(d.get("ts")) or since, d["_id"], d, room) for d in documents]
         if documents:
             log.info("catch-up: %d message(s) in %s since %s", len(documents), room.name or room.id, since)
-    return fed
+    missed.sort(key=lambda item: (item[0], item[1]))
+    for _, _, document, room in missed:
+        await feed(document, room)
+    return len(missed)

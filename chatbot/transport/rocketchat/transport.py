@@ -94,6 +94,10 @@ class RocketChatTransport:
         # boundary message. Only a shortcut: the processed_message table is what guarantees exactly once.
         self._recent: dict[str, None] = {}
         self._strikes: dict[Any, int] = {}
+        # While catch-up reads the history, live messages wait here, so that each room is handled in time order
+        # (the last processed instant is where the next catch-up starts: nothing older may be left behind it).
+        self._catching_up = False
+        self._held: list[tuple[dict[str, Any], RoomInfo]] = []
         self._catchup_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[Any]] = []
 
@@ -196,7 +200,11 @@ class RocketChatTransport:
         info = self._room_of(document, meta)
         if info is None or not self.listens_to(info):
             return
-        if self.database_ok:
+        if not self.database_ok:
+            return  # nothing can be recorded: the catch-up after recovery reads it back
+        if self._catching_up:
+            self._held.append((document, info))  # after the older messages catch-up is feeding
+        else:
             self.queue.put_nowait((document, info))
 
     def _room_of(self, document: dict[str, Any], meta: dict[str, Any]) -> RoomInfo | None:
@@ -218,29 +226,48 @@ class RocketChatTransport:
         await self.catch_up()
 
     async def catch_up(self) -> int:
-        """Read back every listened room; on failure, try again with backoff (while the connection lasts)."""
+        """Read back every listened room; on failure, try again with backoff (while the connection lasts).
+
+        Live messages arriving meanwhile are held and queued after the older ones; if this is cancelled (the
+        connection dropped), they are dropped too: the catch-up of the next connection reads them back.
+        """
+        async with self._catchup_lock:
+            self._catching_up = True
+            try:
+                fed = await self._catch_up_with_retries()
+            except BaseException:
+                self._held.clear()
+                raise
+            finally:
+                self._catching_up = False
+            held, self._held = self._held, []
+            for item in held:
+                await self._feed(*item)
+            return fed
+
+    async def _catch_up_with_retries(self) -> int:
         attempt = 0
         while True:
             try:
-                async with self._catchup_lock:
-                    await self.refresh_rooms()
-                    rooms = [r for r in self.rooms.values() if self.listens_to(r)]
-                    return await catch_up(
-                        self.rest,
-                        self.sessions,
-                        rooms,
-                        self._feed,
-                        started_at=self.started_at,
-                        now=self.clock.now(),
-                        max_age=timedelta(hours=self.settings.rocketchat.catchup_max_hours),
-                    )
+                await self.refresh_rooms()
+                rooms = [r for r in self.rooms.values() if self.listens_to(r)]
+                return await catch_up(
+                    self.rest,
+                    self.sessions,
+                    rooms,
+                    self._feed,
+                    started_at=self.started_at,
+                    now=self.clock.now(),
+                    max_age=timedelta(hours=self.settings.rocketchat.catchup_max_hours),
+                )
             except (TransientError, RestError, *DATABASE_DOWN) as error:
                 attempt += 1
                 log.warning("catch-up failed (%s); retrying", error)
                 await asyncio.sleep(backoff(min(attempt, 6), 0.2, 10.0))
 
     async def _feed(self, document: dict[str, Any], info: RoomInfo) -> None:
-        await self.queue.put((document, info))
+        if self.database_ok:
+            await self.queue.put((document, info))
 
     # --- intake ----------------------------------------------------------------------------------------------------
 
@@ -280,6 +307,7 @@ class RocketChatTransport:
     async def _wait_for_database(self) -> None:
         """Drop what is queued (none of it was recorded), wait for the database, then catch up."""
         self.database_ok = False
+        self._held.clear()
         while not self.queue.empty():
             self.queue.get_nowait()
         attempt = 0
