@@ -53,7 +53,15 @@ async def wait_for(
 class BotProcess:
     """The bot as a real subprocess, as a supervisor would run it."""
 
-    def __init__(self, fake: FakeRocketChat, config: Path, workdir: Path, database_url: str | None = None) -> None:
+    def __init__(
+        self,
+        fake: FakeRocketChat,
+        config: Path,
+        workdir: Path,
+        database_url: str | None = None,
+        *,
+        password: bool = False,
+    ) -> None:
         self.fake = fake
         self.config = config
         self.workdir = workdir
@@ -61,12 +69,18 @@ class BotProcess:
         self.process: asyncio.subprocess.Process | None = None
         self.health_port: int | None = None
         self.starts = 0
+        self.password = password  # log in with ROCKETCHAT_USER/ROCKETCHAT_PASSWORD instead of a token
 
     async def start(self, *, within: float = 20.0) -> None:
         env = dict(os.environ)
         env.pop("DATABASE_URL", None)
-        env["ROCKETCHAT_USER_ID"] = self.fake.store.user("bot").id
-        env["ROCKETCHAT_AUTH_TOKEN"] = self.fake.bot_token
+        for key in ("ROCKETCHAT_USER_ID", "ROCKETCHAT_AUTH_TOKEN", "ROCKETCHAT_USER", "ROCKETCHAT_PASSWORD"):
+            env.pop(key, None)
+        if self.password:
+            env["ROCKETCHAT_USER"], env["ROCKETCHAT_PASSWORD"] = "bot", "bot-password"
+        else:
+            env["ROCKETCHAT_USER_ID"] = self.fake.store.user("bot").id
+            env["ROCKETCHAT_AUTH_TOKEN"] = self.fake.bot_token
         if self.database_url:
             env["DATABASE_URL"] = self.database_url
         self.starts += 1

@@ -7,6 +7,8 @@ in the database, through a dropped websocket, a SIGKILL and restart, downtime, a
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -168,6 +170,32 @@ async def test_ignores_own_system_and_edited_messages_and_other_rooms(
     assert set(replies) == {"", marker["_id"]}  # "": the message the test posted as the bot, not a reply
     assert len(replies[""]) == 1 and len(replies[marker["_id"]]) == 1
     assert scene.messages_in("cafe", by="bot") == []
+
+
+async def test_password_login_direct_message_and_check_command(
+    scene: FakeRocketChat, database_url: str, tmp_path: Path
+) -> None:
+    scene.add_dm("alice", "bot")
+    config = write_config(tmp_path, scene.url, database_url)
+    process = BotProcess(scene, config, tmp_path, password=True)
+    try:
+        await process.start()
+        assert scene.requests_to("login")  # the password was exchanged for a token
+        question = await scene.post_as("alice", "alice,bot", "budget")  # a DM needs no prefix
+        await wait_for(lambda: len(scene.messages_in("alice,bot", by="bot")) == 1, what="the DM reply")
+        [reply] = scene.messages_in("alice,bot", by="bot")
+        assert reply["_id"] == f"{question['_id']}-0" and "tmid" not in reply and "Budget" in reply["msg"]
+    finally:
+        await process.stop()
+    env = {**os.environ, "ROCKETCHAT_USER_ID": scene.store.user("bot").id, "ROCKETCHAT_AUTH_TOKEN": scene.bot_token}
+    check = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "chatbot", "check", "--config", str(config), env=env, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await asyncio.wait_for(check.communicate(), 30)
+    assert check.returncode == 1  # rooms of the example configuration are missing from the fake
+    text = out.decode()
+    assert "✅ Identifiants valides : connecté en tant que @bot." in text
+    assert "❌ Salon #cercle-sante : introuvable" in text
 
 
 @pytest.mark.postgres

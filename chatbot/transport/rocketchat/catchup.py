@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chatbot.db.models import ProcessedMessage
 from chatbot.transport.base import RoomKind
-from chatbot.transport.rocketchat.documents import RoomInfo, iso_z, parse_ts
+from chatbot.transport.rocketchat.documents import RoomInfo, iso_z, parse_ts, slim
 from chatbot.transport.rocketchat.rest import RestClient
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ async def history_since(rest: RestClient, room: RoomInfo, since: datetime) -> li
         page = reply.get("messages", []) if isinstance(reply, dict) else []
         for document in page:
             if isinstance(document, dict) and isinstance(document.get("_id"), str):
-                messages.setdefault(document["_id"], document)
+                messages.setdefault(document["_id"], slim(document))
         if len(page) < PAGE:
             break
         offset += len(page)

@@ -46,6 +46,14 @@ def room_kind(value: Any) -> RoomKind | None:
         return None
 
 
+KEPT_FIELDS = ("_id", "rid", "msg", "ts", "u", "tmid", "t", "editedAt", "reactions")
+
+
+def slim(document: dict[str, Any]) -> dict[str, Any]:
+    """Only what the bot reads: catch-up may hold thousands of documents at once."""
+    return {key: document[key] for key in KEPT_FIELDS if key in document}
+
+
 def why_ignored(document: dict[str, Any], bot_user_id: str | None) -> str | None:
     """The reason a message document is not a command for the bot, or None when it should be handled."""
     if not isinstance(document.get("_id"), str) or not isinstance(document.get("rid"), str):
