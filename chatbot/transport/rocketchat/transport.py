@@ -32,6 +32,7 @@ from chatbot.transport.rocketchat.documents import (
     RoomInfo,
     reactions_of,
     room_kind,
+    slim,
     to_incoming,
     why_ignored,
 )
@@ -202,6 +203,13 @@ class RocketChatTransport:
             return
         if not self.database_ok:
             return  # nothing can be recorded: the catch-up after recovery reads it back
+        # Drop at once what will never be work, so that a backlog holds only commands (and slim ones).
+        reason = why_ignored(document, self.user_id)
+        if reason == "own message" and self.on_reaction is None:
+            return
+        if (reason is not None and reason != "own message") or document["_id"] in self._recent:
+            return
+        document = slim(document)
         if self._catching_up:
             self._held.append((document, info))  # after the older messages catch-up is feeding
         else:
