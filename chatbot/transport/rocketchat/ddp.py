@@ -132,18 +132,21 @@ class DdpClient:
                 raise DdpAuthError(str(reply["error"]))
             self._token_refused = False
             self.user_id = reply["result"]["id"]
-            subs = [
-                await self._sub("stream-room-messages", ["__my_messages__", {"useCollection": False, "args": []}]),
-                await self._sub(
-                    "stream-notify-user",
-                    [f"{self.user_id}/subscriptions-changed", {"useCollection": False, "args": []}],
-                ),
-            ]
-            pending = set(subs)
+            messages = await self._sub(
+                "stream-room-messages", ["__my_messages__", {"useCollection": False, "args": []}]
+            )
+            notifications = await self._sub(
+                "stream-notify-user", [f"{self.user_id}/subscriptions-changed", {"useCollection": False, "args": []}]
+            )
+            pending = {messages, notifications}
             while pending:
                 message = await self._expect(lambda m: m.get("msg") in ("ready", "nosub"))
-                if message["msg"] == "nosub" and message.get("id") in pending:
+                if message["msg"] == "nosub" and message.get("id") == messages:
                     raise DdpError(f"subscription refused: {message.get('error')}")
+                if message["msg"] == "nosub" and message.get("id") == notifications:
+                    # Not vital: rooms are also learnt from the messages themselves and at every catch-up.
+                    log.warning("subscriptions-changed refused: %s", message.get("error"))
+                    pending.discard(notifications)
                 pending -= set(message.get("subs", []))
             self.state = State.READY
             self.connections += 1
