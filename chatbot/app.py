@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from types import ModuleType
 
@@ -28,6 +29,11 @@ from chatbot.text import without_control_characters
 from chatbot.transport.base import Author, IncomingMessage, MembersOf, Outgoing, ReactionChange, Room
 
 log = logging.getLogger(__name__)
+
+# Records what a handled message (or a fired task) makes the bot say, inside the transaction of its effects: the
+# Rocket.Chat transport's outbox. Arguments: the session, a key unique to the source ("<message id>" or
+# "task-<id>") from which deterministic message ids are derived, and the messages.
+Persist = Callable[[AsyncSession, str, list[Outgoing]], Awaitable[None]]
 
 
 class SchemaOutOfDate(Exception):
@@ -64,6 +70,8 @@ class Bot:
     outlet: Deliver | None = None
     # Who is in a room: set by the transport that runs the bot (Transport.room_members); None answers "unknown".
     members_of: MembersOf | None = None
+    # Set by a transport with an outbox (see `use_outbox`); the console leaves it unset and prints replies itself.
+    persist: Persist | None = None
 
     def __post_init__(self) -> None:
         self.scheduler = Scheduler(self.sessions, self.settings, self.clock, self.t, self.fmt, self._deliver)
@@ -74,6 +82,11 @@ class Bot:
 
     async def _room_members(self, room: Room) -> list[Author] | None:
         return None if self.members_of is None else await self.members_of(room)
+
+    def use_outbox(self, persist: Persist) -> None:
+        """Record replies and scheduled posts through `persist`, in the same transaction as their effects."""
+        self.persist = persist
+        self.scheduler.persist = persist
 
     async def _deliver(self, messages: list[Outgoing]) -> None:
         if self.outlet is None:
@@ -134,7 +147,11 @@ class Bot:
             return []
         if recognised.group is None:
             text = self.router.unknown_command(recognised.name, direct=message.room.is_direct)
-            return [self._reply(message, text)] if text else []
+            replies = [self._reply(message, text)] if text else []
+            if replies and self.persist is not None:
+                async with self.sessions() as session, session.begin():
+                    await self.persist(session, message.id, replies)
+            return replies
         async with self.sessions() as session, session.begin():
             if await session.get(ProcessedMessage, message.id) is not None:
                 return []
@@ -161,6 +178,7 @@ class Bot:
                 members_of=self._room_members,
             )
             command: Command | None = None
+            failed: list[Outgoing] | None
             try:
                 async with session.begin_nested():
                     command, arguments = recognised.group.select(recognised.arguments)
@@ -169,11 +187,17 @@ class Bot:
                     values = self.router.parse(command, arguments, ctx.parse)
                     await command.handler(ctx, **values)
             except UserError as error:
-                return [self._reply(message, self.router.render_error(error, command))]
+                failed = [self._reply(message, self.router.render_error(error, command))]
             except Exception:
                 reference = uuid.uuid4().hex[:8]
                 log.exception("command failed (ref %s) on message %s", reference, message.id)
-                return [self._reply(message, self.t("errors.internal", reference=reference))]
+                failed = [self._reply(message, self.t("errors.internal", reference=reference))]
+            else:
+                failed = None
+            if self.persist is not None:
+                await self.persist(session, message.id, ctx.outgoing if failed is None else failed)
+        if failed is not None:
+            return failed
         self.scheduler.watch(services.tasks.created)
         return ctx.outgoing
 

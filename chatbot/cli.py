@@ -1,4 +1,4 @@
-"""The `chatbot` command: console, database migrations, exports."""
+"""The `chatbot` command: console, Rocket.Chat (run, check), database migrations, exports."""
 
 from __future__ import annotations
 
@@ -42,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="also serve the web app (calendar feeds), e.g. 127.0.0.1:8080",
     )
 
+    common(sub.add_parser("run", help="run the bot on Rocket.Chat (credentials from ROCKETCHAT_* variables)"))
+    common(sub.add_parser("check", help="tell what to fix before the bot can work on Rocket.Chat"))
+
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     common(db_sub.add_parser("upgrade", help="apply pending migrations"))
@@ -73,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     if args.command == "console":
         return asyncio.run(_console(settings, args.user, args.room, args.web))
+    if args.command == "run":
+        return asyncio.run(_run(settings))
+    if args.command == "check":
+        return asyncio.run(_check(settings))
     if args.command == "export":
         return asyncio.run(_export_decisions(settings, args.format, args.output))
     if args.db_command == "upgrade":
@@ -137,6 +144,39 @@ async def _export_decisions(settings: Settings, form: str, output: Path | None) 
         return 0
     finally:
         await bot.close()
+
+
+async def _run(settings: Settings) -> int:
+    from chatbot.transport.rocketchat import credentials, service
+
+    t = load_catalogue(settings.language)
+    secrets = credentials.from_environment()
+    if not secrets.present:
+        print(t("rocketchat.no_credentials"), file=sys.stderr)
+        return EXIT_CONFIG
+    bot = Bot.create(settings)
+    try:
+        try:
+            await bot.start(run_scheduler=True)
+        except SchemaOutOfDate as error:
+            current = error.current or bot.t("cli.schema_empty")
+            print(bot.t("cli.schema_out_of_date", current=current, head=error.head), file=sys.stderr)
+            return EXIT_DATABASE
+        except (OperationalError, OSError) as error:
+            print(bot.t("cli.database_unreachable", error=error), file=sys.stderr)
+            return EXIT_DATABASE
+        return await service.serve(bot, secrets)
+    finally:
+        await bot.close()
+
+
+async def _check(settings: Settings) -> int:
+    from chatbot.transport.rocketchat import check, credentials
+
+    t = load_catalogue(settings.language)
+    findings = await check.run_checks(settings, credentials.from_environment(), t)
+    print(check.render(findings, t, settings.rocketchat.url))
+    return 1 if any(f.level is check.Level.FAIL for f in findings) else 0
 
 
 async def _db_upgrade(settings: Settings) -> int:

@@ -73,6 +73,26 @@ class BudgetSettings:
 
 
 @dataclass(frozen=True)
+class RocketChatSettings:
+    """Where the Rocket.Chat server is and how the bot behaves there. Credentials never live here: they come from
+    the environment (ROCKETCHAT_USER_ID + ROCKETCHAT_AUTH_TOKEN, or ROCKETCHAT_USER + ROCKETCHAT_PASSWORD)."""
+
+    url: str = "http://localhost:3000"
+    username: str | None = None  # the bot's own username, for `chatbot check`
+    thread_replies: bool = True
+    # Rooms the bot listens to besides the circles' channels and the contribution channel (e.g. governance).
+    extra_rooms: tuple[str, ...] = ()
+    # How far back a catch-up may reach for a room the bot has never handled a command in.
+    catchup_max_hours: int = 24
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+
+@dataclass(frozen=True)
 class Settings:
     timezone: ZoneInfo
     language: str = "fr"
@@ -86,6 +106,8 @@ class Settings:
     source: Path | None = None
     consent: ConsentSettings = field(default_factory=ConsentSettings)
     meetings: MeetingSettings = field(default_factory=MeetingSettings)
+    rocketchat: RocketChatSettings = field(default_factory=RocketChatSettings)
+    web: WebSettings = field(default_factory=WebSettings)
 
     def circle(self, circle_slug: str) -> CircleSettings | None:
         return next((c for c in self.circles if c.slug == circle_slug), None)
@@ -164,6 +186,14 @@ def parse_settings(raw: dict[str, Any], source: Path | None = None, database_url
         consent = parse_consent(raw.get("consent", {}), circle_slugs)
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
+    rocketchat = _parse_rocketchat(reader, reader.table("rocketchat"))
+    web_table = reader.table("web")
+    web_port = reader.optional_int(web_table, "web.port")
+    if web_port is not None and not 0 <= web_port <= 65535:
+        raise ConfigError("web.port doit être un numéro de port (ex. 8080, ou 0 pour un port libre).")
+    web = WebSettings(
+        host=reader.string(web_table, "web.host", default="127.0.0.1"), port=8080 if web_port is None else web_port
+    )
     return Settings(
         timezone=timezone,
         language=language,
@@ -177,6 +207,30 @@ def parse_settings(raw: dict[str, Any], source: Path | None = None, database_url
         source=source,
         consent=consent,
         meetings=meetings,
+        rocketchat=rocketchat,
+        web=web,
+    )
+
+
+def _parse_rocketchat(reader: _Reader, table: dict[str, Any]) -> RocketChatSettings:
+    url = reader.string(table, "rocketchat.url", default="http://localhost:3000").rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(
+            f'rocketchat.url doit commencer par http:// ou https:// (ex. "https://chat.exemple.org"), pas « {url} ».'
+        )
+    thread_replies = table.get("thread_replies", True)
+    if not isinstance(thread_replies, bool):
+        raise ConfigError("rocketchat.thread_replies doit valoir true ou false.")
+    hours = reader.optional_int(table, "rocketchat.catchup_max_hours")
+    if hours is not None and hours <= 0:
+        raise ConfigError("rocketchat.catchup_max_hours doit être positif (ex. 24).")
+    username = reader.optional_string(table, "rocketchat.username")
+    return RocketChatSettings(
+        url=url,
+        username=username.lstrip("@") if username else None,
+        thread_replies=thread_replies,
+        extra_rooms=tuple(r.lstrip("#") for r in reader.string_list(table, "rocketchat.extra_rooms")),
+        catchup_max_hours=hours or 24,
     )
 
 

@@ -57,6 +57,8 @@ class Firing:
 
 TaskHandler = Callable[[Firing], Awaitable[list[Outgoing]]]
 Deliver = Callable[[list[Outgoing]], Awaitable[None]]
+# Records a task's messages inside the transaction that claimed it (the Rocket.Chat outbox), see `Bot.use_outbox`.
+Persist = Callable[[AsyncSession, str, list[Outgoing]], Awaitable[None]]
 
 
 class Scheduler:
@@ -81,6 +83,7 @@ class Scheduler:
         self._handlers: dict[str, TaskHandler] = {}
         self.members_of: MembersOf | None = None
         self._aps: AsyncIOScheduler | None = None
+        self.persist: Persist | None = None
 
     def register(self, kind: str, handler: TaskHandler) -> None:
         if kind in self._handlers:
@@ -172,6 +175,9 @@ class Scheduler:
                     firing = Firing(task, now, task.late, services, self.settings, self.t, self.fmt, self.members_of)
                     outgoing = await handler(firing)
                     self.watch(services.tasks.created)
+                    if self.persist is not None and outgoing:
+                        await self.persist(session, f"task-{task_id}", outgoing)
+                        outgoing = []
         except Exception:
             log.exception("task %s failed", task_id)
             await self._count_failure(task_id)

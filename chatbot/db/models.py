@@ -149,6 +149,8 @@ class ProcessedMessage(Base):
     """Chat messages already handled: a replay of the same id changes nothing."""
 
     __tablename__ = "processed_message"
+    # Catch-up asks for the last processed instant of each room.
+    __table_args__ = (Index("ix_processed_message_room_id_ts", "room_id", "ts"),)
 
     message_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     room_id: Mapped[str] = mapped_column(String(64), index=True)
@@ -295,3 +297,36 @@ class Meeting(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+
+
+# --- Rocket.Chat transport (issue 3): the outbox --------------------------------------------------------------------
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"  # the server refused it for good (e.g. unknown room); kept for the admins to see
+
+
+class OutboxMessage(Base):
+    """A message the bot must post, written in the same transaction as the effects that produced it.
+
+    `message_id` is the Rocket.Chat `_id` the bot chooses: deterministic (derived from the command's message id,
+    or the feature's own id), so a replay inserts nothing new and a resend after a crash can first ask the server
+    whether that id was already posted.
+    """
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_message_status_id", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(64), unique=True)
+    room_id: Mapped[str | None] = mapped_column(String(64))
+    room_name: Mapped[str | None] = mapped_column(String(120))
+    thread_id: Mapped[str | None] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,0 +1,352 @@
+"""The bot on Rocket.Chat: realtime intake, catch-up, outbox delivery, and a pause while the database is away.
+
+Messages from the realtime stream and from catch-up go through one queue to one worker, so each room's commands
+are handled in order. When the database cannot record a message, the worker drops the queue (nothing of it was
+recorded, so nothing is acknowledged), waits for the database, then catches up from the last processed instant:
+intake stops without losing anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, ProgrammingError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from chatbot.clock import Clock
+from chatbot.config import Settings
+from chatbot.text import slug
+from chatbot.transport.base import Author, Handler, Outgoing, ReactionChange, Room, RoomKind
+from chatbot.transport.rocketchat.catchup import catch_up
+from chatbot.transport.rocketchat.ddp import DdpClient
+from chatbot.transport.rocketchat.documents import (
+    RoomInfo,
+    reactions_of,
+    room_kind,
+    slim,
+    to_incoming,
+    why_ignored,
+)
+from chatbot.transport.rocketchat.outbox import Outbox, OutboxSender
+from chatbot.transport.rocketchat.rest import RestClient, RestError, TransientError, backoff
+
+log = logging.getLogger(__name__)
+
+ReactionHandler = Callable[[ReactionChange], Awaitable[Any]]
+TokenProvider = Callable[[bool], Awaitable[str]]
+DATABASE_DOWN = (DBAPIError, OSError, TimeoutError)
+# Errors that say something about the statement, not about the connection: pausing would not help.
+NOT_AN_OUTAGE = (IntegrityError, ProgrammingError, DataError)
+MAX_STRIKES = 3  # database errors on one message while the database answers: it is the message, not an outage
+RECENT_IDS = 5000
+
+
+def configured_rooms(settings: Settings) -> set[str]:
+    """The channel names the bot listens to (compared as slugs): circles, contribution channel, extra rooms."""
+    names: list[str | None] = [settings.budget.contribution_channel, *settings.rocketchat.extra_rooms]
+    for circle in settings.circles:
+        names += [circle.public_channel, circle.private_channel]
+    return {slug(n.lstrip("#")) for n in names if n}
+
+
+class RocketChatTransport:
+    def __init__(
+        self,
+        settings: Settings,
+        rest: RestClient,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        outbox: Outbox,
+        token: TokenProvider,
+        *,
+        on_reaction: ReactionHandler | None = None,
+        ping_interval: float = 20.0,
+    ) -> None:
+        self.settings = settings
+        self.rest = rest
+        self.sessions = sessions
+        self.clock = clock
+        self.outbox = outbox
+        self.on_reaction = on_reaction
+        self.wanted = configured_rooms(settings)
+        self.user_id: str | None = rest.credentials.user_id
+        self.rooms: dict[str, RoomInfo] = {}
+        self.by_name: dict[str, str] = {}
+        self.queue: asyncio.Queue[tuple[dict[str, Any], RoomInfo]] = asyncio.Queue()
+        self.database_ok = True
+        self.handled = 0
+        self.timings: deque[float] = deque(maxlen=10_000)  # seconds per handled message, for /healthz
+        self.started_at: datetime = clock.now()
+        self.ddp = DdpClient(
+            settings.rocketchat.url, token, self._on_event, self._on_ready, ping_interval=ping_interval
+        )
+        self.sender = OutboxSender(outbox, rest, self.room_id_for)
+        self._reactions: dict[str, dict[str, frozenset[str]]] = {}
+        # Ids handled recently: a thread reply makes Rocket.Chat re-emit its parent, and catch-up re-reads its
+        # boundary message. Only a shortcut: the processed_message table is what guarantees exactly once.
+        self._recent: dict[str, None] = {}
+        self._strikes: dict[Any, int] = {}
+        # While catch-up reads the history, live messages wait here, so that each room is handled in time order
+        # (the last processed instant is where the next catch-up starts: nothing older may be left behind it).
+        self._catching_up = False
+        self._held: list[tuple[dict[str, Any], RoomInfo]] = []
+        self._catchup_lock = asyncio.Lock()
+        self._tasks: list[asyncio.Task[Any]] = []
+
+    # --- lifecycle -------------------------------------------------------------------------------------------------
+
+    async def run(self, handler: Handler) -> None:
+        await self.refresh_rooms()
+        self._tasks = [
+            asyncio.create_task(self._work(handler), name="intake"),
+            asyncio.create_task(self.sender.run(), name="outbox"),
+            asyncio.create_task(self.ddp.run(), name="ddp"),
+        ]
+        try:
+            done, _ = await asyncio.wait(self._tasks, return_when=asyncio.FIRST_EXCEPTION)
+            for task in done:
+                task.result()
+        finally:
+            await self.stop()
+
+    async def stop(self) -> None:
+        await self.ddp.stop()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    # --- rooms -----------------------------------------------------------------------------------------------------
+
+    def _remember(self, info: RoomInfo) -> None:
+        self.rooms[info.id] = info
+        if info.name:
+            self.by_name[slug(info.name)] = info.id
+
+    def listens_to(self, info: RoomInfo) -> bool:
+        return info.kind is RoomKind.DIRECT or (info.name is not None and slug(info.name) in self.wanted)
+
+    async def refresh_rooms(self) -> None:
+        """The rooms the bot is in, from its subscriptions."""
+        reply = await self.rest.call("subscriptions_get")
+        for sub in reply.get("update", []) if isinstance(reply, dict) else []:
+            kind = room_kind(sub.get("t"))
+            if kind is not None and isinstance(sub.get("rid"), str):
+                self._remember(RoomInfo(sub["rid"], None if kind is RoomKind.DIRECT else sub.get("name"), kind))
+
+    async def room_id_for(self, name: str) -> str | None:
+        """Room name → id, from the subscriptions, else `rooms.info`."""
+        key = slug(name.lstrip("#"))
+        if key in self.by_name:
+            return self.by_name[key]
+        try:
+            reply = await self.rest.call("rooms_info", room_name=name.lstrip("#"))
+        except RestError:
+            return None
+        room = reply.get("room") if isinstance(reply, dict) else None
+        if not isinstance(room, dict) or room_kind(room.get("t")) is None:
+            return None
+        info = RoomInfo(room["_id"], room.get("name"), RoomKind(room["t"]))
+        self._remember(info)
+        return info.id
+
+    async def room_members(self, room: Room) -> list[Author] | None:
+        endpoint = {RoomKind.CHANNEL: "channels.members", RoomKind.GROUP: "groups.members"}.get(room.kind)
+        if endpoint is None:
+            return None
+        members: list[Author] = []
+        offset = 0
+        while True:
+            reply = await self.rest.get(endpoint, roomId=room.id, count="100", offset=str(offset))
+            page = reply.get("members", []) if isinstance(reply, dict) else []
+            members += [Author(m["_id"], m.get("username", ""), m.get("name")) for m in page if m.get("_id")]
+            if len(page) < 100:
+                return [m for m in members if m.id != self.user_id]
+            offset += len(page)
+
+    # --- outgoing --------------------------------------------------------------------------------------------------
+
+    async def send(self, message: Outgoing) -> None:
+        await self.deliver([message])
+
+    async def deliver(self, messages: list[Outgoing]) -> None:
+        """`Bot.outlet`: what the bot says outside a handled message goes through the outbox too."""
+        await self.outbox.enqueue(f"out-{uuid.uuid4().hex}", messages)
+
+    # --- realtime --------------------------------------------------------------------------------------------------
+
+    def _on_event(self, collection: str, fields: dict[str, Any]) -> None:
+        args = fields.get("args") or []
+        if collection == "stream-notify-user":
+            if str(fields.get("eventName", "")).endswith("/subscriptions-changed") and len(args) >= 2:
+                sub = args[1] if isinstance(args[1], dict) else {}
+                kind = room_kind(sub.get("t"))
+                if kind is not None and isinstance(sub.get("rid"), str):
+                    self._remember(RoomInfo(sub["rid"], None if kind is RoomKind.DIRECT else sub.get("name"), kind))
+            return
+        if collection != "stream-room-messages" or not args or not isinstance(args[0], dict):
+            return
+        document = args[0]
+        meta = args[1] if len(args) > 1 and isinstance(args[1], dict) else {}
+        info = self._room_of(document, meta)
+        if info is None or not self.listens_to(info):
+            return
+        if not self.database_ok:
+            return  # nothing can be recorded: the catch-up after recovery reads it back
+        # Drop at once what will never be work, so that a backlog holds only commands (and slim ones).
+        reason = why_ignored(document, self.user_id)
+        if reason == "own message" and self.on_reaction is None:
+            return
+        if (reason is not None and reason != "own message") or document["_id"] in self._recent:
+            return
+        document = slim(document)
+        if self._catching_up:
+            self._held.append((document, info))  # after the older messages catch-up is feeding
+        else:
+            self.queue.put_nowait((document, info))
+
+    def _room_of(self, document: dict[str, Any], meta: dict[str, Any]) -> RoomInfo | None:
+        rid = document.get("rid")
+        if not isinstance(rid, str):
+            return None
+        if rid in self.rooms:
+            return self.rooms[rid]
+        kind = room_kind(meta.get("roomType"))
+        if kind is None:
+            return None
+        info = RoomInfo(rid, None if kind is RoomKind.DIRECT else meta.get("roomName"), kind)
+        self._remember(info)
+        return info
+
+    async def _on_ready(self) -> None:
+        if self.ddp.user_id:
+            self.user_id = self.ddp.user_id
+        await self.catch_up()
+
+    async def catch_up(self) -> int:
+        """Read back every listened room; on failure, try again with backoff (while the connection lasts).
+
+        Live messages arriving meanwhile are held and queued after the older ones; if this is cancelled (the
+        connection dropped), they are dropped too: the catch-up of the next connection reads them back.
+        """
+        async with self._catchup_lock:
+            self._catching_up = True
+            try:
+                fed = await self._catch_up_with_retries()
+            except BaseException:
+                self._held.clear()
+                raise
+            finally:
+                self._catching_up = False
+            held, self._held = self._held, []
+            for item in held:
+                await self._feed(*item)
+            return fed
+
+    async def _catch_up_with_retries(self) -> int:
+        attempt = 0
+        while True:
+            try:
+                await self.refresh_rooms()
+                rooms = [r for r in self.rooms.values() if self.listens_to(r)]
+                return await catch_up(
+                    self.rest,
+                    self.sessions,
+                    rooms,
+                    self._feed,
+                    started_at=self.started_at,
+                    now=self.clock.now(),
+                    max_age=timedelta(hours=self.settings.rocketchat.catchup_max_hours),
+                )
+            except (TransientError, RestError, *DATABASE_DOWN) as error:
+                attempt += 1
+                log.warning("catch-up failed (%s); retrying", error)
+                await asyncio.sleep(backoff(min(attempt, 6), 0.2, 10.0))
+
+    async def _feed(self, document: dict[str, Any], info: RoomInfo) -> None:
+        if self.database_ok:
+            await self.queue.put((document, info))
+
+    # --- intake ----------------------------------------------------------------------------------------------------
+
+    async def _work(self, handler: Handler) -> None:
+        while True:
+            document, info = await self.queue.get()
+            try:
+                await self._handle(handler, document, info)
+            except NOT_AN_OUTAGE:
+                log.exception("message %s could not be handled", document.get("_id"))
+            except DATABASE_DOWN as error:
+                strikes = self._strikes[document.get("_id")] = self._strikes.get(document.get("_id"), 0) + 1
+                if strikes > MAX_STRIKES and await self.database_reachable():
+                    log.error("message %s keeps failing with a reachable database: skipped", document.get("_id"))
+                    continue
+                log.warning("database unavailable (%s): intake paused", type(error).__name__)
+                await self._wait_for_database()
+            except Exception:
+                log.exception("message %s could not be handled", document.get("_id"))
+
+    async def _handle(self, handler: Handler, document: dict[str, Any], info: RoomInfo) -> None:
+        reason = why_ignored(document, self.user_id)
+        if reason == "own message":
+            await self._reaction_changes(document, info)
+            return
+        if reason is not None or document["_id"] in self._recent:
+            return
+        started = time.perf_counter()
+        async with self.outbox.write_lock:
+            await handler(to_incoming(document, info, thread_replies=self.settings.rocketchat.thread_replies))
+        self.timings.append(time.perf_counter() - started)
+        self.handled += 1
+        self._recent[document["_id"]] = None
+        if len(self._recent) > RECENT_IDS:
+            del self._recent[next(iter(self._recent))]
+
+    async def _wait_for_database(self) -> None:
+        """Drop what is queued (none of it was recorded), wait for the database, then catch up."""
+        self.database_ok = False
+        self._held.clear()
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        attempt = 0
+        while True:
+            attempt += 1
+            await asyncio.sleep(backoff(min(attempt, 6), 0.2, 5.0))
+            if await self.database_reachable():
+                break
+        log.warning("database back: catching up")
+        self.database_ok = True
+        self._tasks.append(asyncio.create_task(self.catch_up(), name="catch-up"))
+
+    async def database_reachable(self) -> bool:
+        try:
+            async with asyncio.timeout(5), self.sessions() as session:
+                await session.execute(text("SELECT 1"))
+            return True
+        except DATABASE_DOWN:
+            return False
+
+    async def _reaction_changes(self, document: dict[str, Any], info: RoomInfo) -> None:
+        """A reaction on one of the bot's posts re-emits the post: the difference is the change."""
+        if self.on_reaction is None:
+            return
+        now = reactions_of(document)
+        before = self._reactions.get(document["_id"], {})
+        self._reactions[document["_id"]] = now
+        for emoji in set(now) | set(before):
+            for username in now.get(emoji, frozenset()) ^ before.get(emoji, frozenset()):
+                added = username in now.get(emoji, frozenset())
+                change = ReactionChange(document["_id"], info.as_room(), Author("", username), emoji, added)
+                replies = await self.on_reaction(change)
+                if isinstance(replies, list) and replies:
+                    await self.deliver(replies)

@@ -1,0 +1,146 @@
+"""Benchmark of the Rocket.Chat transport (not a test): the real bot process against the fake server on loopback.
+
+For SQLite, and PostgreSQL when TEST_DATABASE_URL is set (its tables are emptied!):
+- a burst of 1,000 `/contrib` commands from 150 members: bot-side latency (time in `Bot.handle`, from /healthz),
+  end-to-end latency (member posts → the reply reaches the server), commands per second, the bot's peak RSS;
+- catch-up: 10,000 commands sent while the bot was down, time from restart until all are answered.
+
+Run: .venv/bin/python scripts/bench_transport.py [--burst 1000] [--missed 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from tests.conftest import _migrated, _truncate_postgres  # noqa: E402
+from tests.fakerc.fixtures import populated  # noqa: E402
+from tests.fakerc.server import FakeRocketChat  # noqa: E402
+from tests.rc_support import BotProcess, wait_for, write_config  # noqa: E402
+
+ROOM = "cercle-communication"
+MEMBERS = [f"membre{i:03d}" for i in range(150)]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class Arrivals:
+    """Wraps the fake's `deliver` to timestamp each bot reply as the server receives it."""
+
+    def __init__(self, fake: FakeRocketChat) -> None:
+        self.at: dict[str, float] = {}
+        original = fake.deliver
+        bot_id = fake.store.user("bot").id
+
+        async def deliver(user: Any, room: Any, text: str, **kwargs: Any) -> dict[str, Any]:
+            message = await original(user, room, text, **kwargs)
+            if user.id == bot_id and kwargs.get("tmid"):
+                self.at.setdefault(kwargs["tmid"], time.perf_counter())
+            return message
+
+        fake.deliver = deliver  # type: ignore[method-assign]
+
+
+async def run(label: str, database_url: str, burst: int, missed: int) -> None:
+    async with FakeRocketChat(validate=False) as fake:
+        await populated(fake)
+        for name in MEMBERS:
+            fake.add_user(name)
+        fake.add_channel(ROOM, ["bot", *MEMBERS])
+        fake.add_channel("budget-contributif", ["bot"])
+        arrivals = Arrivals(fake)
+        with tempfile.TemporaryDirectory() as tmp:
+            config = write_config(Path(tmp), fake.url, database_url)
+            text = config.read_text().replace(
+                'circle = "communication"\namount = 2500', 'circle = "communication"\namount = 10000000'
+            )
+            config.write_text(text)
+            bot = BotProcess(fake, config, Path(tmp))
+            started = time.perf_counter()
+            await bot.start(within=60)
+            ready = time.perf_counter() - started
+
+            posted: dict[str, float] = {}
+            t0 = time.perf_counter()
+            for i in range(burst):
+                message = await fake.post_as(MEMBERS[i % len(MEMBERS)], ROOM, "/contrib 30min communication Relecture")
+                posted[message["_id"]] = time.perf_counter()
+                if i % 25 == 24:
+                    await asyncio.sleep(0)
+            await wait_for(lambda: all(i in arrivals.at for i in posted), within=300, what="burst replies")
+            elapsed = max(arrivals.at[i] for i in posted) - t0
+            _, health = await bot.health()
+            assert bot.process is not None
+            rss = peak_rss_mb(bot.process.pid)
+            e2e = [(arrivals.at[i] - posted[i]) * 1000 for i in posted]
+            side = health["handle_ms"]
+            duplicates = len(fake.messages_in(ROOM, by="bot")) - len(posted)
+            print(f"[{label}] ready in {ready:.2f} s (process start to websocket subscribed)")
+            print(
+                f"[{label}] burst of {burst} commands from {len(MEMBERS)} members: {burst / elapsed:.0f} commands/s; "
+                f"bot-side p50 {side['p50']:.1f} ms p99 {side['p99']:.1f} ms; end-to-end p50 "
+                f"{statistics.median(e2e):.1f} ms p99 {percentile(e2e, 0.99):.1f} ms; peak RSS {rss:.0f} MB; "
+                f"extra replies {duplicates}"
+            )
+
+            await bot.stop()
+            missed_ids = []
+            for i in range(missed):
+                message = await fake.post_as(MEMBERS[i % len(MEMBERS)], ROOM, "/contrib 15min communication Tri")
+                missed_ids.append(message["_id"])
+            t1 = time.perf_counter()
+            await bot.start(within=60)
+            await wait_for(lambda: all(i in arrivals.at for i in missed_ids), within=600, what="caught-up replies")
+            catchup = max(arrivals.at[i] for i in missed_ids) - t1
+            rss = peak_rss_mb(bot.process.pid)
+            print(
+                f"[{label}] catch-up of {missed} commands sent while down: all answered {catchup:.1f} s after restart "
+                f"({missed / catchup:.0f}/s); peak RSS {rss:.0f} MB"
+            )
+            await bot.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--burst", type=int, default=1000)
+    parser.add_argument("--missed", type=int, default=10000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite+aiosqlite:///{tmp}/bench.db"
+        _migrated(url)
+        asyncio.run(run("SQLite", url, args.burst, args.missed))
+    pg = os.environ.get("TEST_DATABASE_URL")
+    if pg:
+        if make_url(pg).drivername == "postgresql":
+            pg = make_url(pg).set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+        _migrated(pg)
+        _truncate_postgres(pg)
+        asyncio.run(run("PostgreSQL", pg, args.burst, args.missed))
+    else:
+        print("TEST_DATABASE_URL not set: PostgreSQL skipped")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,176 @@
+"""Validation of every REST request the fake receives against Rocket.Chat's official OpenAPI files.
+
+The files live in the steering repository's ``shared/rocketchat-openapi/`` (``../shared`` from the repository root;
+``ROCKETCHAT_OPENAPI_DIR`` overrides it). Validation is openapi-core's request validation: path, method, query and
+header parameters as the specs declare them, and the JSON body against its schema.
+
+Quirks of the files that must be tolerated, and why (nothing else is loosened):
+
+- Every file names ``https://apiexplorer.support.rocket.chat`` as its only server. The fake stands in for that
+  server, so a request is validated as if it had been sent there (only scheme and host are replaced).
+- ``GET /api/info`` (server version, used by ``chatbot check``) is in none of the files. It takes no parameter; it
+  is answered (and logged in ``fake.requests``) but not validated.
+- ``authentication.yaml`` also lists pseudo-paths such as ``/api/v1/login - with Facebook``: they can never match a
+  request path, so they are harmless and ignored.
+- ``groups.history`` declares no ``showThreadMessages`` although Rocket.Chat's handler reads it (the bot must send
+  it to see thread replies); undeclared query parameters are not an error for openapi-core, so nothing to do.
+- ``inclusive`` is declared ``boolean`` on ``channels.history``/``groups.history`` but ``string`` on ``dm.history``,
+  and openapi-core's boolean casting accepts ``True``/``TRUE``. Both hide a real bug: Rocket.Chat compares these
+  flags with the string ``'true'``, so ``inclusive=True`` (a Python bool formatted into a URL) silently means false.
+
+Checks added on top of the files, because Rocket.Chat's own handlers enforce them (tightened, never loosened):
+
+- history flags ``inclusive``, ``showThreadMessages`` and ``unreads`` must be exactly ``true`` or ``false``;
+- history ``latest``/``oldest`` must be ISO 8601 dates (Rocket.Chat does ``new Date(value)``; an unparsable value
+  becomes an invalid date and the query fails);
+- a GET request must not carry a body (Rocket.Chat never reads it: its parameters would be silently lost).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from openapi_core import OpenAPI
+from openapi_core.datatypes import RequestParameters
+from werkzeug.datastructures import Headers, ImmutableMultiDict
+
+from .state import parse_iso
+
+SPEC_SERVER = "https://apiexplorer.support.rocket.chat"
+UNSPECIFIED_ROUTES = frozenset({"/api/info"})
+HISTORY_ROUTES = frozenset(
+    {"/api/v1/channels.history", "/api/v1/groups.history", "/api/v1/dm.history", "/api/v1/im.history"}
+)
+STRICT_FLAGS = ("inclusive", "showThreadMessages", "unreads")
+DATE_PARAMS = ("latest", "oldest")
+
+
+def spec_dir() -> Path:
+    """``../shared/rocketchat-openapi`` relative to the repository root (not the working directory)."""
+    override = os.environ.get("ROCKETCHAT_OPENAPI_DIR")
+    if override:
+        return Path(override)
+    repo_root = Path(__file__).resolve().parents[2]
+    return repo_root.parent / "shared" / "rocketchat-openapi"
+
+
+@dataclass(frozen=True)
+class Violation:
+    method: str
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}: {self.message}"
+
+
+class _SpecRequest:
+    """openapi-core's Request protocol over an aiohttp request, addressed to the spec's own server."""
+
+    def __init__(self, request: web.Request, body: bytes) -> None:
+        self.parameters = RequestParameters(
+            query=ImmutableMultiDict(list(request.query.items())),
+            header=Headers(list(request.headers.items())),
+            cookie=ImmutableMultiDict(list(request.cookies.items())),
+        )
+        self._request = request
+        self._body = body or None
+
+    @property
+    def host_url(self) -> str:
+        return SPEC_SERVER
+
+    @property
+    def path(self) -> str:
+        return self._request.path
+
+    @property
+    def method(self) -> str:
+        return self._request.method.lower()
+
+    @property
+    def body(self) -> bytes | None:
+        return self._body
+
+    @property
+    def content_type(self) -> str:
+        return self._request.headers.get("Content-Type", "").lower() if self._body else ""
+
+
+class SpecValidator:
+    """All the OpenAPI files, indexed by path; thread-safe (the specs are read-only once loaded)."""
+
+    def __init__(self, directory: Path) -> None:
+        files = sorted(directory.glob("*.yaml"))
+        if not files:
+            raise FileNotFoundError(f"no OpenAPI files in {directory}")
+        self.by_path: dict[str, OpenAPI] = {}
+        for file in files:
+            openapi = OpenAPI.from_file_path(str(file))
+            for path in (openapi.spec / "paths").keys():
+                self.by_path.setdefault(str(path), openapi)
+
+    def validate(self, request: web.Request, body: bytes) -> list[Violation]:
+        method, path = request.method, request.path
+        found: list[Violation] = []
+
+        def violation(message: str) -> None:
+            found.append(Violation(method, path, message))
+
+        if method == "GET" and body:
+            violation("a GET request carries a body, which Rocket.Chat ignores")
+        if path in UNSPECIFIED_ROUTES:
+            return found
+        openapi = self.by_path.get(path)
+        if openapi is None:
+            violation("no such path in the OpenAPI files")
+            return found
+        for error in openapi.iter_request_errors(_SpecRequest(request, body)):
+            violation(_describe(error))
+        if path in HISTORY_ROUTES:
+            for name in STRICT_FLAGS:
+                value = request.query.get(name)
+                if value is not None and value not in ("true", "false"):
+                    violation(f"{name}={value!r}: Rocket.Chat compares it with the string 'true'")
+            for name in DATE_PARAMS:
+                value = request.query.get(name)
+                if value is not None:
+                    try:
+                        parse_iso(value)
+                    except ValueError:
+                        violation(f"{name}={value!r} is not an ISO 8601 date")
+        return found
+
+
+def _describe(error: BaseException) -> str:
+    """The error and its causes (openapi-core wraps the schema errors that say what is wrong)."""
+    parts = [str(error) or type(error).__name__]
+    cause: Any = error.__cause__
+    while cause is not None:
+        details = getattr(cause, "schema_errors", None)
+        if details:
+            parts.extend(f"{'/'.join(str(p) for p in e.path) or '<body>'}: {e.message}" for e in details)
+        else:
+            parts.append(str(cause))
+        cause = cause.__cause__
+    return " — ".join(p for p in parts if p)
+
+
+_lock = threading.Lock()
+
+
+@functools.cache
+def _load(directory: str) -> SpecValidator:
+    return SpecValidator(Path(directory))
+
+
+def shared_validator() -> SpecValidator:
+    """The validator for the shared spec folder, loaded once per process (about a second)."""
+    with _lock:
+        return _load(str(spec_dir()))
