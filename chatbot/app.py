@@ -208,7 +208,7 @@ class Bot:
         error (the round is closed, the style refuses that position) is answered in the message's thread.
         """
         handlers = [module.REACTIONS for module in feature_modules() if hasattr(module, "REACTIONS")]
-        if not handlers:
+        if not handlers or not change.user.id:  # members are keyed by user id: an anonymous change is unusable
             return []
         async with self.sessions() as session, session.begin():
             services = Services.bind(session, self.settings, self.clock)

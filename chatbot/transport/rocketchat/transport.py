@@ -77,6 +77,7 @@ class RocketChatTransport:
         self.clock = clock
         self.outbox = outbox
         self.on_reaction = on_reaction
+        self._users: dict[str, Author] = {}  # username → the user, as users.info knows them
         self.wanted = configured_rooms(settings)
         self.user_id: str | None = rest.credentials.user_id
         self.rooms: dict[str, RoomInfo] = {}
@@ -336,6 +337,23 @@ class RocketChatTransport:
         except DATABASE_DOWN:
             return False
 
+    async def _user(self, username: str) -> Author | None:
+        """Reactions name users by username only; the bot keys members by user id, so ask the server once."""
+        if username in self._users:
+            return self._users[username]
+        try:
+            reply = await self.rest.call("users_info", username=username)
+        except (RestError, TransientError) as error:
+            log.warning("reaction by %s ignored: users.info failed (%s)", username, error)
+            return None
+        user = reply.get("user") or {}
+        if not user.get("_id"):
+            log.warning("reaction by %s ignored: users.info returned no user", username)
+            return None
+        author = Author(user["_id"], user.get("username") or username, user.get("name"))
+        self._users[username] = author
+        return author
+
     async def _reaction_changes(self, document: dict[str, Any], info: RoomInfo) -> None:
         """A reaction on one of the bot's posts re-emits the post: the difference is the change."""
         if self.on_reaction is None:
@@ -346,7 +364,10 @@ class RocketChatTransport:
         for emoji in set(now) | set(before):
             for username in now.get(emoji, frozenset()) ^ before.get(emoji, frozenset()):
                 added = username in now.get(emoji, frozenset())
-                change = ReactionChange(document["_id"], info.as_room(), Author("", username), emoji, added)
+                user = await self._user(username)
+                if user is None:
+                    continue
+                change = ReactionChange(document["_id"], info.as_room(), user, emoji, added)
                 replies = await self.on_reaction(change)
                 if isinstance(replies, list) and replies:
                     await self.deliver(replies)
