@@ -86,7 +86,9 @@ class Command:
             found = arg.converter.match(tokens[position:], ctx)
             if found is None:
                 if arg.required and position < len(tokens):
-                    raise UsageError("invalid_argument", label=arg.label, given=tokens[position].text)
+                    raise arg.converter.near_miss(tokens[position].text, ctx) or UsageError(
+                        "invalid_argument", label=arg.label, given=tokens[position].text
+                    )
                 continue
             values[arg.name], used = found
             position += used
@@ -109,8 +111,19 @@ class Command:
                 for arg in self.args:
                     if arg.once and values[arg.name] is not None and arg.converter.match(remaining, ctx) is not None:
                         raise UsageError("duplicate_argument", label=arg.label, given=remaining[0].text)
+                if self.rest is None:
+                    self._explain_leftover(remaining[0], ctx, values)
                 return position
         return position
+
+    def _explain_leftover(self, word: Token, ctx: ParseContext, values: dict[str, Any]) -> None:
+        """A word no argument took, in a command without free text: the closest near miss, if any, says why."""
+        if word.quoted:
+            return
+        misses = [a.converter.near_miss(word.text, ctx) for a in self.args if values[a.name] is None]
+        found = [m for m in misses if m is not None]
+        if found:
+            raise next((m for m in found if m.data.get("suggestions")), found[0])
 
 
 @dataclass

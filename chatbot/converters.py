@@ -85,6 +85,10 @@ class Converter:
     def convert(self, text: str, ctx: ParseContext) -> Any | None:
         raise NotImplementedError
 
+    def near_miss(self, word: str, ctx: ParseContext) -> ArgumentError | None:
+        """When a word matched no argument, what this converter would tell the member it may have meant."""
+        return None
+
 
 def _numeric(text: str) -> str:
     """Fold and normalise what people type around numbers: `1,5`, `−3`, non-breaking spaces."""
@@ -252,10 +256,17 @@ class HourlyRateConverter(Converter):
 
 
 class YearConverter(Converter):
+    """A budget year, 2000–2099. Other bare numbers are refused, so a typo (`20277`) never slips into a reason."""
+
     label = "year"
 
     def convert(self, text: str, ctx: ParseContext) -> int | None:
-        return int(text) if re.fullmatch(r"(?:19|20|21)\d\d", text.strip()) else None
+        word = text.strip()
+        if re.fullmatch(r"20\d\d", word):
+            return int(word)
+        if re.fullmatch(r"\d{1,9}", word):
+            raise ArgumentError("year_invalid", given=text)
+        return None
 
 
 class NumberConverter(Converter):
@@ -286,6 +297,8 @@ WEEKDAYS = {"lundi": 0, "mardi": 1, "mercredi": 2, "jeudi": 3, "vendredi": 4, "s
 _NUMERIC_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{4}|\d{2}))?$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _WORDY_DATE = re.compile(r"^(?:le\s+)?(1er|\d{1,2})\s+([a-z]+)\.?(?:\s+(\d{4}))?$")
+FUTURE_WORDS = ("demain", "apres-demain", "apres demain")
+_NEXT_WEEKDAY = re.compile(r"^(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|semaine|mois)\s+prochaine?$")
 _WEEKDAY = re.compile(r"^(?:(?:ce|le)\s+)?([a-z]+)(?:\s+(?:dernier|passe))?$")
 
 
@@ -300,6 +313,8 @@ class PastDateConverter(Converter):
         relative = {"aujourd'hui": 0, "aujourd’hui": 0, "aujourdhui": 0, "auj": 0, "hier": 1, "avant-hier": 2}
         if words in relative:
             return ctx.today - timedelta(days=relative[words])
+        if words in FUTURE_WORDS or _NEXT_WEEKDAY.match(words):
+            raise ArgumentError("date_in_future_word", given=text)
         if found := _NUMERIC_DATE.match(words):
             year = found.group(3)
             if year is None:
@@ -362,10 +377,17 @@ class EnvelopeConverter(Converter):
             return EnvelopeRef(target)
         key = slug(text)
         if " " not in text.strip() and (text.strip().startswith("#") or key.startswith("cercle-")):
-            raise ArgumentError(
-                "envelope_unknown", given=text, suggestions=ctx.directory.suggestions(text), known=ctx.directory.slugs
-            )
+            raise self._unknown(text, ctx)
         return None
+
+    def near_miss(self, word: str, ctx: ParseContext) -> ArgumentError | None:
+        return self._unknown(word, ctx) if ctx.directory.suggestions(word) else None
+
+    @staticmethod
+    def _unknown(text: str, ctx: ParseContext) -> ArgumentError:
+        return ArgumentError(
+            "envelope_unknown", given=text, suggestions=ctx.directory.suggestions(text), known=ctx.directory.slugs
+        )
 
 
 class MemberConverter(Converter):
@@ -377,6 +399,11 @@ class MemberConverter(Converter):
             return MemberRef(None)
         if word.startswith("@") and len(word) > 1:
             return MemberRef(slug(word[1:]))
+        return None
+
+    def near_miss(self, word: str, ctx: ParseContext) -> ArgumentError | None:
+        if re.fullmatch(r"[\w.-]+", word) and not word.isdigit():
+            return ArgumentError("member_or_envelope", given=word, known=ctx.directory.slugs)
         return None
 
 

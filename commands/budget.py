@@ -81,7 +81,9 @@ async def _detail(ctx: Context, envelope_slug: str, year: int) -> None:
         lines.append(ctx.t("budget.detail_flat", low=low, high=high))
     if status.mode == "flat":
         lines.append(ctx.t("budget.detail_flat_only"))
-    if detail.pace_known:
+    if (status.remaining_cents <= 0 and status.amount_cents > 0) or status.remaining_cents < 0:
+        lines.append(ctx.t("budget.pace_exhausted"))
+    elif detail.pace_known:
         if detail.runs_out_on is None:
             lines.append(ctx.t("budget.pace_lasts"))
         else:
@@ -118,7 +120,9 @@ async def _detail(ctx: Context, envelope_slug: str, year: int) -> None:
 async def define(ctx: Context, envelope: EnvelopeRef, amount: Money, year: int | None, reason: str) -> None:
     year = year or ctx.today.year
     row = await ctx.services.budget.define(ctx.member, envelope.slug, amount.cents, year, reason)
-    ctx.reply(ctx.t("budget.defined", name=chat_safe(row.name, 60), year=year, amount=ctx.fmt.money(amount.cents)))
+    defined = ctx.t("budget.defined", name=chat_safe(row.name, 60), year=year, amount=ctx.fmt.money(amount.cents))
+    status = EnvelopeStatus.of(row)
+    ctx.reply(defined if status.used_cents == 0 else defined + "\n" + envelope_remaining(ctx, status))
 
 
 @group.command(

@@ -122,6 +122,8 @@ def _confirmation(ctx: Context, outcome: Outcome, description: str, mirrored_to:
                 left=ctx.fmt.money(outcome.intention_left_cents or 0),
             )
         )
+    if outcome.same_as is not None:
+        lines.append(ctx.t("contrib.same_as", same=outcome.same_as, id=outcome.id))
     lines.append(envelope_remaining(ctx, status))
     if outcome.overrun:
         lines.append(ctx.t("contrib.warn_overrun", over=ctx.fmt.money(-status.remaining_cents)))
@@ -203,7 +205,7 @@ def _scope(ctx: Context, username: str | None, envelope: EnvelopeRef | None, per
 async def cancel(ctx: Context, number: int) -> None:
     done = await ctx.services.contributions.cancel(ctx.member, number, is_admin=ctx.is_admin)
     key = "contrib.cancelled_intention" if done.kind == "intention" else "contrib.cancelled"
-    text = ctx.t(key, id=done.id, amount=ctx.fmt.money(done.amount_cents))
+    text = ctx.t(key, id=done.id, amount=ctx.fmt.money(done.amount_cents), released=ctx.fmt.money(done.released_cents))
     if done.owner != ctx.member.username:
         text += " " + ctx.t("contrib.cancelled_for", owner=chat_safe(done.owner, 40))
     ctx.reply(text + "\n" + envelope_remaining(ctx, done.envelope))
@@ -215,7 +217,10 @@ async def export(ctx: Context, year: int | None) -> None:
     rows = await ctx.services.contributions.export_rows(year)
     content = contributions_csv(rows, ctx.t, ctx.fmt)
     total = sum(r.amount_cents for r in rows if r.status in ("declared", "billed"))
+    lines = (
+        ctx.t("contrib.lines_one", count=len(rows)) if len(rows) <= 1 else ctx.t("contrib.lines_many", count=len(rows))
+    )
     ctx.reply(
-        ctx.t("contrib.exported", year=year, count=len(rows), total=ctx.fmt.money(total)),
+        ctx.t("contrib.exported", year=year, lines=lines, total=ctx.fmt.money(total)),
         attachments=(Attachment(f"contributions-{year}.csv", content),),
     )

@@ -145,7 +145,7 @@ async def test_intention_commits_then_declarations_realise_it(chat: Chat, bot: B
     row = await envelope_row(bot, "tech")
     assert (row.spent_cents, row.committed_cents) == (3000, 60000)
     reply = await chat("/contrib annuler 1", user="alice")
-    assert "Intention n°1 annulée (600 € libérés)" in reply
+    assert "Intention n°1 annulée (600 € prévus, 600 € rendus à l'enveloppe)" in reply
     row = await envelope_row(bot, "tech")
     assert (row.spent_cents, row.committed_cents) == (3000, 0)
     await assert_totals_consistent(bot)

@@ -110,8 +110,8 @@ CATALOGUE: dict[str, tuple[dict[str, Any], str]] = {
     ),
     # Domain refusal: there is no n°12 in a fresh database.
     "/contrib annuler 12": ({"number": 12}, "Aucune contribution n°12."),
-    "/contrib export": ({"year": None}, "Export des contributions 2026 : 0 lignes"),
-    "/contrib export 2026": ({"year": 2026}, "Export des contributions 2026 : 0 lignes"),
+    "/contrib export": ({"year": None}, "Export des contributions 2026 : 0 ligne"),
+    "/contrib export 2026": ({"year": 2026}, "Export des contributions 2026 : 0 ligne"),
     "/budget": ({"envelope": None, "year": None}, "**Budget contributif 2026** — reste / montant"),
     "/budget communication": (
         {"envelope": EnvelopeRef("communication"), "year": None},

@@ -42,6 +42,7 @@ class Outcome:
     flagged: bool
     intention_id: int | None
     intention_left_cents: int | None
+    same_as: int | None = None  # an earlier identical declaration by the same member: perhaps sent twice
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class Cancellation:
     amount_cents: int
     owner: str
     envelope: EnvelopeStatus
+    released_cents: int  # what the envelope gets back: the amount, or what an intention still held
 
 
 class ContributionService:
@@ -109,6 +111,7 @@ class ContributionService:
         minutes, rate, amount = self._price(quantity, envelope, rate_cents, intention)
 
         linked = None if intention else await self._open_intention(member, envelope)
+        same_as = await self._identical(member, envelope, work_date, amount, description.strip(), intention)
         before = envelope.spent_cents + envelope.committed_cents
         spent_delta, committed_delta = 0, amount
         if not intention:
@@ -121,6 +124,7 @@ class ContributionService:
             raise DomainError(
                 "overrun_refused",
                 envelope=envelope.name,
+                slug=envelope.slug,
                 amount_cents=amount,
                 remaining_cents=envelope.amount_cents - before,
             )
@@ -162,6 +166,7 @@ class ContributionService:
             flagged=flagged,
             intention_id=linked.id if linked else None,
             intention_left_cents=max(0, linked.amount_cents - linked.realized_cents) if linked else None,
+            same_as=same_as,
         )
 
     def _price(
@@ -191,7 +196,11 @@ class ContributionService:
             rate = envelope.rate_cents if rate_cents is None else rate_cents
             if rate > envelope.rate_cents:
                 raise DomainError(
-                    "rate_above_cap", rate_cents=rate, cap_cents=envelope.rate_cents, envelope=envelope.name
+                    "rate_above_cap",
+                    rate_cents=rate,
+                    cap_cents=envelope.rate_cents,
+                    envelope=envelope.name,
+                    slug=envelope.slug,
                 )
             amount = amount_for_minutes(quantity.minutes, rate)
             if amount <= 0:
@@ -212,6 +221,26 @@ class ContributionService:
                 high_cents=high,
             )
         return None, None, quantity.cents
+
+    async def _identical(
+        self, member: Member, envelope: Envelope, work_date: date, amount: int, description: str, intention: bool
+    ) -> int | None:
+        """The last declaration just like this one (same member, envelope, day, amount, text), if any."""
+        query = (
+            select(Contribution.id)
+            .where(
+                Contribution.member_id == member.id,
+                Contribution.envelope_id == envelope.id,
+                Contribution.work_date == work_date,
+                Contribution.amount_cents == amount,
+                Contribution.description == description,
+                Contribution.kind == (ContributionKind.INTENTION if intention else ContributionKind.DECLARATION),
+                Contribution.status != ContributionStatus.CANCELLED,
+            )
+            .order_by(Contribution.id.desc())
+            .limit(1)
+        )
+        return await self.session.scalar(query)
 
     async def _open_intention(self, member: Member, envelope: Envelope) -> Contribution | None:
         """The member's oldest intention on this envelope that still has something left to realise."""
@@ -245,12 +274,14 @@ class ContributionService:
         envelope = await self.session.get(Envelope, contribution.envelope_id, with_for_update=True)
         assert envelope is not None
         await self.budget.ensure_open(envelope.year)
+        used_before = envelope.spent_cents + envelope.committed_cents
         if contribution.kind == ContributionKind.INTENTION:
             envelope.committed_cents -= max(0, contribution.amount_cents - contribution.realized_cents)
         else:
             envelope.spent_cents -= contribution.amount_cents
             if contribution.intention_id is not None:
                 await self._unrealize(envelope, contribution)
+        released = used_before - (envelope.spent_cents + envelope.committed_cents)
         contribution.status = ContributionStatus.CANCELLED
         contribution.cancelled_at = self.clock.now()
         contribution.cancelled_by_id = actor.id
@@ -265,7 +296,12 @@ class ContributionService:
         )
         await self.session.flush()
         return Cancellation(
-            contribution.id, contribution.kind, contribution.amount_cents, owner.username, EnvelopeStatus.of(envelope)
+            contribution.id,
+            contribution.kind,
+            contribution.amount_cents,
+            owner.username,
+            EnvelopeStatus.of(envelope),
+            released,
         )
 
     async def _unrealize(self, envelope: Envelope, declaration: Contribution) -> None:
