@@ -99,5 +99,5 @@ def test_backoff_is_jittered_and_capped() -> None:
 
 def test_configured_rooms() -> None:
     rooms = configured_rooms(load_settings(None))
-    assert {"cercle-tech", "cercle-tech-prive", "budget-contributif"} <= rooms
+    assert {"cercle-tech", "cercle-tech-prive", "budget-contributif", "gouvernance"} <= rooms  # consent rounds
     assert "general" not in rooms

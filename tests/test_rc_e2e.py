@@ -99,6 +99,11 @@ async def test_burst_from_many_members_is_answered_exactly_once(
     await wait_for(lambda: bool(bot_replies(scene, "cercle-tech").get(budget["_id"])), what="the /budget reply")
     reply = bot_replies(scene, "cercle-tech")[budget["_id"]][0]["msg"].replace("\u202f", " ").replace("\xa0", " ")
     assert "1 800 €" in reply  # 120 × 15 € spent
+
+    async def drained() -> bool:  # a reply is visible a moment before its outbox row is marked sent
+        return (await bot_process.health())[1]["outbox_backlog"] == 0
+
+    await wait_for(drained, within=10, what="the outbox to drain")
     status, health = await bot_process.health()
     assert status == 200 and health["websocket"] and health["database"] and health["outbox_backlog"] == 0
 

@@ -8,7 +8,7 @@ from typing import Any
 from chatbot.app import Bot
 from chatbot.transport.base import ReactionChange, Room, RoomKind
 from chatbot.transport.rocketchat.outbox import Outbox
-from chatbot.transport.rocketchat.rest import Credentials, RestClient
+from chatbot.transport.rocketchat.rest import Credentials, RestClient, RetryPolicy
 from chatbot.transport.rocketchat.transport import RocketChatTransport
 from tests.fakerc.fixtures import fake_rc  # noqa: F401
 from tests.fakerc.server import FakeRocketChat
@@ -18,9 +18,11 @@ async def no_token(_refused: bool) -> str:
     return ""
 
 
-def transport_for(bot: Bot, fake: FakeRocketChat, **kwargs: Any) -> RocketChatTransport:
+def transport_for(
+    bot: Bot, fake: FakeRocketChat, retry: RetryPolicy | None = None, **kwargs: Any
+) -> RocketChatTransport:
     settings = dataclasses.replace(bot.settings, rocketchat=dataclasses.replace(bot.settings.rocketchat, url=fake.url))
-    rest = RestClient(fake.url, Credentials(fake.store.user("bot").id, fake.bot_token))
+    rest = RestClient(fake.url, Credentials(fake.store.user("bot").id, fake.bot_token), retry=retry)
     return RocketChatTransport(
         settings, rest, bot.sessions, bot.clock, Outbox(bot.sessions, bot.clock), no_token, **kwargs
     )
@@ -80,6 +82,71 @@ async def test_reactions_on_the_bots_posts_become_changes(bot: Bot, fake_rc: Fak
         ]
     )
     assert all(c.message_id == post["_id"] and c.room.id == "R1" for c in changes)
+    # Reactions name users by username: the changes carry the user ids users.info gives, each looked up once.
+    assert {c.user.username: c.user.id for c in changes} == {
+        name: fake_rc.store.user(name).id for name in ("alice", "bob", "carol")
+    }
+    assert sorted(r.query["username"] for r in fake_rc.requests_to("users.info")) == ["alice", "bob", "carol"]
+    assert transport._reactions[post["_id"]] == {":-1:": frozenset({"carol"})}
+    post["reactions"] = {}
+    await transport._handle(bot.handle, post, room)
+    assert post["_id"] not in transport._reactions  # a post without reactions is not kept in memory
+    await transport.rest.close()
+
+
+async def test_reactions_that_could_not_be_applied_are_tried_again(bot: Bot, fake_rc: FakeRocketChat) -> None:  # noqa: F811
+    """Unknown user: skipped for good. users.info unreachable, or the handler failing: the change stays pending
+    and is applied at the post's next re-emission."""
+    changes: list[tuple[str, bool]] = []
+    failing = {"bob"}
+
+    async def on_reaction(change: ReactionChange) -> None:
+        if change.user.username in failing:
+            raise OSError("database unreachable")
+        changes.append((change.user.username, change.added))
+
+    quick = RetryPolicy(attempts=1, base_delay=0.0, max_delay=0.0)
+    transport = transport_for(bot, fake_rc, retry=quick, on_reaction=on_reaction)
+    room = transport._room_of(doc("R1"), {"roomType": "c", "roomName": "cercle-tech"})
+    assert room is not None
+    post = doc("R1", "Tour n°1", user_id=fake_rc.store.user("bot").id)
+    post["reactions"] = {":+1:": {"usernames": ["alice", "ghost"]}}
+    fake_rc.faults.fail_next("users.info", 1, status=503)  # alice's lookup (first in order): server unavailable
+    await transport._handle(bot.handle, post, room)
+    assert changes == []  # ghost is unknown to the server (400): skipped
+    assert transport._reactions[post["_id"]] == {":+1:": frozenset({"ghost"})}
+    post["reactions"] = {":+1:": {"usernames": ["alice", "bob", "ghost"]}}
+    try:
+        await transport._handle(bot.handle, post, room)
+    except OSError:
+        pass  # the intake worker pauses on this; the change must not count as applied
+    assert changes == [("alice", True)]
+    assert transport._reactions[post["_id"]] == {":+1:": frozenset({"alice", "ghost"})}
+    failing.clear()
+    await transport._handle(bot.handle, post, room)
+    assert changes == [("alice", True), ("bob", True)]
+    assert [r.status for r in fake_rc.requests_to("users.info") if r.query["username"] == "ghost"] == [400]
+    await transport.rest.close()
+
+
+async def test_posts_of_open_rounds_are_read_back_after_catch_up(bot: Bot, fake_rc: FakeRocketChat) -> None:  # noqa: F811
+    async def reactable() -> list[str]:
+        return ["consent-7", "consent-deleted"]
+
+    async def on_reaction(change: ReactionChange) -> None:
+        return None
+
+    transport = transport_for(bot, fake_rc, on_reaction=on_reaction, reactable_posts=reactable)
+    await transport.refresh_rooms()
+    bot_user = fake_rc.store.user("bot")
+    tech = fake_rc.store.room("cercle-tech")
+    fake_rc.store.insert_message(bot_user, tech, "Cycle n°7", message_id="consent-7")
+    await fake_rc.react_as("alice", "consent-7", ":+1:")
+    assert await transport._reread_reactable_posts() == 1  # the missing post is skipped
+    document, info = transport.queue.get_nowait()
+    assert document["_id"] == "consent-7" and info.id == tech.id
+    assert document["reactions"] == {":+1:": {"usernames": ["alice"]}}
+    assert transport.queue.empty()
     await transport.rest.close()
 
 

@@ -38,7 +38,7 @@ def room_names(settings: Settings) -> list[str]:
         names += [n for n in (circle.public_channel, circle.private_channel) if n]
     if settings.budget.contribution_channel:
         names.append(settings.budget.contribution_channel)
-    names += list(settings.rocketchat.extra_rooms)
+    names += [*settings.consent.governance_channels, *settings.rocketchat.extra_rooms]
     return list(dict.fromkeys(n.lstrip("#") for n in names))
 
 

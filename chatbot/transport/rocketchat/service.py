@@ -11,8 +11,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chatbot.app import Bot
+from chatbot.db.models import ConsentRound, RoundStatus
 from chatbot.transport.rocketchat.credentials import Secrets, connect
 from chatbot.transport.rocketchat.outbox import Outbox
 from chatbot.transport.rocketchat.rest import AuthError, RestClient, TransientError
@@ -58,6 +61,17 @@ def _percentiles(seconds: Iterable[float]) -> dict[str, float] | None:
     return {"p50": at(0.50), "p99": at(0.99), "max": round(ordered[-1] * 1000, 2), "count": len(ordered)}
 
 
+async def open_round_posts(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
+    """The posts of the open consent rounds: a reaction to one of them is a position."""
+    async with sessions() as session:
+        rows = await session.scalars(
+            select(ConsentRound.post_id)
+            .where(ConsentRound.status == RoundStatus.OPEN, ConsentRound.post_id.is_not(None))
+            .order_by(ConsentRound.id)
+        )
+        return [post_id for post_id in rows if post_id]
+
+
 def token_provider(rest: RestClient, secrets: Secrets) -> Any:
     """The resume token for DDP; with a password, a refused token is replaced by logging in again."""
 
@@ -94,8 +108,10 @@ async def serve(bot: Bot, secrets: Secrets) -> int:
         outbox,
         token_provider(rest, secrets),
         on_reaction=getattr(bot, "handle_reaction", None),
+        reactable_posts=lambda: open_round_posts(bot.sessions),
     )
     bot.outlet = transport.deliver
+    bot.members_of = transport.room_members  # who has not answered a consent round, who may answer it
     app = make_web_app(bot)
     app.add_routes(health_routes(transport))
     runner = web.AppRunner(app, access_log=None)

@@ -42,6 +42,9 @@ from chatbot.transport.rocketchat.rest import RestClient, RestError, TransientEr
 log = logging.getLogger(__name__)
 
 ReactionHandler = Callable[[ReactionChange], Awaitable[Any]]
+# The ids of the bot's posts whose reactions still matter (the posts of open consent rounds): after every catch-up
+# they are read again, so that reactions changed while the bot was not listening are applied.
+ReactablePosts = Callable[[], Awaitable[list[str]]]
 TokenProvider = Callable[[bool], Awaitable[str]]
 DATABASE_DOWN = (DBAPIError, OSError, TimeoutError)
 # Errors that say something about the statement, not about the connection: pausing would not help.
@@ -51,8 +54,13 @@ RECENT_IDS = 5000
 
 
 def configured_rooms(settings: Settings) -> set[str]:
-    """The channel names the bot listens to (compared as slugs): circles, contribution channel, extra rooms."""
-    names: list[str | None] = [settings.budget.contribution_channel, *settings.rocketchat.extra_rooms]
+    """The channel names the bot listens to (compared as slugs): circles, contribution channel, governance
+    channels (consent rounds open there), extra rooms."""
+    names: list[str | None] = [
+        settings.budget.contribution_channel,
+        *settings.consent.governance_channels,
+        *settings.rocketchat.extra_rooms,
+    ]
     for circle in settings.circles:
         names += [circle.public_channel, circle.private_channel]
     return {slug(n.lstrip("#")) for n in names if n}
@@ -69,6 +77,7 @@ class RocketChatTransport:
         token: TokenProvider,
         *,
         on_reaction: ReactionHandler | None = None,
+        reactable_posts: ReactablePosts | None = None,
         ping_interval: float = 20.0,
     ) -> None:
         self.settings = settings
@@ -77,6 +86,7 @@ class RocketChatTransport:
         self.clock = clock
         self.outbox = outbox
         self.on_reaction = on_reaction
+        self.reactable_posts = reactable_posts
         self._users: dict[str, Author] = {}  # username → the user, as users.info knows them
         self.wanted = configured_rooms(settings)
         self.user_id: str | None = rest.credentials.user_id
@@ -91,6 +101,7 @@ class RocketChatTransport:
             settings.rocketchat.url, token, self._on_event, self._on_ready, ping_interval=ping_interval
         )
         self.sender = OutboxSender(outbox, rest, self.room_id_for)
+        # Post id → emoji → usernames, as last applied (posts without reactions are not kept).
         self._reactions: dict[str, dict[str, frozenset[str]]] = {}
         # Ids handled recently: a thread reply makes Rocket.Chat re-emit its parent, and catch-up re-reads its
         # boundary message. Only a shortcut: the processed_message table is what guarantees exactly once.
@@ -260,7 +271,7 @@ class RocketChatTransport:
             try:
                 await self.refresh_rooms()
                 rooms = [r for r in self.rooms.values() if self.listens_to(r)]
-                return await catch_up(
+                fed = await catch_up(
                     self.rest,
                     self.sessions,
                     rooms,
@@ -269,10 +280,34 @@ class RocketChatTransport:
                     now=self.clock.now(),
                     max_age=timedelta(hours=self.settings.rocketchat.catchup_max_hours),
                 )
+                return fed + await self._reread_reactable_posts()
             except (TransientError, RestError, *DATABASE_DOWN) as error:
                 attempt += 1
                 log.warning("catch-up failed (%s); retrying", error)
                 await asyncio.sleep(backoff(min(attempt, 6), 0.2, 10.0))
+
+    async def _reread_reactable_posts(self) -> int:
+        """Reactions change a post without a new message, so history from the last processed instant misses
+        those made while the bot was not listening: read the posts whose reactions matter again, and feed them
+        (after the missed messages) like a realtime re-emission."""
+        if self.on_reaction is None or self.reactable_posts is None:
+            return 0
+        fed = 0
+        for post_id in await self.reactable_posts():
+            try:
+                reply = await self.rest.call("chat_get_message", post_id)
+            except RestError as error:  # deleted, or in a room the bot left: nothing to apply
+                log.info("post %s not read back (%s)", post_id, error)
+                continue
+            document = reply.get("message") if isinstance(reply, dict) else None
+            if not isinstance(document, dict) or not isinstance(document.get("rid"), str):
+                continue
+            info = self.rooms.get(document["rid"])
+            if info is None or not self.listens_to(info):
+                continue
+            await self._feed(slim(document), info)
+            fed += 1
+        return fed
 
     async def _feed(self, document: dict[str, Any], info: RoomInfo) -> None:
         if self.database_ok:
@@ -338,15 +373,18 @@ class RocketChatTransport:
             return False
 
     async def _user(self, username: str) -> Author | None:
-        """Reactions name users by username only; the bot keys members by user id, so ask the server once."""
+        """Reactions name users by username only; the bot keys members by user id, so ask the server once.
+
+        None when the server does not know the user (a deleted account); TransientError when it could not say.
+        """
         if username in self._users:
             return self._users[username]
         try:
             reply = await self.rest.call("users_info", username=username)
-        except (RestError, TransientError) as error:
+        except RestError as error:
             log.warning("reaction by %s ignored: users.info failed (%s)", username, error)
             return None
-        user = reply.get("user") or {}
+        user = (reply.get("user") if isinstance(reply, dict) else None) or {}
         if not user.get("_id"):
             log.warning("reaction by %s ignored: users.info returned no user", username)
             return None
@@ -355,19 +393,38 @@ class RocketChatTransport:
         return author
 
     async def _reaction_changes(self, document: dict[str, Any], info: RoomInfo) -> None:
-        """A reaction on one of the bot's posts re-emits the post: the difference is the change."""
+        """A reaction on one of the bot's posts re-emits the post: the difference is the change.
+
+        The state kept is what was applied: a change whose user could not be looked up for now (server
+        unreachable) or whose handling failed (database down) stays a difference, tried again at the post's next
+        re-emission or re-reading. A user the server does not know is skipped for good.
+        """
         if self.on_reaction is None:
             return
+        post_id = document["_id"]
         now = reactions_of(document)
-        before = self._reactions.get(document["_id"], {})
-        self._reactions[document["_id"]] = now
-        for emoji in set(now) | set(before):
-            for username in now.get(emoji, frozenset()) ^ before.get(emoji, frozenset()):
-                added = username in now.get(emoji, frozenset())
-                user = await self._user(username)
-                if user is None:
-                    continue
-                change = ReactionChange(document["_id"], info.as_room(), user, emoji, added)
-                replies = await self.on_reaction(change)
-                if isinstance(replies, list) and replies:
-                    await self.deliver(replies)
+        applied = {emoji: set(users) for emoji, users in self._reactions.get(post_id, {}).items()}
+        try:
+            for emoji in sorted(set(now) | set(applied)):
+                for username in sorted(now.get(emoji, frozenset()) ^ applied.get(emoji, set())):
+                    added = username in now.get(emoji, frozenset())
+                    try:
+                        user = await self._user(username)
+                    except TransientError as error:
+                        log.warning("reaction by %s postponed: users.info failed (%s)", username, error)
+                        continue
+                    if user is not None:
+                        change = ReactionChange(post_id, info.as_room(), user, emoji, added)
+                        replies = await self.on_reaction(change)
+                        if isinstance(replies, list) and replies:
+                            await self.deliver(replies)
+                    if added:
+                        applied.setdefault(emoji, set()).add(username)
+                    else:
+                        applied[emoji].discard(username)
+        finally:
+            state = {emoji: frozenset(users) for emoji, users in applied.items() if users}
+            if state:
+                self._reactions[post_id] = state
+            else:
+                self._reactions.pop(post_id, None)
