@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import enum
 import re
 from collections.abc import Sequence
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chatbot.converters import Converter, ParseContext
-from chatbot.errors import ArgumentError
+from chatbot.errors import DomainError
 from chatbot.text import fold
 from chatbot.tokens import Token
 
@@ -37,13 +38,25 @@ VERBS: dict[str, Verb] = {
     "amender": Verb.AMEND, "amende": Verb.AMEND, "amend": Verb.AMEND,
 }  # fmt: skip
 
-_NUMBER = re.compile(r"(?:n°|no|n|#)?\s*(\d{1,9})")
+_NUMBER = re.compile(r"(?:n°|no|n|#)?\s*(\d+)")
+_NUMBER_SIGNS = ("n°", "no", "#")
+MAX_NUMBER_DIGITS = 9  # rounds and decisions are numbered by the database: more digits name none
+
+
+def number_or_unknown(digits: str, key: str) -> int:
+    """A round or decision number; one too long for any to exist is answered « Aucun … » before reaching the
+    database (whose integer columns would overflow)."""
+    if len(digits.lstrip("0")) > MAX_NUMBER_DIGITS:
+        raise DomainError(key, number=digits)
+    return int(digits)
 
 
 @dataclass(frozen=True)
 class RoundTarget:
     number: int
-    verb: Verb
+    verb: Verb | None  # None: a word that is no action (`/consent 12 okk`), refused once the round is known
+    word: str = ""
+    suggestions: tuple[str, ...] = ()
 
 
 class RoundTargetConverter(Converter):
@@ -55,29 +68,37 @@ class RoundTargetConverter(Converter):
     def match(self, tokens: Sequence[Token], ctx: ParseContext) -> tuple[Any, int] | None:
         if not tokens or tokens[0].quoted:
             return None
-        found = _NUMBER.fullmatch(fold(tokens[0].text).strip())
+        first = fold(tokens[0].text).strip()
+        used = 1
+        if first in _NUMBER_SIGNS and len(tokens) > 1 and not tokens[1].quoted:  # `n° 12 ok`
+            first, used = first + fold(tokens[1].text).strip(), 2
+        found = _NUMBER.fullmatch(first)
         if found is None:
             return None
-        number = int(found.group(1))
-        if len(tokens) == 1:
-            return RoundTarget(number, Verb.SHOW), 1
-        word = fold(tokens[1].text).strip().rstrip(":")
+        number = number_or_unknown(found.group(1), "round_unknown")
+        if len(tokens) == used:
+            return RoundTarget(number, Verb.SHOW), used
+        word = fold(tokens[used].text).strip().rstrip(":")
         if word in ("m'abstiens", "m’abstiens"):
             word = "abstiens"
         verb = VERBS.get(word)
         if verb is None:
-            import difflib
-
             close = difflib.get_close_matches(word, list(VERBS), n=1, cutoff=0.7)
-            raise ArgumentError("round_verb_unknown", given=tokens[1].text, number=number, suggestions=close)
-        return RoundTarget(number, verb), 2
+            return RoundTarget(number, None, tokens[used].text, tuple(close)), used + 1
+        return RoundTarget(number, verb), used + 1
 
 
 class DecisionRefConverter(Converter):
-    """A decision of the register: `D-12`, `D12`, `d-12`."""
+    """A decision of the register: `D-12`, `D12`, `d-12`, or just `12` (`/decision 1` shows D-1)."""
 
     label = "decision"
 
     def convert(self, text: str, ctx: ParseContext) -> int | None:
-        found = re.fullmatch(r"d-?\s*(\d{1,9})", fold(text).strip())
-        return int(found.group(1)) if found else None
+        found = re.fullmatch(r"(?:d-?|n°|#)?\s*(\d+)", fold(text).strip())
+        return number_or_unknown(found.group(1), "decision_unknown") if found else None
+
+
+def is_position_word(word: str) -> bool:
+    """`ok`, `objection`, `clore`…: a word that answers or acts on a round rather than proposes."""
+    folded = fold(word).strip().rstrip(":.!")
+    return folded in VERBS or folded in ("m'abstiens", "m’abstiens")

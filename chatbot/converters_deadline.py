@@ -20,7 +20,24 @@ from chatbot.tokens import Token, rest_of_line, tokenize
 
 END_OF_DAY = time(23, 59)
 MAX_DEADLINE = timedelta(days=183)
+MIN_DEADLINE_MINUTES = 60  # a round needs time for answers: `2min` is refused, `90 min` accepted
 MAX_REVIEW_MONTHS = 120
+MAX_REVIEW_YEARS = MAX_REVIEW_MONTHS // 12
+
+# Words after which the end of a proposal is meant as a deadline (`d'ici …`, `jusqu'au …`, `avant …`), and words
+# that make what follows them a time: `avant l'hiver` stays in the proposal, `avant la fin du mois` is a deadline
+# the bot cannot read (and says so).
+DEADLINE_INTRODUCERS = {"d'ici", "d’ici", "jusqu'au", "jusqu’au", "jusqu'a", "jusqu’a", "avant", "delai", "delai:"}
+PAST_WORDS = {"hier", "avant-hier"}
+TIME_WORDS = {
+    "aujourd'hui", "aujourd’hui", "demain", "apres-demain", "soir", "matin", "midi", "minuit", "semaine",
+    "mois", "an", "annee", "fin", "debut", "heure", "heures", "jour", "jours", "prochain", "prochaine", *PAST_WORDS,
+}  # fmt: skip
+# After `d'ici` or `jusqu'au`, which are hardly anything but a deadline, periods of the year count as times too.
+SEASON_WORDS = {
+    "rentree", "vacances", "ete", "hiver", "printemps", "automne", "noel", "paques", "toussaint", "ag", "assemblee",
+}  # fmt: skip
+_UNIT = re.compile(r"^\d+\s*(?:mn|mins?|minutes?|h|hr|hrs|heures?|j|jours?|semaines?)$")
 
 PREFIXES = {"d'ici", "d’ici", "jusqu'au", "jusqu’au", "jusqu'a", "jusqu’a", "avant", "le", "delai", "delai:", "sous"}
 REVIEW_WORDS = {"revue", "revision", "reviser", "a-revoir"}
@@ -37,6 +54,12 @@ class DeadlineSpec:
     on: date | None = None
     year_given: bool = False
     at: time | None = None
+    minutes: int | None = None
+
+    @property
+    def clock_only(self) -> bool:
+        """A time of day alone (`d'ici 23h00`): its next occurrence."""
+        return self.at is not None and self.weekday is None and self.on is None
 
 
 @dataclass(frozen=True)
@@ -53,13 +76,15 @@ class Proposal:
 
 
 _TIME = r"(?:a\s+)?(?P<hh>\d{1,2})\s*(?:h|:)\s*(?P<mm>\d{2})?"
-_HOURS = re.compile(r"^(\d{1,4})\s*(?:h|hr|hrs|heures?)$")
-_DAYS = re.compile(r"^(\d{1,3})\s*(?:j|jours?)$")
-_WEEKS = re.compile(r"^(\d{1,2})\s*semaines?$")
+_HOURS = re.compile(r"^(\d+)\s*(?:h|hr|hrs|heures?)$")
+_MINUTES = re.compile(r"^(\d+)\s*(?:mn|mins?|minutes?)$")
+_DAYS = re.compile(r"^(\d+)\s*(?:j|jours?)$")
+_WEEKS = re.compile(r"^(\d+)\s*semaines?$")
+_CLOCK = re.compile(r"^(?:a\s+)?(?P<hh>\d{1,2})\s*(?:h|:)\s*(?P<mm>\d{2})$")
 _WEEKDAY = re.compile(rf"^(?P<wd>[a-z]+)(?:\s+prochain)?(?:\s+{_TIME})?$")
 _NUMERIC = re.compile(rf"^(?P<d>\d{{1,2}})[/.](?P<m>\d{{1,2}})(?:[/.](?P<y>\d{{4}}|\d{{2}}))?(?:\s+{_TIME})?$")
 _WORDY = re.compile(rf"^(?P<d>1er|\d{{1,2}})\s+(?P<mon>[a-z]+)\.?(?:\s+(?P<y>\d{{4}}))?(?:\s+{_TIME})?$")
-_REVIEW_IN = re.compile(r"^(?:dans\s+)?(\d{1,3})\s*(mois|ans?|annees?)$")
+_REVIEW_IN = re.compile(r"^(?:dans\s+)?(\d+)\s*(mois|ans?|annees?)$")
 
 
 def parse_proposal(source: str, today: date) -> Proposal:
@@ -79,6 +104,8 @@ def parse_proposal(source: str, today: date) -> Proposal:
         break
     if review is None:
         _check_no_unread_review(tokens[:end])
+    if deadline is None:
+        _check_no_unread_deadline(tokens[:end])
     text = rest_of_line(source, tokens[:end])
     if not text:
         raise UsageError("proposal_missing")
@@ -96,17 +123,31 @@ def _match_deadline(tokens: list[Token], today: date) -> tuple[DeadlineSpec, int
             start = len(tokens) - size
             while start > 0 and not tokens[start - 1].quoted and fold(tokens[start - 1].text) in PREFIXES:
                 start -= 1
+            if spec.clock_only and not _introduced(tokens[start : len(tokens) - size]):
+                continue  # `Fermer à 18h30`: a time of day is a deadline only after `d'ici`, `avant`…
             return spec, start
     return None
 
 
+def _introduced(prefixes: list[Token]) -> bool:
+    return any(fold(t.text) in DEADLINE_INTRODUCERS for t in prefixes)
+
+
 def _deadline(words: str, text: str, today: date) -> DeadlineSpec | None:
+    max_hours = MAX_DEADLINE.days * 24
     if found := _HOURS.match(words):
-        return DeadlineSpec(text, hours=_positive(found.group(1), text))
+        return DeadlineSpec(text, hours=_bounded(found.group(1), text, max_hours))
+    if found := _MINUTES.match(words):
+        minutes = _bounded(found.group(1), text, max_hours * 60)
+        if minutes < MIN_DEADLINE_MINUTES:
+            raise DomainError("deadline_too_soon", given=text)
+        return DeadlineSpec(text, minutes=minutes)
     if found := _DAYS.match(words):
-        return DeadlineSpec(text, days=_positive(found.group(1), text))
+        return DeadlineSpec(text, days=_bounded(found.group(1), text, MAX_DEADLINE.days))
     if found := _WEEKS.match(words):
-        return DeadlineSpec(text, days=7 * _positive(found.group(1), text))
+        return DeadlineSpec(text, days=7 * _bounded(found.group(1), text, MAX_DEADLINE.days // 7))
+    if found := _CLOCK.match(words):
+        return DeadlineSpec(text, at=_time(found["hh"], found["mm"], text))
     if (found := _WEEKDAY.match(words)) and found["wd"] in WEEKDAYS and _hour_fits(found):
         return DeadlineSpec(text, weekday=WEEKDAYS[found["wd"]], at=_time(found["hh"], found["mm"], text))
     if (found := _NUMERIC.match(words)) and _hour_fits(found):
@@ -135,7 +176,7 @@ def _match_review(tokens: list[Token], today: date) -> tuple[ReviewSpec, int] | 
             count = _positive(found.group(1), text)
             months = count if found.group(2) == "mois" else 12 * count
             if months > MAX_REVIEW_MONTHS:
-                raise ArgumentError("review_invalid", given=text)
+                raise DomainError("review_too_far", given=text, years=MAX_REVIEW_YEARS)
             return ReviewSpec(months=months), start
         words = words.removeprefix("le ").removeprefix("au ")
         spec = _deadline(words, text, today)
@@ -145,6 +186,8 @@ def _match_review(tokens: list[Token], today: date) -> tuple[ReviewSpec, int] | 
                 on = _date(on.year + 1, on.month, on.day, text)
             if on <= today:
                 raise ArgumentError("review_past", given=text)
+            if on > _years_after(today, MAX_REVIEW_YEARS):
+                raise DomainError("review_too_far", given=text, years=MAX_REVIEW_YEARS)
             return ReviewSpec(on=on), start
         return None
     return None
@@ -157,6 +200,49 @@ def _check_no_unread_review(tokens: list[Token]) -> None:
         following = fold(tokens[start + 1].text)
         if fold(tokens[start].text) in REVIEW_WORDS and (following[:1].isdigit() or following in ("dans", "le", "au")):
             raise ArgumentError("review_invalid", given=" ".join(t.text for t in tokens[start:]))
+
+
+def _check_no_unread_deadline(tokens: list[Token]) -> None:
+    """The end of the proposal clearly meant as a deadline that could not be read: refused rather than left in the
+    text with the default deadline. Clearly meant: a number with a time unit (`2 min`), or `d'ici`, `jusqu'au`,
+    `avant`… followed by at most four words among which a time (`d'ici hier`, `avant la fin du mois`);
+    `avant l'hiver` stays words. Quoted words are never read."""
+    if not tokens:
+        return
+    last = fold(" ".join(t.text for t in tokens[-2:] if not t.quoted)).strip()
+    if not tokens[-1].quoted and (_UNIT.match(fold(tokens[-1].text)) or _UNIT.match(last)):
+        raise ArgumentError("deadline_invalid", given=" ".join(t.text for t in tokens[-2:]))
+    for start in range(len(tokens) - 2, max(-1, len(tokens) - 6), -1):
+        following = tokens[start + 1 :]
+        if tokens[start].quoted or any(t.quoted for t in following):
+            return
+        introducer = fold(tokens[start].text)
+        if introducer not in DEADLINE_INTRODUCERS:
+            continue
+        times = TIME_WORDS if introducer == "avant" else TIME_WORDS | SEASON_WORDS
+        words = [fold(t.text).strip(".,;:!?") for t in following]
+        words = [w.split("'")[-1].split("’")[-1] for w in words]  # l'hiver → hiver
+        if not any(w[:1].isdigit() or w in times or w in WEEKDAYS or w in MONTHS for w in words):
+            continue
+        given = " ".join(t.text for t in tokens[start:])
+        if any(w in PAST_WORDS for w in words):
+            raise DomainError("deadline_past", given=given)
+        raise ArgumentError("deadline_invalid", given=given)
+
+
+def _years_after(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def _bounded(digits: str, text: str, most: int) -> int:
+    """A positive count of time units, at most `most` (`99999 jours` is too far, not a proposal's words)."""
+    value = _positive(digits, text)
+    if value > most:
+        raise DomainError("deadline_too_far", given=text, days=MAX_DEADLINE.days)
+    return value
 
 
 def _positive(digits: str, text: str) -> int:
@@ -196,6 +282,13 @@ def resolve_deadline(spec: DeadlineSpec, now: datetime) -> datetime:
     tz = now.tzinfo
     if spec.hours is not None:
         found = (now.astimezone(UTC) + timedelta(hours=spec.hours)).astimezone(tz)
+    elif spec.minutes is not None:
+        found = (now.astimezone(UTC) + timedelta(minutes=spec.minutes)).astimezone(tz)
+    elif spec.clock_only:
+        assert spec.at is not None
+        found = _wall(now.date(), spec.at, now)
+        if found <= now:  # `d'ici 9h30` said at 10:00: tomorrow morning
+            found = _wall(now.date() + timedelta(days=1), spec.at, now)
     elif spec.days is not None:
         found = _wall(now.date() + timedelta(days=spec.days), now.timetz().replace(tzinfo=None), now)
     elif spec.weekday is not None:

@@ -10,13 +10,14 @@ from __future__ import annotations
 from chatbot.commandkit import CommandGroup, opt
 from chatbot.context import Context, ReactionContext, nobody_known
 from chatbot.converters import FreeText
-from chatbot.converters_consent import RoundTarget, RoundTargetConverter, Verb
+from chatbot.converters_consent import RoundTarget, RoundTargetConverter, Verb, is_position_word
 from chatbot.converters_deadline import Proposal, parse_proposal, resolve_deadline
 from chatbot.db.models import ConsentRound, Member, PositionKind
-from chatbot.errors import DomainError, PermissionDenied, UsageError
+from chatbot.errors import ArgumentError, DomainError, PermissionDenied, UsageError
 from chatbot.scheduler import Firing
 from chatbot.services.consent import TASK_DEADLINE, TASK_REMINDER, TASK_REVIEW, ConsentService, PositionChange
-from chatbot.text import chat_safe
+from chatbot.text import chat_safe, fold, without_control_characters
+from chatbot.tokens import tokenize
 from chatbot.transport.base import MembersOf, Outgoing, ReactionChange, Room, RoomKind
 from commands.consent_text import ConsentText, mention
 
@@ -49,7 +50,14 @@ def _text(ctx: Context | ReactionContext | Firing) -> ConsentText:
 @group.command(args=(opt("target", RoundTargetConverter()),), rest=opt("text", FreeText("proposal")))
 async def consent(ctx: Context, target: RoundTarget | None, text: str) -> None:
     if target is None:
-        await _open(ctx, parse_proposal(text, ctx.parse.today))
+        proposal = parse_proposal(_as_typed(ctx, text), ctx.parse.today)
+        await _refuse_answer_like(ctx, proposal.text)
+        await _open(ctx, proposal)
+    elif target.verb is None:
+        await ctx.services.consent.get(target.number)  # « Aucun cycle n°… » comes first
+        raise ArgumentError(
+            "round_verb_unknown", given=target.word, number=target.number, suggestions=list(target.suggestions)
+        )
     elif target.verb in POSITIONS:
         await _answer(ctx, target.number, POSITIONS[target.verb], text)
     elif text and target.verb in (Verb.SHOW, Verb.CLOSE, Verb.WITHDRAW):
@@ -62,6 +70,36 @@ async def consent(ctx: Context, target: RoundTarget | None, text: str) -> None:
         await _withdraw(ctx, target.number)
     else:
         await _amend(ctx, target.number, text)
+
+
+def _as_typed(ctx: Context, text: str) -> str:
+    """The proposal as the member typed it. The command kit hands over a lone quoted group without its quotes;
+    `/consent « Passer à 35h »` must keep its quotes so that `35h` is not read as a deadline."""
+    source = without_control_characters(ctx.message.text)
+    tokens = tokenize(source)
+    if text and tokens and tokens[-1].quoted and tokens[-1].text == text.strip():
+        return source[tokens[-1].start : tokens[-1].end]
+    return text
+
+
+async def _refuse_answer_like(ctx: Context, text: str) -> None:
+    """`/consent abc ok`, `/consent objection`: one or two words ending with a position keyword are an answer with
+    a mistyped or missing round number, not a proposal. Nothing is opened; the member is shown how to answer the
+    round(s) open in this room, and how to propose."""
+    words = tokenize(text)
+    if not 1 <= len(words) <= 2 or not is_position_word(words[-1].text):
+        return
+    numbers = await ctx.services.consent.open_in_room(ctx.message.room.id)
+    example = numbers[0] if numbers else 1
+    key = "answer_like_open" if numbers else "answer_like"
+    verb = fold(words[-1].text).strip().rstrip(":.!")
+    raise DomainError(
+        key,
+        given=text,
+        example=example,
+        verb=verb if verb.isalpha() else "ok",
+        numbers=", ".join(f"n°{n}" for n in numbers),
+    )
 
 
 async def _open(ctx: Context, proposal: Proposal) -> None:
@@ -174,7 +212,7 @@ async def _withdraw(ctx: Context, number: int) -> None:
 async def _amend(ctx: Context, number: int, text: str) -> None:
     if not text:
         raise UsageError("amend_text_missing", number=number)
-    proposal = parse_proposal(text, ctx.parse.today)
+    proposal = parse_proposal(_as_typed(ctx, text), ctx.parse.today)
     deadline = resolve_deadline(proposal.deadline, ctx.clock.now()) if proposal.deadline else None
     service = ctx.services.consent
     old, tally, new = await service.amend(

@@ -141,6 +141,8 @@ class ConsentText:
         if closure.adopted:
             assert closure.decision is not None
             lines = [self.t("consent.adopted", number=round_.id, text=text, decision=closure.decision.id)]
+            if closure.nobody_answered:
+                lines.append(self.t("consent.adopted_unanswered"))
             lines += self.answers("consent.concerns_header", closure.tally.of(PositionKind.CONCERN))
             if closure.decision.review_on:
                 lines.append(self.t("consent.review_planned", date=self.day(closure.decision.review_on)))

@@ -274,6 +274,7 @@ async def test_deadline_crossing_a_restart_closes_late_and_says_so(settings: Set
 async def test_review_date_reminder_posted_in_the_room(chat: Chat, bot: Bot, clock: FixedClock) -> None:
     delivered = scheduled(bot)
     await open_round(chat, "Charte 48h revue 1 mois")
+    await chat("/consent 1 ok", user="bruno", room=GOV)
     await chat("/consent 1 clore", user="alice", room=GOV)
     clock.advance(timedelta(days=30, hours=23))  # 27 December 2026, 09:00
     assert await bot.scheduler.run_due() == 1
@@ -316,6 +317,7 @@ async def test_positions_by_reaction_including_removal(chat: Chat, bot: Bot) -> 
 
 async def test_reaction_after_closing_is_answered_in_thread(chat: Chat, bot: Bot) -> None:
     await open_round(chat)
+    await chat("/consent 1 ok", user="chloe", room=GOV)
     await chat("/consent 1 clore", user="alice", room=GOV)
     out = await bot.handle_reaction(reaction(":thumbsup:", "bruno"))
     assert len(out) == 1 and out[0].thread_id == "consent-1" and "est clos" in plain(out[0].text)
@@ -374,7 +376,7 @@ async def test_replayed_command_changes_nothing(chat: Chat, bot: Bot) -> None:
         ("/consent Charte 12/03/2020", "déjà passée"),
         ("/consent Charte 200 jours", "trop lointaine"),
         ("/consent Charte revue dans six mois", "Date de revue illisible"),
-        ("/consent 1 okk", "Je ne connais pas « okk » après le n°1. Vouliez-vous dire : ok ?"),
+        ("/consent 1 okk", "Aucun cycle de consentement n°1."),
         ("/consent 1 clore maintenant", "Je ne comprends pas la fin de la commande"),
     ],
 )
@@ -400,6 +402,7 @@ async def test_now_is_thursday(clock: FixedClock) -> None:
 async def test_review_reminder_missed_while_down_is_sent_late(chat: Chat, bot: Bot, clock: FixedClock) -> None:
     delivered = scheduled(bot)
     await open_round(chat, "Charte revue 1 mois")
+    await chat("/consent 1 ok", user="bruno", room=GOV)
     await chat("/consent 1 clore", user="alice", room=GOV)
     clock.advance(timedelta(days=40))
     await bot.scheduler.run_due()
@@ -409,6 +412,7 @@ async def test_review_reminder_missed_while_down_is_sent_late(chat: Chat, bot: B
 
 async def test_closing_while_members_answer_counts_exactly_the_accepted_answers(chat: Chat, bot: Bot) -> None:
     await open_round(chat)
+    await chat("/consent 1 ok", user="zoe", room=GOV)  # someone answered: the author may close early
     users = [f"membre{i}" for i in range(20)]
     answers = [bot.handle(message("/consent 1 objection Non", user=u, room_name=GOV)) for u in users]
     results = await asyncio.gather(
@@ -419,7 +423,7 @@ async def test_closing_while_members_answer_counts_exactly_the_accepted_answers(
     accepted = sum("objection au cycle n°1 est enregistrée" in r for r in replies)
     refused = sum("est clos" in r for r in replies)
     assert accepted + refused == 20
-    assert await count(bot, "consent_position") == accepted
+    assert await count(bot, "consent_position") == accepted + 1  # and zoe's
     # Every accepted objection is in the outcome, none after it.
     assert outcome.count("• membre") == accepted
     assert ("non adopté" in outcome) == (accepted > 0)
@@ -431,3 +435,108 @@ async def test_sofa_refuses_a_concern_by_reaction_in_the_thread(sofa_chat: Chat)
     out = await sofa_chat.bot.handle_reaction(change)
     assert out[0].thread_id == "consent-1" and "style SoFA" in plain(out[0].text)
     assert await count(sofa_chat.bot, "consent_position") == 0
+
+
+# --- QA regressions --------------------------------------------------------------------------------------------
+
+
+async def test_quotes_keep_a_lone_quoted_proposal_whole(chat: Chat, bot: Bot) -> None:
+    text = plain((await open_round(chat, "« Passer à 35h »")).text)
+    assert "« Passer à 35h »" in text
+    assert "Réponses jusqu'au dimanche 29 novembre 2026 à 10:00." in text  # the default 72 h, not 35 h
+    # Amending keeps quotes too.
+    await chat("/consent 1 objection Trop court", user="bruno", room=GOV)
+    amended = await chat('/consent 1 amender "Passer à 32h"', user="alice", room=GOV)
+    assert "« Passer à 32h »" in amended and "dimanche 29 novembre 2026 à 10:00" in amended
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ("/consent abc ok", "« abc ok » ressemble à une réponse à un cycle, pas à une proposition"),
+        ("/consent ok", "Aucun cycle n'est ouvert ici ; pour répondre à un cycle, donnez son numéro : `/consent 1 ok`"),
+        ("/consent douze objection", "`/consent 1 objection`"),
+        ("/consent Charte clore 48h", "« Charte clore » ressemble à une réponse"),
+        ("/consent 99999999999999999999 ok", "Aucun cycle de consentement n°99999999999999999999."),
+        ("/consent #12 ok", "Aucun cycle de consentement n°12."),
+        ("/consent n° 12 ok", "Aucun cycle de consentement n°12."),
+        ("/consent 12 heures par semaine", "Aucun cycle de consentement n°12. Exemple"),
+        ("/consent Charte d'ici hier", "L'échéance « d'ici hier » est déjà passée"),
+        ("/consent Charte 2min", "L'échéance « 2min » est trop proche : laissez au moins 1 heure"),
+        ("/consent Charte 99999 jours", "L'échéance « 99999 jours » est trop lointaine (au plus 183 jours)"),
+        ("/consent Charte 99999999999999999999 jours", "trop lointaine"),
+        ("/consent Charte 10000h", "trop lointaine"),
+        ("/consent Charte avant la fin du mois", "Échéance illisible : « avant la fin du mois » ; je n'ouvre pas"),
+        ("/consent Charte jusqu'au 45", "Échéance illisible : « jusqu'au 45 »"),
+        ("/consent Charte d'ici 25h30", "Échéance illisible"),
+        ("/consent Charte revue le 31/12/9999", "La date de revue « le 31/12/9999 » est trop lointaine"),
+        ("/consent Charte revue 11 ans", "trop lointaine (au plus 10 ans)"),
+        ("/consent Charte revue 99999999999999 mois", "trop lointaine (au plus 10 ans)"),
+    ],
+)
+async def test_typos_and_unreadable_deadlines_open_nothing(chat: Chat, bot: Bot, command: str, expected: str) -> None:
+    reply = await chat(command, user="alice", room=GOV)
+    assert expected in reply, reply
+    assert await count(bot, "consent_round") == 0
+    assert await count(bot, "scheduled_task") == 0
+
+
+async def test_answer_like_text_points_to_the_open_round(chat: Chat, bot: Bot) -> None:
+    await open_round(chat)
+    reply = await chat("/consent abc ok", user="bruno", room=GOV)
+    assert "Cycle(s) ouvert(s) ici : n°1 ; pour répondre, donnez le numéro : `/consent 1 ok`" in reply
+    assert await count(bot, "consent_round") == 1 and await count(bot, "consent_position") == 0
+    # A known round with a word that is no action: the suggestion, not « Aucun cycle ».
+    assert "Je ne connais pas « okk » après le n°1. Vouliez-vous dire : ok ?" in await chat(
+        "/consent 1 okk", user="bruno", room=GOV
+    )
+    # Three words ending with a keyword are a proposal (the rule stops at two words).
+    assert "Cycle de consentement n°2" in plain((await open_round(chat, "Tout est ok")).text)
+
+
+@pytest.mark.parametrize(
+    ("proposal", "text", "deadline"),
+    [
+        ("Charte d'ici 23h00", "Charte", "jeudi 26 novembre 2026 à 23:00"),
+        ("Charte avant 9h30", "Charte", "vendredi 27 novembre 2026 à 09:30"),  # 9:30 today is past: tomorrow
+        ("Charte 90 min", "Charte", "jeudi 26 novembre 2026 à 11:30"),
+        ("Repeindre le local avant l'hiver", "Repeindre le local avant l'hiver", "dimanche 29 novembre 2026 à 10:00"),
+        ("Fermer à 18h30", "Fermer à 18h30", "dimanche 29 novembre 2026 à 10:00"),
+        ("« Payer avant la fin du mois »", "Payer avant la fin du mois", "dimanche 29 novembre 2026 à 10:00"),
+    ],
+)
+async def test_deadlines_read_or_left_as_words(chat: Chat, proposal: str, text: str, deadline: str) -> None:
+    post = plain((await open_round(chat, proposal)).text)
+    assert f"« {text} »" in post and f"Réponses jusqu'au {deadline}." in post, post
+
+
+async def test_early_close_needs_an_answer_from_someone_else(chat: Chat, bot: Bot) -> None:
+    await open_round(chat, "Test 48h")
+    await chat("/consent 1 ok", user="alice", room=GOV)  # the author's own answer does not count here
+    for user in ("alice", "camille"):  # the author, and an admin
+        refused = await chat("/consent 1 clore", user=user, room=GOV)
+        assert "Personne d'autre que l'auteur n'a encore répondu au cycle n°1" in refused, refused
+        assert "`/consent 1 retirer`" in refused
+    assert await count(bot, "decision") == 0
+    async with bot.sessions() as session:
+        round_ = await session.scalar(select(ConsentRound))
+        tasks = (await session.scalars(select(ScheduledTask))).all()
+    assert round_ is not None and round_.status == "open" and round_.closed_at is None
+    assert {t.status for t in tasks} == {TaskStatus.PENDING}
+    await chat("/consent 1 reserve Coût", user="bruno", room=GOV)
+    closed = await chat("/consent 1 clore", user="alice", room=GOV)
+    assert "Cycle n°1 adopté" in closed and "Personne n'a répondu" not in closed
+
+
+async def test_round_nobody_answered_is_adopted_at_its_deadline_with_a_warning(
+    chat: Chat, bot: Bot, clock: FixedClock
+) -> None:
+    delivered = scheduled(bot)
+    await open_round(chat, "Test 48h")
+    await chat("/consent 1 ok", user="alice", room=GOV)
+    clock.advance(timedelta(hours=48))
+    await bot.scheduler.run_due()
+    outcome = plain(delivered[-1].text)
+    assert "Cycle n°1 adopté" in outcome and "Décision D-1" in outcome
+    assert "Personne n'a répondu à ce cycle (à part son auteur)" in outcome
+    assert await count(bot, "decision") == 1

@@ -82,7 +82,7 @@ def test_no_deadline_and_quoted_text() -> None:
         ("Charte 12/13", ArgumentError),
         ("Charte revue dans six mois", ArgumentError),
         ("Charte 0h", ArgumentError),
-        ("Charte revue 500 ans", ArgumentError),
+        ("Charte revue 500 ans", DomainError),
         ("Charte revue 12/03/2026", ArgumentError),
     ],
 )
@@ -92,7 +92,7 @@ def test_parse_errors(source: str, error: type[Exception]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("source", "key"), [("Charte 12/03/2026", "deadline_past"), ("Charte 200 jours", "deadline_too_far")]
+    ("source", "key"), [("Charte 12/03/2026", "deadline_past"), ("Charte 01/09/2027", "deadline_too_far")]
 )
 def test_resolve_errors(source: str, key: str) -> None:
     spec = parse_proposal(source, TODAY).deadline
@@ -156,3 +156,33 @@ def test_consent_configuration_mistakes_are_named(consent: dict[str, object], me
     with pytest.raises(ConfigError) as caught:
         parse_settings(_config(consent))
     assert message_part in str(caught.value)
+
+
+def test_new_deadline_forms_and_what_stays_words() -> None:
+    assert deadline_of("Charte d'ici 23h00") == ("Charte", "2026-11-26T23:00:00+01:00")
+    assert deadline_of("Charte jusqu'à 9h30") == ("Charte", "2026-11-27T09:30:00+01:00")
+    assert deadline_of("Charte 120 minutes") == ("Charte", "2026-11-26T12:00:00+01:00")
+    for words in ("Fermer à 18h30", "Repeindre avant l'hiver", "Aller jusqu'au bout", "« Payer d'ici hier »"):
+        proposal = parse_proposal(words, TODAY)
+        assert proposal.deadline is None and proposal.text == words.strip("« »"), words
+    assert parse_proposal("Charte revue 10 ans", TODAY).review == ReviewSpec(months=120)
+    assert parse_proposal("Charte revue le 26/11/2036", TODAY).review == ReviewSpec(on=date(2036, 11, 26))
+
+
+@pytest.mark.parametrize(
+    ("source", "key"),
+    [
+        ("Charte d'ici hier", "deadline_past"),
+        ("Charte d'ici avant-hier", "deadline_past"),
+        ("Charte 59 min", "deadline_too_soon"),
+        ("Charte 184 jours", "deadline_too_far"),
+        ("Charte 27 semaines", "deadline_too_far"),
+        ("Charte d'ici la rentrée", "deadline_invalid"),
+        ("Charte revue le 27/11/2036", "review_too_far"),
+        ("Charte revue 121 mois", "review_too_far"),
+    ],
+)
+def test_deadlines_meant_but_unreadable_are_refused(source: str, key: str) -> None:
+    with pytest.raises((ArgumentError, DomainError)) as caught:
+        parse_proposal(source, TODAY)
+    assert caught.value.key == key

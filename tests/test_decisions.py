@@ -21,6 +21,8 @@ async def adopt(chat: Chat, text: str, room: str = GOV, *, concern: str = "") ->
     number = out[0].id.removeprefix("consent-") if out[0].id else "?"
     if concern:
         await chat(f"/consent {number} reserve {concern}", user="bruno", room=room)
+    else:
+        await chat(f"/consent {number} ok", user="chloe", room=room)
     reply = await chat(f"/consent {number} clore", user="alice", room=room)
     assert "adopté" in reply, reply
 
@@ -108,3 +110,13 @@ def test_console_round_through_to_the_register_and_cli_export(tmp_path: Path) ->
     assert rows[1][0] == "D-1" and rows[1][6] == "n°1 n°2"
     markdown = chatbot(tmp_path, "export", "decisions")
     assert markdown.returncode == 0 and "## D-1 — Charte de la visio, téléphone accepté" in markdown.stdout
+
+
+async def test_decision_by_bare_number_and_every_spelling(chat: Chat) -> None:
+    await adopt(chat, "Adopter la charte de la visio")
+    for ref in ("1", "D1", "d-1", "D-1", "#1", "n°1"):
+        shown = await chat(f"/decision {ref}")
+        assert "Décision D-1** — adoptée le jeudi 26 novembre 2026" in shown, (ref, shown)
+    assert "Aucune décision D-2. Voyez le registre avec `/decisions`." in await chat("/decisions 2")
+    assert "Aucune décision D-99999999999999999999." in await chat("/decision 99999999999999999999")
+    assert "Registre des décisions (« charte ») : 1" in await chat("/decisions charte")  # words still search

@@ -80,6 +80,11 @@ class Closure:
     quorum_met: bool
     decision: Decision | None
 
+    @property
+    def nobody_answered(self) -> bool:
+        """No member but the author answered: an adoption then only means that nobody objected in time."""
+        return not any(a.member_id != self.round.author_id for a in self.tally.answers)
+
 
 class ConsentService:
     def __init__(self, session: AsyncSession, settings: Settings, clock: Clock, tasks: TaskService) -> None:
@@ -182,6 +187,15 @@ class ConsentService:
         query = select(Member).where(Member.id.in_(authors.union(answerers))).order_by(Member.username)
         return list((await self.session.scalars(query)).all())
 
+    async def open_in_room(self, room_id: str) -> list[int]:
+        """Numbers of the rounds open in a room, newest first."""
+        query = (
+            select(ConsentRound.id)
+            .where(ConsentRound.room_id == room_id, ConsentRound.status == RoundStatus.OPEN)
+            .order_by(ConsentRound.id.desc())
+        )
+        return list((await self.session.scalars(query)).all())
+
     async def chain(self, round_: ConsentRound) -> list[int]:
         """The rounds that led to this one, oldest first (amend-and-rerun links), this one last."""
         numbers = [round_.id]
@@ -251,7 +265,12 @@ class ConsentService:
     # --- closing ---------------------------------------------------------------------------------------------
 
     async def close(self, number: int, actor: Member, *, is_admin: bool) -> Closure:
+        """Close before the deadline. Refused while nobody but the author has answered: closing at once would
+        adopt a proposal nobody had the time to read (the author may withdraw it, or wait for the deadline)."""
         round_ = await self._own_open_round(number, actor, is_admin)
+        tally = await self.tally(round_)
+        if not any(a.member_id != round_.author_id for a in tally.answers):
+            raise DomainError("close_nobody_answered", number=number)
         return await self._finish(round_, late=False)
 
     async def close_due(self, round_id: int, *, late: bool) -> Closure | None:
