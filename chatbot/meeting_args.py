@@ -1,4 +1,4 @@
-"""Arguments of `/reunion` besides its date: the circle, the place or video link, and the agenda."""
+"""Arguments of `/reunion` besides its date: the circle, the duration, the place or video link, and the agenda."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from chatbot.config import Settings
-from chatbot.converters import Converter, EnvelopeDirectory, ParseContext
+from chatbot.converters import Converter, DurationConverter, EnvelopeDirectory, ParseContext
 from chatbot.errors import ArgumentError
 from chatbot.text import fold, slug
 from chatbot.tokens import Token
+from chatbot.values import Duration
 from chatbot.when import MeetingWhenConverter
 
 
@@ -65,6 +66,59 @@ def _starts_a_date(tokens: Sequence[Token], ctx: ParseContext) -> bool:
         return MeetingWhenConverter().match(tokens, ctx) is not None
     except ArgumentError:
         return True
+
+
+@dataclass(frozen=True)
+class AllCircles:
+    """`/reunion liste tous`: every circle's meetings, even in a circle's channel."""
+
+
+_ALL_WORDS = ("tous", "toutes", "tout", "all", "tous les cercles")
+
+
+class ListScopeConverter(CircleConverter):
+    """What `/reunion liste` shows: one circle (by any of its names) or `tous` (every circle)."""
+
+    def match(self, tokens: Sequence[Token], ctx: ParseContext) -> tuple[Any, int] | None:
+        for size in (3, 1):
+            window = tokens[:size]
+            if len(window) == size and not any(t.quoted for t in window):
+                if fold(" ".join(t.text for t in window)) in _ALL_WORDS:
+                    return AllCircles(), size
+        return super().match(tokens, ctx)
+
+
+_DURATION_MARKS = ("duree", "pendant")
+# The generic duration errors show a /contrib example: a /reunion error shows a /reunion one.
+_OWN_DURATION_ERRORS = {
+    "duration_not_positive": "meeting_duration_not_positive",
+    "duration_invalid": "meeting_duration_invalid",
+}
+
+
+class MeetingDurationConverter(DurationConverter):
+    """A meeting's length: `1h30`, `90min`, also after `durée` or `pendant` (`durée 2h`, `durée : 2h`,
+    `pendant 1h30`). Its errors show a `/reunion` example."""
+
+    def match(self, tokens: Sequence[Token], ctx: ParseContext) -> tuple[Any, int] | None:
+        marked = 0
+        if tokens and not tokens[0].quoted and fold(tokens[0].text).rstrip(" :") in _DURATION_MARKS:
+            marked = 2 if len(tokens) > 1 and tokens[1].text == ":" else 1
+        try:
+            found = super().match(tokens[marked:], ctx)
+        except ArgumentError as exc:
+            key = _OWN_DURATION_ERRORS.get(exc.key)
+            if key is None:
+                raise
+            raise ArgumentError(key, given=exc.data.get("given", "")) from exc
+        if found is None:
+            if marked and fold(tokens[0].text).startswith("duree"):
+                given = " ".join(t.text for t in tokens[: marked + 1])
+                raise ArgumentError("meeting_duration_expected", given=given)
+            return None
+        duration, used = found
+        assert isinstance(duration, Duration)
+        return duration, used + marked
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,15 @@
 One-off: `jeudi 14h` (the next Thursday, today if 14:00 is still to come), `jeudi prochain 14h` (never today),
 `demain 9h30`, `12/03 18h`, `12/03/2027 18:00`, `le 12 mars à 14h`, `2027-03-12 14h`. A date without a year is
 this year's, or next year's when this year's is more than a month gone (a month gone or less is surely a typo for
-a past date, which is refused). Recurring: `chaque mardi 18h`, `tous les 15 jours jeudi 14h`, `un jeudi sur deux
-14h`, `le 2e jeudi du mois 14h`, `le dernier vendredi du mois 12h`, kept as RFC 5545 RRULEs.
+a past date, which is refused). Recurring: `chaque jour 9h` (`tous les jours`), `chaque mardi 18h` (`chaque
+semaine le mardi`), `tous les 15 jours jeudi 14h`, `un jeudi sur deux 14h`, `le 2e jeudi du mois 14h`, `le dernier
+vendredi du mois 12h`, kept as RFC 5545 RRULEs. The hour may also come first: `14h jeudi`, `14h le 12/03`.
+
+`midi` is 12:00 of the day named. `minuit` is the midnight that ENDS the day named, as in French usage (« jeudi
+minuit » is the night from Thursday to Friday): `jeudi minuit` is Friday 00:00, `demain minuit` the day after
+tomorrow at 00:00, `minuit` alone tonight's. `0h` / `00:00` stay the start of the day named. A recurring meeting
+at `minuit` is refused with an example (`chaque vendredi 0h`), since the day after « le dernier jeudi du mois » is
+no rule of its own.
 
 Times are wall-clock times in the cooperative's zone (zoneinfo): a meeting at 14:00 stays at 14:00 across a
 daylight-saving change, so its UTC instant moves. Times that do not exist (02:30 on the last Sunday of March)
@@ -14,9 +21,10 @@ are refused rather than guessed.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
@@ -24,6 +32,7 @@ from dateutil.rrule import rrulestr
 from chatbot.converters import MONTHS, WEEKDAYS, Converter, ParseContext
 from chatbot.errors import ArgumentError
 from chatbot.text import fold
+from chatbot.tokens import Token
 
 PAST_TYPO_DAYS = 31  # a yearless date gone by at most this many days is an error, not next year's date
 HORIZON = timedelta(days=5 * 366)  # a meeting further ahead than this is surely a typo (`12/03/2099`)
@@ -46,7 +55,7 @@ class Recurrence:
 
 
 _WD = "(?P<wd>" + "|".join(WEEKDAYS) + ")"
-_TIME = r"(?:a\s+)?(?:(?P<hour>\d{1,2})\s*(?:h|:)\s*(?P<minute>\d{2})?|(?P<noon>midi))"
+_TIME = r"(?:a\s+)?(?:(?P<hour>\d{1,2})\s*(?:h|:)\s*(?P<minute>\d{2})?|(?P<noon>midi)|(?P<midnight>minuit))"
 _ONE_OFF = [
     re.compile(r"^(?P<rel>aujourd'hui|aujourd’hui|aujourdhui|demain|apres-demain|apres demain)"),
     re.compile(rf"^(?:ce\s+|le\s+)?{_WD}(?:\s+(?P<next>prochain))?"),
@@ -64,13 +73,19 @@ _ORDINALS = {
 _ORD = "(?P<ord>" + "|".join(sorted(_ORDINALS, key=len, reverse=True)) + ")"
 _EVERY = {"deux": 2, "trois": 3, "quatre": 4}
 _RECURRING = [
+    re.compile(r"^(?P<daily>chaque\s+jour|tous\s+les\s+jours|quotidiennement)"),
     re.compile(rf"^(?:chaque|tous\s+les|toutes\s+les)\s+{_WD}s?"),
+    re.compile(rf"^(?:chaque\s+semaine|toutes\s+les\s+semaines)\s+(?:le\s+)?{_WD}s?"),
     re.compile(
         rf"^(?:tous\s+les\s+(?P<days>\d+)\s+jours|toutes\s+les\s+(?P<weeks>\d+)\s+semaines)\s+(?:le\s+)?{_WD}s?"
     ),
     re.compile(rf"^un\s+{_WD}\s+sur\s+(?P<every>\d|deux|trois|quatre)"),
     re.compile(rf"^(?:le\s+|chaque\s+)?{_ORD}\s+{_WD}\s+(?:du|de\s+chaque)\s+mois"),
 ]
+
+
+# Words that start a rhythm: a text starting with one of them that is no known rhythm gets the list of rhythms.
+_RHYTHM_START = re.compile(r"^(?:chaque|tous|toutes|un\s+\S+\s+sur)\b")
 
 
 def _split_time(text: str) -> tuple[str, re.Match[str] | None]:
@@ -81,9 +96,19 @@ def _split_time(text: str) -> tuple[str, re.Match[str] | None]:
     return text[: found.start()].strip(" ,"), found
 
 
+def _split_leading_time(text: str) -> tuple[str, re.Match[str] | None]:
+    """`14h jeudi` → (`jeudi`, the time): the hour may come before the day."""
+    found = re.match(rf"{_TIME}(?=\s|,)", text)
+    if found is None:
+        return text, None
+    return text[found.end() :].strip(" ,"), found
+
+
 def _clock_time(found: re.Match[str], given: str) -> time:
     if found["noon"]:
         return time(12, 0)
+    if found["midnight"]:
+        return time(0, 0)
     hour, minute = int(found["hour"]), int(found["minute"] or 0)
     if hour > 23 or minute > 59:
         raise ArgumentError("meeting_time_invalid", given=given)
@@ -165,6 +190,8 @@ def _next_year(today: date, month: int, day: int, given: str) -> date:
 def _rule(found: re.Match[str], given: str) -> tuple[str, int]:
     """RRULE body and its weekly interval (1 for monthly rules, which need no alignment)."""
     groups = found.groupdict()
+    if groups.get("daily"):
+        return "FREQ=DAILY", 1
     byday = RRULE_DAYS[WEEKDAYS[groups["wd"]]]
     if groups.get("ord"):
         return f"FREQ=MONTHLY;BYDAY={_ORDINALS[groups['ord']]}{byday}", 1
@@ -234,15 +261,46 @@ class MeetingWhenConverter(Converter):
     def __init__(self, *, recurring: bool = True) -> None:
         self.recurring = recurring
 
+    def match(self, tokens: Sequence[Token], ctx: ParseContext) -> tuple[Any, int] | None:
+        """The longest window that is a date wins; a window refused with an error gives way to a shorter one that
+        is a date (`jeudi 14h 48h` is Thursday 14:00 for 48 h, not an impossible hour). If none is, the longest
+        window's error is the answer."""
+        first_error: ArgumentError | None = None
+        for size in range(min(self.max_tokens, len(tokens)), 0, -1):
+            window = tokens[:size]
+            if any(t.quoted for t in window):
+                continue
+            try:
+                value = self.convert(" ".join(t.text for t in window), ctx)
+            except ArgumentError as exc:
+                first_error = first_error or exc
+                continue
+            if value is not None:
+                return value, size
+        if first_error is not None:
+            raise first_error
+        return None
+
     def convert(self, text: str, ctx: ParseContext) -> MeetingTime | Recurrence | None:
         words = re.sub(r"\s+", " ", fold(text).strip())
         if not self.recurring:
             words = re.sub(r"^(?:au|a|pour)\s+(?=\S)", "", words)  # `deplacer 7 du 15/12 au 16/12 18h`
         now = ctx.now or datetime.combine(ctx.today, time(0), tzinfo=UTC)
+        head, found_time = _split_time(words)
+        found = self._resolve(head, found_time, text, now)
+        if found is None and found_time is None:
+            head, found_time = _split_leading_time(words)
+            if found_time is not None:
+                found = self._resolve(head, found_time, text, now)
+        return found
+
+    def _resolve(
+        self, head: str, found_time: re.Match[str] | None, text: str, now: datetime
+    ) -> MeetingTime | Recurrence | None:
         tz = now.tzinfo
         assert tz is not None
-        head, found_time = _split_time(words)
         at = _clock_time(found_time, text) if found_time is not None else None
+        midnight = found_time is not None and bool(found_time["midnight"])
         for pattern in _RECURRING:
             recurring = pattern.fullmatch(head)
             if recurring is None:
@@ -251,6 +309,8 @@ class MeetingWhenConverter(Converter):
                 raise ArgumentError("meeting_move_recurring", given=text)
             if at is None:
                 raise ArgumentError("meeting_time_missing", given=text)
+            if midnight:
+                raise ArgumentError("meeting_midnight_recurring", given=text)
             body, interval = _rule(recurring, text)
             # Weekly rules are aligned on their first occurrence, so that « tous les 15 jours jeudi » said on a
             # Friday means the Thursday in six days, not the one in thirteen.
@@ -259,11 +319,16 @@ class MeetingWhenConverter(Converter):
         if not head and at is not None:
             day: date | None = now.date()
         else:
-            day = parse_day(head, now, at, text) if head else None
+            # At midnight, the day named is the one that ends then: today counts whatever the hour.
+            day = parse_day(head, now, None if midnight else at, text) if head else None
         if day is None:
+            if self.recurring and head and _RHYTHM_START.match(head):
+                raise ArgumentError("meeting_rhythm_unknown", given=text)
             return None
         if at is None:
             raise ArgumentError("meeting_time_missing", given=text)
+        if midnight:
+            day += timedelta(days=1)
         start = local(day, at, tz, text)
         if start <= now:
             raise ArgumentError("meeting_in_past", given=text)

@@ -6,9 +6,19 @@ from datetime import date
 
 from chatbot.commandkit import Arg, CommandGroup, opt
 from chatbot.context import Context
-from chatbot.converters import DurationConverter, FreeText, NumberConverter
+from chatbot.converters import FreeText, NumberConverter
 from chatbot.errors import ArgumentError, UsageError
-from chatbot.meeting_args import CircleConverter, CircleRef, Link, PlaceConverter, Video, place_and_agenda
+from chatbot.meeting_args import (
+    AllCircles,
+    CircleConverter,
+    CircleRef,
+    Link,
+    ListScopeConverter,
+    MeetingDurationConverter,
+    PlaceConverter,
+    Video,
+    place_and_agenda,
+)
 from chatbot.text import chat_safe
 from chatbot.transport.base import Outgoing
 from chatbot.values import Duration
@@ -45,7 +55,7 @@ def _publish(ctx: Context, circle_slug: str, text: str, post_id: str, ack_key: s
     args=(
         opt("circle", CircleConverter()),
         Arg("when", MeetingWhenConverter()),
-        opt("duration", DurationConverter()),
+        opt("duration", MeetingDurationConverter()),
         opt("place", PlaceConverter()),
     ),
     rest=opt("details", FreeText("details")),
@@ -83,18 +93,28 @@ async def announce(
     for item in (meeting, *created.announced):
         text = texts.announcement(item, ctx.member.username)
         _publish(ctx, circle.slug, text, f"meeting-{item.id}", "reunion.acknowledged", id=item.id)
+        if item.id in created.clashes:  # said where the command was typed, even in the circle's own channel
+            circle_name = texts.circle_name(circle.slug)
+            ctx.reply(
+                ctx.t("reunion.duplicate_warning", id=item.id, other=created.clashes[item.id], circle=circle_name)
+            )
 
 
-@group.command("liste", aliases=("lister", "list", "prochaines"), args=(opt("circle", CircleConverter()),))
-async def listing(ctx: Context, circle: CircleRef | None) -> None:
-    circle_slug = circle.slug if circle else (ctx.room_circle.slug if ctx.room_circle else None)
+@group.command("liste", aliases=("lister", "list", "prochaines"), args=(opt("circle", ListScopeConverter()),))
+async def listing(ctx: Context, circle: CircleRef | AllCircles | None) -> None:
+    """In a circle's channel, `/reunion liste` shows that circle's meetings and says how to see them all."""
+    from_room = circle is None and ctx.room_circle is not None
+    if isinstance(circle, CircleRef):
+        circle_slug: str | None = circle.slug
+    else:
+        circle_slug = ctx.room_circle.slug if from_room and ctx.room_circle else None
     texts = _texts(ctx)
     scope = texts.circle_name(circle_slug) if circle_slug else ctx.t("reunion.list_all")
     upcoming = await ctx.services.meetings.upcoming(circle_slug)
     if not upcoming:
-        ctx.reply(ctx.t("reunion.list_empty", scope=scope))
+        ctx.reply(ctx.t("reunion.list_empty_room" if from_room else "reunion.list_empty", scope=scope))
         return
-    lines = [ctx.t("reunion.list_header", scope=scope)]
+    lines = [ctx.t("reunion.list_header_room" if from_room else "reunion.list_header", scope=scope)]
     lines += [texts.list_line(item.meeting, item.next_start) for item in upcoming]
     ctx.reply("\n".join(lines))
 

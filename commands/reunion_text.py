@@ -10,7 +10,7 @@ from chatbot.config import Settings
 from chatbot.db.models import Meeting
 from chatbot.formatting import Formatter
 from chatbot.messages import Catalogue
-from chatbot.services.meetings import local_start
+from chatbot.services.meetings import announce_days, is_daily, local_start
 from chatbot.text import chat_safe
 from chatbot.when import RRULE_DAYS, zone
 
@@ -42,6 +42,8 @@ class MeetingTexts:
         names = get_day_names("wide", locale=self.fmt.locale)
         weekday = names[RRULE_DAYS.index(day_code)] if day_code in RRULE_DAYS else day_code
         hour = self.when(meeting.start_at, meeting.timezone).rsplit(" à ", 1)[-1]
+        if parts.get("FREQ") == "DAILY":
+            return self.t("reunion.rule_daily", hour=hour)
         if parts.get("FREQ") == "MONTHLY":
             if ordinal == "-1":
                 return self.t("reunion.rule_last", weekday=weekday, hour=hour)
@@ -66,7 +68,7 @@ class MeetingTexts:
         circle = self.circle_name(meeting.circle_slug)
         if meeting.rrule is not None:
             head = self.t(
-                "reunion.announce_series",
+                "reunion.announce_series_daily" if is_daily(meeting.rrule) else "reunion.announce_series",
                 id=meeting.id,
                 circle=circle,
                 rule=self.rule(meeting),
@@ -91,7 +93,8 @@ class MeetingTexts:
 
     def _announce_days(self, meeting: Meeting) -> int:
         circle = self.settings.circle(meeting.circle_slug)
-        return circle.meeting_announce_days if circle else self.settings.meetings.announce_days
+        configured = circle.meeting_announce_days if circle else self.settings.meetings.announce_days
+        return announce_days(configured, meeting.rrule)
 
     def reminder(self, meeting: Meeting, now: datetime, *, late: bool) -> str:
         remaining = int((meeting.start_at - now).total_seconds() // 60)

@@ -283,10 +283,21 @@ async def test_listing_in_a_circle_channel_shows_that_circle(chat: Chat) -> None
     await chat("/reunion communication demain 10h")
     listing = await chat("/reunion liste", room="cercle-communication-prive")
     assert listing.splitlines() == [
-        "Prochaines réunions (Communication) :",
+        "Prochaines réunions du cercle Communication (celles de tous les cercles : `/reunion liste tous`) :",
         "• n°2 · Communication · vendredi 27 novembre 2026 à 10 h",
     ]
+    for every in ("/reunion liste tous", "/reunion liste toutes", "/reunion liste tous les cercles"):
+        assert (await chat(every, room="cercle-communication-prive")).splitlines() == [
+            "Prochaines réunions (tous les cercles) :",
+            "• n°1 · Technique · vendredi 27 novembre 2026 à 9 h",
+            "• n°2 · Communication · vendredi 27 novembre 2026 à 10 h",
+        ]
+    named = await chat("/reunion liste tech", room="cercle-communication-prive")  # a circle named: no hint
+    assert named.splitlines()[0] == "Prochaines réunions (Technique) :" and named.count("• n°") == 1
     assert "Aucune réunion prévue (Orientation)" in await chat("/reunion liste orientation")
+    empty = await chat("/reunion liste", room="cercle-orientation")
+    assert empty.startswith("Aucune réunion prévue pour le cercle Orientation. Celles de tous les cercles : ")
+    assert "`/reunion liste tous`" in empty
 
 
 async def test_one_occurrence_moved_alone_keeps_the_series(chat: Chat, bot: Bot, clock: FixedClock) -> None:
@@ -369,3 +380,104 @@ async def test_in_a_circle_channel_the_circle_may_be_left_out(chat: Chat) -> Non
     reply = await chat("/reunion jeudi 3/12 14h")  # in a direct message: which circle?
     assert reply.startswith("Pour quel cercle ? Cercles : communication, orientation, sante, tech, vie-coop.")
     assert "Cercle inconnu : « cuisine »" in await chat("/reunion cuisine jeudi 14h", room="cercle-tech")
+
+
+async def test_duration_after_duree_or_pendant(chat: Chat, bot: Bot) -> None:
+    """QA: `sst jeudi 14h30 durée 2h` made a 1 h meeting « Lieu : durée 2h »."""
+    await chat("/reunion sst jeudi 14h30 durée 2h")
+    post = plain(chat.posts[-1].text)
+    assert "jeudi 26 novembre 2026 à 14 h 30 (durée 2 h)." in post and "Lieu" not in post
+    await chat("/reunion tech vendredi 9h pendant 1h30 Bois Blancs")
+    post = plain(chat.posts[-1].text)
+    assert "(durée 1 h 30)." in post and "Lieu : Bois Blancs" in post
+    await chat("/reunion tech samedi 9h durée : 45min visio")
+    assert "(durée 45 min)." in plain(chat.posts[-1].text)
+    assert await count_meetings(bot) == 3
+    assert "J'attendais une durée après « durée Bois »" in await chat("/reunion tech lundi 9h durée Bois")
+    assert await count_meetings(bot) == 3
+
+
+async def test_hour_before_the_day(chat: Chat) -> None:
+    """QA: `/reunion tech 14h jeudi` answered « déjà passé » (it was read as today 14:00, then `jeudi` as place)."""
+    await chat("/reunion tech 9h jeudi visio")  # today is Thursday 26, 10:00: 9:00 today is gone, so next week
+    assert "jeudi 3 décembre 2026 à 9 h (durée 1 h 30)." in plain(chat.posts[-1].text)  # tech's usual length
+    await chat("/reunion tech 14h le 12/03 1h30 Bois Blancs")
+    post = plain(chat.posts[-1].text)
+    assert "vendredi 12 mars 2027 à 14 h (durée 1 h 30)." in post and "Lieu : Bois Blancs" in post
+
+
+async def test_midnight_ends_the_day_named(chat: Chat) -> None:
+    await chat("/reunion tech demain minuit")  # Friday 27 → the night from Friday to Saturday
+    assert "samedi 28 novembre 2026 à 0 h (durée 1 h 30)." in plain(chat.posts[-1].text)
+    await chat("/reunion tech jeudi 3/12 à midi")
+    assert "jeudi 3 décembre 2026 à 12 h" in plain(chat.posts[-1].text)
+    assert "pas être « à minuit »" in await chat("/reunion tech chaque jeudi minuit")
+
+
+async def test_every_day_and_unknown_rhythms(chat: Chat, bot: Bot, clock: FixedClock) -> None:
+    """QA: `chaque jour 9h` → « J'attendais : quand » with no list of the rhythms."""
+    channel = Channel(bot)
+    reply = await chat("/reunion tech chaque jour 9h visio")
+    # Announced the day before (not a week ahead: that would be seven posts at once): the series and Friday 27.
+    assert reply.splitlines() == [
+        "✅ Réunion n°1 annoncée dans #cercle-tech.",
+        "✅ Réunion n°2 annoncée dans #cercle-tech.",
+    ]
+    assert "chaque jour à 9 h" in plain(chat.posts[0].text) and "annoncée ici la veille" in plain(chat.posts[0].text)
+    assert "vendredi 27 novembre 2026 à 9 h" in plain(chat.posts[1].text)
+    await tick(bot, clock, datetime(2026, 11, 27, 9, 0, tzinfo=PARIS))
+    assert any("Réunion n°3 du cercle Technique** : samedi 28 novembre 2026 à 9 h" in t for t in channel.take())
+    await chat("/reunion communication tous les jours 18h")
+    assert "chaque jour à 18 h" in plain(chat.posts[-2].text)
+    await chat("/reunion sante chaque semaine le mardi 18h")
+    assert "chaque mardi à 18 h" in plain(chat.posts[-2].text)
+    before = await count_meetings(bot)
+    for command in (
+        "/reunion tech chaque semaine 9h",
+        "/reunion tech chaque mois 9h",
+        "/reunion tech tous les mois 9h",
+    ):
+        reply = await chat(command)
+        assert reply.startswith("Rythme non compris"), reply
+        assert "`chaque jour 9h`" in reply and "`le 2e jeudi du mois 14h`" in reply and "Exemple" in reply
+    assert await count_meetings(bot) == before
+
+
+async def test_duration_errors_name_reunion(chat: Chat, bot: Bot) -> None:
+    """QA: `jeudi 14h 48h` said « Heure impossible »; `0min` showed a /contrib example."""
+    reply = await chat("/reunion tech jeudi 14h 48h")
+    assert reply.splitlines()[0] == (
+        "Une réunion de 48 h, c'est plus que le maximum (12 h). Exemple : `/reunion tech jeudi 14h 2h` (ou `durée 2h`)."
+    )
+    for command in ("/reunion tech jeudi 14h 0min", "/reunion tech jeudi 14h durée 0h"):
+        reply = await chat(command)
+        assert "La durée d'une réunion doit être positive" in reply and "`/reunion tech jeudi 14h 1h30`" in reply
+        assert "/contrib" not in reply
+    assert "Heure impossible : « jeudi 25h »" in await chat("/reunion tech jeudi 25h")
+    assert await count_meetings(bot) == 0 and chat.posts == []
+
+
+async def test_a_meeting_at_the_same_instant_is_announced_with_a_warning(chat: Chat, bot: Bot) -> None:
+    """QA: four tech meetings were accepted at the same date and hour, without a word."""
+    first = await chat("/reunion tech jeudi 3/12 14h")
+    assert first == "✅ Réunion n°1 annoncée dans #cercle-tech."
+    second = await chat("/reunion tech jeudi 3/12 14h visio")
+    assert second.splitlines() == [
+        "✅ Réunion n°2 annoncée dans #cercle-tech.",
+        "⚠️ Attention : la réunion n°1 du cercle Technique est déjà prévue à cette heure. "
+        "Si la réunion n°2 est un doublon, annulez-la avec `/reunion annuler 2`.",
+    ]
+    # Typed in the circle's public channel, where the announcement is the answer: the warning is still said.
+    out = await chat.send("/reunion jeudi 3/12 14h", room="cercle-tech")
+    assert [plain(o.text) for o in out][-1].startswith("⚠️ Attention : la réunion n°1 du cercle Technique")
+    # Another circle, another hour, or a cancelled meeting at that hour: no warning.
+    assert "Attention" not in await chat("/reunion communication jeudi 3/12 14h")
+    assert "Attention" not in await chat("/reunion tech jeudi 3/12 15h")
+    for number in (1, 2, 3):
+        await chat(f"/reunion annuler {number}")
+    assert "Attention" not in await chat("/reunion tech jeudi 3/12 14h")
+    # A series whose first date falls on a meeting already there: the warning names the announced date.
+    await chat("/reunion sante mardi 1/12 18h")
+    reply = await chat("/reunion sante chaque mardi 18h")
+    assert "Attention : la réunion n°7 du cercle Santé au travail est déjà prévue à cette heure" in reply
+    assert "`/reunion annuler 9`" in reply

@@ -50,6 +50,37 @@ def test_console_announce_list_move_cancel_with_the_circle_posts_visible(tmp_pat
     assert result.stderr == ""
 
 
+def test_console_the_qa_commands(tmp_path: Path) -> None:
+    """What the QA tester typed in the console: each now does what was meant, or says what /reunion expects."""
+    result = console(
+        tmp_path,
+        lines(
+            "/reunion sst 12/03/2030 14h30 durée 2h",
+            "/reunion tech 14h le 13/03/2030",
+            "/reunion tech 13/03/2030 14h",
+            "/reunion tech 13/03/2030 14h 48h",
+            "/reunion tech 13/03/2030 14h 0min",
+            "/reunion tech chaque semaine 9h",
+            "/reunion tech chaque jour 9h",
+            "/reunion liste",
+        ),
+    )
+    out = result.stdout
+    assert "📅 **Réunion n°1 du cercle Santé au travail** : mardi 12 mars 2030 à 14 h 30 (durée 2 h)." in out
+    assert "Lieu : durée" not in out
+    assert "📅 **Réunion n°2 du cercle Technique** : mercredi 13 mars 2030 à 14 h (durée 1 h 30)." in out
+    assert (
+        "⚠️ Attention : la réunion n°2 du cercle Technique est déjà prévue à cette heure. "
+        "Si la réunion n°3 est un doublon, annulez-la avec `/reunion annuler 3`."
+    ) in out
+    assert "Une réunion de 48 h, c'est plus que le maximum (12 h)." in out
+    assert "La durée d'une réunion doit être positive : « 0min »." in out and "/contrib" not in out
+    assert "Rythme non compris : « chaque semaine 9h ». Rythmes possibles : `chaque jour 9h`" in out
+    assert "🔁 **Réunions régulières n°4 du cercle Technique** : chaque jour à 9 h" in out
+    assert "Heure impossible" not in out and "déjà passé" not in out
+    assert result.stderr == ""
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -145,6 +145,85 @@ def test_recurrences(text: str, rule: str, first: datetime) -> None:
     assert (value.rule, value.first) == (rule, first.replace(tzinfo=PARIS))
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("14h jeudi", datetime(2026, 11, 26, 14, 0)),  # the hour before the day
+        ("9h jeudi", datetime(2026, 12, 3, 9, 0)),  # today's 9:00 is gone, as with `jeudi 9h`
+        ("14h le 12/03", datetime(2027, 3, 12, 14, 0)),
+        ("à 9h30 demain", datetime(2026, 11, 27, 9, 30)),
+        ("midi vendredi", datetime(2026, 11, 27, 12, 0)),
+        ("demain midi", datetime(2026, 11, 27, 12, 0)),
+        ("jeudi à midi", datetime(2026, 11, 26, 12, 0)),
+        # `minuit` ends the day named: « jeudi minuit » is the night from Thursday to Friday.
+        ("jeudi minuit", datetime(2026, 11, 27, 0, 0)),  # today is Thursday: tonight, not next week
+        ("demain minuit", datetime(2026, 11, 28, 0, 0)),
+        ("minuit", datetime(2026, 11, 27, 0, 0)),
+        ("aujourd'hui à minuit", datetime(2026, 11, 27, 0, 0)),
+        ("12/03 minuit", datetime(2027, 3, 13, 0, 0)),
+        ("minuit le 31/12", datetime(2027, 1, 1, 0, 0)),
+        ("jeudi prochain minuit", datetime(2026, 12, 4, 0, 0)),
+        ("demain 0h", datetime(2026, 11, 27, 0, 0)),  # `0h` stays the start of the day named
+    ],
+)
+def test_hour_first_noon_and_midnight(text: str, expected: datetime) -> None:
+    assert start(text) == expected.replace(tzinfo=PARIS)
+
+
+def test_the_hour_first_takes_only_its_own_words() -> None:
+    found = MeetingWhenConverter().match(tokenize("14h jeudi 2h visio"), ctx())
+    assert found is not None and found[1] == 2
+    found = MeetingWhenConverter().match(tokenize("14h le 12/03 Bois Blancs"), ctx())
+    assert found is not None and found[1] == 3
+
+
+def test_a_duration_after_the_hour_is_no_impossible_hour() -> None:
+    """`jeudi 14h 48h`: `48h` is no hour, so the date is `jeudi 14h` and `48h` is left for the duration."""
+    for text in ("jeudi 14h 48h", "jeudi 14h 24h", "jeudi 14h 2h"):
+        found = MeetingWhenConverter().match(tokenize(text), ctx())
+        assert found == (MeetingTime(datetime(2026, 11, 26, 14, 0, tzinfo=PARIS)), 2), text
+    assert error("jeudi 48h") == "meeting_time_invalid"  # with nothing shorter to fall back on, still refused
+
+
+@pytest.mark.parametrize(
+    ("text", "rule", "first"),
+    [
+        ("chaque jour 9h", "FREQ=DAILY", datetime(2026, 11, 27, 9, 0)),  # today's 9:00 is gone
+        ("tous les jours à 18h", "FREQ=DAILY", datetime(2026, 11, 26, 18, 0)),
+        ("chaque semaine le mardi 18h", "FREQ=WEEKLY;BYDAY=TU", datetime(2026, 12, 1, 18, 0)),
+        ("toutes les semaines jeudi 14h", "FREQ=WEEKLY;BYDAY=TH", datetime(2026, 11, 26, 14, 0)),
+        ("18h chaque mardi", "FREQ=WEEKLY;BYDAY=TU", datetime(2026, 12, 1, 18, 0)),
+    ],
+)
+def test_daily_and_weekly_rhythms(text: str, rule: str, first: datetime) -> None:
+    value = when(text)
+    assert isinstance(value, Recurrence)
+    assert (value.rule, value.first) == (rule, first.replace(tzinfo=PARIS))
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("chaque semaine 9h", "meeting_rhythm_unknown"),  # which day?
+        ("chaque mois 9h", "meeting_rhythm_unknown"),
+        ("tous les lundis et jeudis 9h", "meeting_rhythm_unknown"),
+        ("chaque jeudi minuit", "meeting_midnight_recurring"),
+        ("chaque jour", "meeting_time_missing"),
+    ],
+)
+def test_unknown_rhythms_are_explained(text: str, key: str) -> None:
+    assert error(text) == key
+
+
+def test_moving_accepts_the_hour_first_and_midnight() -> None:
+    move = MeetingWhenConverter(recurring=False)
+    assert move.match(tokenize("14h vendredi"), ctx()) == (MeetingTime(datetime(2026, 11, 27, 14, tzinfo=PARIS)), 2)
+    assert move.match(tokenize("au 16/12 minuit"), ctx()) == (MeetingTime(datetime(2026, 12, 17, tzinfo=PARIS)), 3)
+    with pytest.raises(ArgumentError) as caught:
+        move.match(tokenize("chaque jour 9h"), ctx())
+    assert caught.value.key == "meeting_move_recurring"
+
+
 def test_every_other_week_said_on_a_friday_starts_within_the_week() -> None:
     friday = datetime(2026, 11, 27, 10, 0, tzinfo=PARIS)
     value = when("tous les 15 jours jeudi 14h", friday)
@@ -191,7 +270,8 @@ words = st.sampled_from(
     [
         "jeudi", "prochain", "le", "12", "mars", "à", "14h", "9h30", "18:00", "demain", "12/03", "31/02",
         "2027", "chaque", "tous", "les", "15", "jours", "du", "mois", "dernier", "2e", "sur", "deux", "midi",
-        "25h", "0h", "29/02/2027", "1er", "semaines", "un", "visio", "h", ":", "-1", "99/99",
+        "25h", "0h", "29/02/2027", "1er", "semaines", "un", "visio", "h", ":", "-1", "99/99", "minuit",
+        "semaine", "jour", "48h",
     ]
 )  # fmt: skip
 
@@ -216,6 +296,7 @@ command_words = st.sampled_from(
         "tech", "#cercle-tech", "cuisine", "Vie", "coopérative", "jeudi", "14h", "1h30", "90min", "visio",
         "https://x.example/r", "Ordre", "du", "jour", ":", "le", "12", "mars", "chaque", "mardi", "18h", "«", "»",
         "liste", "annuler", "deplacer", "3", "n°4", "08/12", "@all", "0h", "13h", "dernier", "mois", "",
+        "durée", "pendant", "0min", "48h", "minuit", "tous", "jours",
     ]
 )  # fmt: skip
 

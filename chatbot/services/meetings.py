@@ -9,7 +9,7 @@ Moving a meeting withdraws its pending tasks and schedules new ones, so the old 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
@@ -39,10 +39,20 @@ def local_start(meeting: Meeting) -> datetime:
     return meeting.start_at.astimezone(zone(meeting.timezone))
 
 
+def is_daily(rule: str | None) -> bool:
+    return rule is not None and "FREQ=DAILY" in rule
+
+
+def announce_days(configured: int, rule: str | None) -> int:
+    return min(configured, 1) if is_daily(rule) else configured
+
+
 @dataclass(frozen=True)
 class Created:
     meeting: Meeting
     announced: list[Meeting]  # occurrences of a new series already within their announcement window
+    # New meeting id → the meeting of the same circle already scheduled at that very instant (a likely double).
+    clashes: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -102,9 +112,30 @@ class MeetingService:
         await self.session.flush()
         if meeting.rrule is None:
             await self._schedule(meeting)
-            return Created(meeting, [])
+            return Created(meeting, [], await self._clashes([meeting]))
         announced = await self.advance_series(meeting, after=None)
-        return Created(meeting, announced)
+        return Created(meeting, announced, await self._clashes(announced))
+
+    async def _clashes(self, rows: list[Meeting]) -> dict[int, int]:
+        """For each new dated meeting, an older meeting of its circle still scheduled at the same instant."""
+        found: dict[int, int] = {}
+        new_ids = [row.id for row in rows]
+        for row in rows:
+            other = await self.session.scalar(
+                select(Meeting.id)
+                .where(
+                    Meeting.circle_slug == row.circle_slug,
+                    Meeting.status == MeetingStatus.SCHEDULED,
+                    Meeting.rrule.is_(None),
+                    Meeting.start_at == row.start_at,
+                    Meeting.id.not_in(new_ids),
+                )
+                .order_by(Meeting.id)
+                .limit(1)
+            )
+            if other is not None:
+                found[row.id] = other
+        return found
 
     async def _schedule(self, meeting: Meeting) -> None:
         """Reminders still to come, and the start message."""
@@ -125,9 +156,13 @@ class MeetingService:
         origin = local_start(series)
         return next(expand(series.rrule, origin, after or origin, inclusive=after is None), None)
 
+    def announce_days(self, series: Meeting) -> int:
+        """How many days ahead each occurrence is announced: the circle's setting, but at most the day before for
+        a daily series (a week ahead would post seven announcements at once)."""
+        return announce_days(self.circle(series.circle_slug).meeting_announce_days, series.rrule)
+
     def announce_instant(self, series: Meeting, occurrence: datetime) -> datetime:
-        days = self.circle(series.circle_slug).meeting_announce_days
-        return reminder_instant(occurrence, days * 24 * 60, zone(series.timezone))
+        return reminder_instant(occurrence, self.announce_days(series) * 24 * 60, zone(series.timezone))
 
     async def advance_series(self, series: Meeting, after: datetime | None) -> list[Meeting]:
         """Announce every occurrence after `after` whose announcement instant has come, then schedule the next
