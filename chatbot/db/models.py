@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -244,6 +245,9 @@ class ConsentPosition(Base):
     kind: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Given by an emoji reaction on the round's post (not by a command): removing that reaction, even while the bot
+    # is down, takes the position back.
+    by_reaction: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Decision(Base):
