@@ -77,7 +77,7 @@ class ConsoleTransport:
 
     async def _read_line(self) -> str | None:
         if self.interactive:
-            prompt = f"{self.user}@{self._room_label()}> "
+            prompt = self.t("console.prompt", user=self.user, room=self._room_label())
             try:
                 return await asyncio.to_thread(input, prompt)
             except EOFError:
