@@ -87,18 +87,25 @@ def main(argv: list[str] | None = None) -> int:
     return asyncio.run(_db_status(settings))
 
 
+async def _started(bot: Bot, *, run_scheduler: bool = False) -> bool:
+    """Start the bot, or say in French why the database stops it (out-of-date schema, unreachable)."""
+    try:
+        await bot.start(run_scheduler=run_scheduler)
+    except SchemaOutOfDate as error:
+        current = error.current or bot.t("cli.schema_empty")
+        print(bot.t("cli.schema_out_of_date", current=current, head=error.head), file=sys.stderr)
+        return False
+    except (OperationalError, OSError) as error:
+        print(bot.t("cli.database_unreachable", error=error), file=sys.stderr)
+        return False
+    return True
+
+
 async def _console(settings: Settings, user: str | None, room: str | None, web: tuple[str, int] | None = None) -> int:
     bot = Bot.create(settings)
     runner = None
     try:
-        try:
-            await bot.start(run_scheduler=True)
-        except SchemaOutOfDate as error:
-            current = error.current or bot.t("cli.schema_empty")
-            print(bot.t("cli.schema_out_of_date", current=current, head=error.head), file=sys.stderr)
-            return EXIT_DATABASE
-        except (OperationalError, OSError) as error:
-            print(bot.t("cli.database_unreachable", error=error), file=sys.stderr)
+        if not await _started(bot, run_scheduler=True):
             return EXIT_DATABASE
         default_user = settings.console_user or next(iter(sorted(settings.admins)), "membre")
         transport = ConsoleTransport(settings, bot.t, user=user or default_user, room=room or settings.console_room)
@@ -120,14 +127,7 @@ async def _export_decisions(settings: Settings, form: str, output: Path | None) 
 
     bot = Bot.create(settings)
     try:
-        try:
-            await bot.start()
-        except SchemaOutOfDate as error:
-            current = error.current or bot.t("cli.schema_empty")
-            print(bot.t("cli.schema_out_of_date", current=current, head=error.head), file=sys.stderr)
-            return EXIT_DATABASE
-        except (OperationalError, OSError) as error:
-            print(bot.t("cli.database_unreachable", error=error), file=sys.stderr)
+        if not await _started(bot):
             return EXIT_DATABASE
         async with bot.sessions() as session:
             entries = await Services.bind(session, settings, bot.clock).decisions.register()
@@ -156,14 +156,7 @@ async def _run(settings: Settings) -> int:
         return EXIT_CONFIG
     bot = Bot.create(settings)
     try:
-        try:
-            await bot.start(run_scheduler=True)
-        except SchemaOutOfDate as error:
-            current = error.current or bot.t("cli.schema_empty")
-            print(bot.t("cli.schema_out_of_date", current=current, head=error.head), file=sys.stderr)
-            return EXIT_DATABASE
-        except (OperationalError, OSError) as error:
-            print(bot.t("cli.database_unreachable", error=error), file=sys.stderr)
+        if not await _started(bot, run_scheduler=True):
             return EXIT_DATABASE
         return await service.serve(bot, secrets)
     finally:
