@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -318,6 +319,11 @@ class OutboxMessage(Base):
     `message_id` is the Rocket.Chat `_id` the bot chooses: deterministic (derived from the command's message id,
     or the feature's own id), so a replay inserts nothing new and a resend after a crash can first ask the server
     whether that id was already posted.
+
+    A row may carry one file (`file_name`, `file_type`, `file_content`): it is then posted as an upload
+    (`rooms.media`) confirmed with the text (`rooms.mediaConfirm`). `file_id` is the server's id of the upload,
+    recorded before the confirmation: a restart confirms that upload instead of sending the file again, and a row
+    whose `file_id` is set may already have been confirmed (looked up in the room's recent history first).
     """
 
     __tablename__ = "outbox_message"
@@ -334,3 +340,7 @@ class OutboxMessage(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    file_name: Mapped[str | None] = mapped_column(String(255))
+    file_type: Mapped[str | None] = mapped_column(String(100))
+    file_content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    file_id: Mapped[str | None] = mapped_column(String(64))

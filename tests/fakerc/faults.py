@@ -46,12 +46,17 @@ class Faults:
     delay_s: dict[str, float] = field(default_factory=dict)  # route ("*" for all) -> seconds
     _status: dict[str, list[int]] = field(default_factory=dict)  # route -> pending error statuses
     _throttled: dict[str, list[int]] = field(default_factory=dict)  # route -> pending 429 windows (ms)
+    _lost: dict[str, list[int]] = field(default_factory=dict)  # route -> statuses replacing done requests' answers
     _limiter: _Limiter | None = None
 
     # -- switches -------------------------------------------------------------------------------------------------
     def fail_next(self, route: str, n: int = 1, status: int = 500) -> None:
         """The next ``n`` requests to ``route`` (e.g. ``"chat.sendMessage"``, ``"*"`` for any) answer ``status``."""
         self._status.setdefault(route, []).extend([status] * n)
+
+    def lose_answer_next(self, route: str, n: int = 1, status: int = 500) -> None:
+        """The next ``n`` requests to ``route`` are carried out, but answer ``status`` (the reply is lost)."""
+        self._lost.setdefault(route, []).extend([status] * n)
 
     def throttle_next(self, route: str, n: int = 1, *, reset_in_ms: int = 1000) -> None:
         """The next ``n`` requests to ``route`` answer 429, with ``X-RateLimit-Reset`` ``reset_in_ms`` from now."""
@@ -77,6 +82,7 @@ class Faults:
         self.delay_s.clear()
         self._status.clear()
         self._throttled.clear()
+        self._lost.clear()
         self._limiter = None
 
     # -- consulted by the REST layer ------------------------------------------------------------------------------
@@ -89,6 +95,10 @@ class Faults:
             if pending:
                 return pending.pop(0)
         return None
+
+    def take_lost_answer(self, route: str) -> int | None:
+        pending = self._lost.get(route)
+        return pending.pop(0) if pending else None
 
     def take_throttle(self, route: str) -> RateLimitAnswer | None:
         for key in (route, "*"):

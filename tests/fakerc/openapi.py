@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,10 +112,20 @@ class SpecValidator:
         if not files:
             raise FileNotFoundError(f"no OpenAPI files in {directory}")
         self.by_path: dict[str, OpenAPI] = {}
+        self.templated: list[tuple[re.Pattern[str], OpenAPI]] = []  # e.g. /api/v1/rooms.media/{rid}
         for file in files:
             openapi = OpenAPI.from_file_path(str(file))
             for path in (openapi.spec / "paths").keys():
                 self.by_path.setdefault(str(path), openapi)
+                if "{" in str(path):
+                    pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(str(path)))
+                    self.templated.append((re.compile(pattern + "$"), openapi))
+
+    def spec_for(self, path: str) -> OpenAPI | None:
+        found = self.by_path.get(path)
+        if found is None:
+            found = next((openapi for pattern, openapi in self.templated if pattern.match(path)), None)
+        return found
 
     def validate(self, request: web.Request, body: bytes) -> list[Violation]:
         method, path = request.method, request.path
@@ -127,7 +138,7 @@ class SpecValidator:
             violation("a GET request carries a body, which Rocket.Chat ignores")
         if path in UNSPECIFIED_ROUTES:
             return found
-        openapi = self.by_path.get(path)
+        openapi = self.spec_for(path)
         if openapi is None:
             violation("no such path in the OpenAPI files")
             return found

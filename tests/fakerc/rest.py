@@ -12,8 +12,10 @@ replies are left out unless ``showThreadMessages`` is ``'true'``; ``chat.sendMes
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .state import Room, User, iso, parse_iso, rest_message
@@ -49,6 +51,9 @@ class Call:
     user: User | None
     query: dict[str, str]
     body: dict[str, Any]
+    path_params: list[str] = field(default_factory=list)  # segments after the route name (rooms.media/{rid})
+    raw: bytes = b""
+    content_type: str = ""
 
     @property
     def me(self) -> User:
@@ -64,14 +69,15 @@ class Route:
     method: str
     handler: Handler
     auth: bool = True
+    path_params: int = 0  # how many /{segments} follow the name
 
 
 ROUTES: dict[str, Route] = {}
 
 
-def route(name: str, method: str = "GET", *, auth: bool = True) -> Callable[[Handler], Handler]:
+def route(name: str, method: str = "GET", *, auth: bool = True, path_params: int = 0) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
-        ROUTES[name] = Route(method, handler, auth)
+        ROUTES[name] = Route(method, handler, auth, path_params)
         return handler
 
     return register
@@ -227,6 +233,91 @@ async def chat_react(call: Call) -> dict[str, Any]:
         raise failure('The required "emoji" param is missing.', "error-emoji-param-not-provided")
     await call.fake.react(call.me, message, str(emoji), body.get("shouldReact"))
     return ok()
+
+
+# -- files ----------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FormPart:
+    name: str
+    filename: str | None
+    content_type: str
+    data: bytes
+
+
+def multipart_fields(call: Call) -> dict[str, FormPart]:
+    """The parts of a multipart/form-data body, by field name (as busboy hands them to getUploadFormData)."""
+    if not call.content_type.lower().startswith("multipart/form-data"):
+        return {}
+    head = f"Content-Type: {call.content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+    parsed = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + call.raw)
+    parts: dict[str, FormPart] = {}
+    if not parsed.is_multipart():
+        return parts
+    for part in parsed.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            continue
+        filename = part.get_filename()
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
+        parts[name] = FormPart(name, filename, part.get_content_type(), data)
+    return parts
+
+
+def _path_ids(call: Call, n: int) -> list[str]:
+    if len(call.path_params) != n or not all(call.path_params):
+        raise ApiError(404, "Not found", status="error")
+    return call.path_params
+
+
+@route("rooms.media", "POST", path_params=1)
+async def rooms_media(call: Call) -> dict[str, Any]:
+    """Stores a temporary upload (Rocket.Chat: expires after 24 h unless confirmed); nothing is posted yet."""
+    (rid,) = _path_ids(call, 1)
+    room = call.fake.store.find_room(rid)
+    if room is None or room.id != rid or (room.type != "c" and call.me.id not in room.members):
+        raise ApiError(403, "User does not have the permissions required for this action [error-unauthorized]")
+    part = multipart_fields(call).get("file")
+    if part is None or part.filename is None:
+        raise failure("[invalid-field]", "invalid-field")
+    upload = call.fake.store.add_upload(call.me, room, part.filename, part.content_type, part.data)
+    return ok(file={"_id": upload["_id"], "url": upload["path"]})
+
+
+@route("rooms.mediaConfirm", "POST", path_params=2)
+async def rooms_media_confirm(call: Call) -> dict[str, Any]:
+    """Posts the upload as a message (``msg``, ``tmid``; ``description`` goes to the file). Like Rocket.Chat, a
+    second confirmation of the same file posts it again: the server gives no protection against that."""
+    rid, file_id = _path_ids(call, 2)
+    store = call.fake.store
+    room = store.find_room(rid)
+    if room is None or room.id != rid or (room.type != "c" and call.me.id not in room.members):
+        raise ApiError(403, "User does not have the permissions required for this action [error-unauthorized]")
+    upload = store.uploads.get(file_id)
+    if upload is None or upload["expired"]:
+        raise failure("[invalid-file]", "invalid-file")
+    body = call.body
+    allowed = {"avatar", "emoji", "alias", "groupable", "msg", "tmid", "customFields", "t", "content", "description"}
+    unknown = sorted(set(body) - allowed)
+    if unknown:  # sendFileMessage's check(msgData, Match.Maybe({...})) refuses any other key
+        raise failure(f"Match error: Unknown key in field {unknown[0]}")
+    tmid = body.get("tmid")
+    if tmid and tmid not in store.messages:
+        raise failure("Invalid thread", "error-invalid-message")
+    description = body.get("description")
+    message = store.insert_message(
+        call.me,
+        room,
+        str(body.get("msg") or ""),
+        tmid=str(tmid) if tmid else None,
+        upload=upload,
+        description=str(description) if description is not None else None,
+    )
+    upload["expiresAt"] = None  # confirmTemporaryFile
+    await call.fake.ddp.broadcast_message(message, room)
+    if message.get("tmid"):
+        await call.fake.ddp.broadcast_message(store.messages[message["tmid"]], room)
+    return ok(message=rest_message(message))
 
 
 # -- history --------------------------------------------------------------------------------------------------------

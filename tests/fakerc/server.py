@@ -87,6 +87,7 @@ class FakeRocketChat:
         app.router.add_get("/websocket", self.ddp.handle)
         app.router.add_get("/api/info", self._info)
         app.router.add_route("*", "/api/v1/{route}", self._rest)
+        app.router.add_route("*", "/api/v1/{route}/{tail:.+}", self._rest)  # rooms.media/{rid}, …/{rid}/{fileId}
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -245,7 +246,9 @@ class FakeRocketChat:
         route = request.match_info.get("route", request.path.rsplit("/", 1)[-1])
         user_id = request.headers.get("X-User-Id")
         body: Any = None
-        if raw:
+        if raw and request.content_type.startswith("multipart/"):
+            body = {"multipart": len(raw)}  # parsed by the route itself (rest.multipart_fields); logged by size
+        elif raw:
             try:
                 body = json.loads(raw)
             except ValueError:
@@ -279,9 +282,13 @@ class FakeRocketChat:
         if throttled is not None:
             return _too_many(throttled)
         try:
-            return await self._dispatch(request, route, logged)
+            response = await self._dispatch(request, route, logged, raw)
         except rest.ApiError as error:
             return _json(error.status, error.body)
+        lost = self.faults.take_lost_answer(route)
+        if lost is not None:  # the work is done, but the client never learns it
+            return _json(lost, {"success": False, "error": "Internal server error"})
+        return response
 
     async def _info(self, request: web.Request) -> web.Response:
         return _json(200, await rest.server_info(self))
@@ -289,7 +296,9 @@ class FakeRocketChat:
     async def _rest(self, request: web.Request) -> web.Response:
         raise AssertionError("answered by the middleware")  # pragma: no cover
 
-    async def _dispatch(self, request: web.Request, route: str, logged: LoggedRequest) -> web.Response:
+    async def _dispatch(
+        self, request: web.Request, route: str, logged: LoggedRequest, raw: bytes = b""
+    ) -> web.Response:
         if request.path == "/api/info":
             return await self._info(request)
         spec = rest.ROUTES.get(route)
@@ -304,8 +313,14 @@ class FakeRocketChat:
         limits, over = self.faults.check_limiter(route, client, bool(user and user.is_bot))
         if limits is not None and over:
             return _too_many(limits)
-        body = logged.body if isinstance(logged.body, dict) else {}
-        call = rest.Call(self, user, dict(request.query), body)
+        body = logged.body if isinstance(logged.body, dict) and "multipart" not in logged.body else {}
+        tail = request.match_info.get("tail")
+        path_params = tail.split("/") if tail else []
+        if path_params and not spec.path_params:
+            return _json(404, {"success": False, "error": "Not found", "status": "error"})
+        call = rest.Call(
+            self, user, dict(request.query), body, path_params, raw, request.headers.get("Content-Type", "")
+        )
         return _json(200, await spec.handler(call), limits.headers() if limits else None)
 
 

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 _ID_ALPHABET = string.ascii_letters + string.digits
 
@@ -109,6 +110,7 @@ class Store:
         self.rooms: dict[str, Room] = {}
         self.messages: dict[str, dict[str, Any]] = {}  # _id -> message document (ts etc. in epoch ms)
         self.room_messages: dict[str, list[str]] = {}  # rid -> message ids in insertion (= ts) order
+        self.uploads: dict[str, dict[str, Any]] = {}  # file _id -> upload record (with its bytes in "content")
         self._last_ms = 0
         self._counter = itertools.count(1)
 
@@ -204,8 +206,11 @@ class Store:
         message_id: str | None = None,
         tmid: str | None = None,
         system_type: str | None = None,
+        upload: dict[str, Any] | None = None,
+        description: str | None = None,
     ) -> dict[str, Any]:
-        """Store a message as Rocket.Chat would after ``sendMessage``; the caller checks ``_id`` uniqueness."""
+        """Store a message as Rocket.Chat would after ``sendMessage`` (or ``sendFileMessage`` with ``upload``);
+        the caller checks ``_id`` uniqueness."""
         ts = self.now_ms()
         message: dict[str, Any] = {
             "_id": message_id or random_id(),
@@ -218,6 +223,24 @@ class Store:
             "channels": [],
             "md": [{"type": "PARAGRAPH", "value": [{"type": "PLAIN_TEXT", "value": text}]}],
         }
+        if upload is not None:  # parseFileIntoMessageAttachments, for a file that is not an image
+            brief = {"_id": upload["_id"], "name": upload["name"], "type": upload["type"], "size": upload["size"]}
+            message["file"] = brief
+            message["files"] = [dict(brief)]
+            attachment: dict[str, Any] = {
+                "title": upload["name"],
+                "title_link": upload["path"],
+                "title_link_download": True,
+                "type": "file",
+                "format": upload["name"].rsplit(".", 1)[-1].upper() if "." in upload["name"] else "",
+                "size": upload["size"],
+            }
+            if description is not None:
+                attachment["description"] = description
+            message["attachments"] = [attachment]
+            message["groupable"] = False
+            if not text:
+                message.pop("md")
         if system_type:
             message["t"] = system_type
             message["groupable"] = False
@@ -230,6 +253,26 @@ class Store:
         self.room_messages[room.id].append(message["_id"])
         room.updated_ms = ts
         return message
+
+    def add_upload(self, user: User, room: Room, name: str, mime_type: str, content: bytes) -> dict[str, Any]:
+        """A temporary upload (``rooms.media``): kept until confirmed; ``expiresAt`` 24 h on."""
+        file_id = secrets.token_hex(12)  # a MongoDB ObjectId, as Uploads ids are
+        now = self.now_ms()
+        upload: dict[str, Any] = {
+            "_id": file_id,
+            "name": name,
+            "type": mime_type,
+            "size": len(content),
+            "rid": room.id,
+            "userId": user.id,
+            "path": f"/file-upload/{file_id}/{quote(name)}",
+            "uploadedAt": now,
+            "expiresAt": now + 24 * 3600 * 1000,
+            "expired": False,  # tests set it to play the 24 h expiry
+            "content": content,
+        }
+        self.uploads[file_id] = upload
+        return upload
 
     def _count_reply(self, parent: dict[str, Any], user: User, ts: int) -> None:
         parent["tcount"] = parent.get("tcount", 0) + 1

@@ -5,6 +5,15 @@ Rocket.Chat `_id`: a replay inserts nothing, and a crash between commit and post
 pending rows oldest first with `chat.sendMessage` carrying that `_id`. A row that may already have been posted (left
 pending by a previous process, or after an ambiguous failure) is first looked up with `chat.getMessage`, so nothing
 is posted twice.
+
+A file (an export) travels in the row that carries its message: the sender uploads it (`rooms.media`), records the
+server's upload id in the row, then confirms the upload with the text (`rooms.mediaConfirm`, in the thread when the
+reply is threaded). Rocket.Chat lets no client choose the id of that message and posts again at every confirmation,
+so the guarantees are: an upload made but never confirmed is invisible (Rocket.Chat discards it after 24 hours) and
+is confirmed, not sent again, after a restart; a confirmation whose outcome is unknown (an error answer, a lost
+reply, a crash before the row was marked sent) is first looked up in the room's last 100 messages (thread replies
+included) for a message carrying that upload id, and confirmed again only if none does. A duplicate is therefore
+possible only if more than 100 messages were posted in the room between the lost confirmation and the restart.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import event, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -24,13 +34,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chatbot.clock import Clock
 from chatbot.db.models import OutboxMessage, OutboxStatus
-from chatbot.transport.base import Outgoing
+from chatbot.transport.base import Attachment, Outgoing
 from chatbot.transport.rocketchat.rest import AuthError, RestClient, RestError, TransientError, backoff
 
 log = logging.getLogger(__name__)
 
 MAX_ID_LENGTH = 64
 BATCH = 100
+LOOKUP_COUNT = 100  # how many of a room's latest messages are searched for an uncertain upload's message
+HISTORY_ENDPOINT = {"c": "channels.history", "p": "groups.history", "d": "dm.history"}
 
 RoomResolver = Callable[[str], Awaitable[str | None]]  # room name → room id
 
@@ -38,6 +50,14 @@ RoomResolver = Callable[[str], Awaitable[str | None]]  # room name → room id
 def message_id(key: str, index: int, chosen: str | None) -> str:
     """The feature's own id when it chose one, else `<key>-<index>`; hashed if too long for the column."""
     candidate = chosen or f"{key}-{index}"
+    if len(candidate) <= MAX_ID_LENGTH:
+        return candidate
+    return "h" + hashlib.sha256(candidate.encode()).hexdigest()[:40]
+
+
+def file_row_id(mid: str, index: int) -> str:
+    """The row of a message's second, third… file (each upload is its own Rocket.Chat message)."""
+    candidate = f"{mid}.{index}"
     if len(candidate) <= MAX_ID_LENGTH:
         return candidate
     return "h" + hashlib.sha256(candidate.encode()).hexdigest()[:40]
@@ -58,23 +78,26 @@ class Outbox:
         values = []
         for index, message in enumerate(messages):
             mid = message_id(key, index, message.id)
-            if message.attachments:
-                log.warning(
-                    "outbox: %d attachment(s) of %s not sent (uploads not supported yet)", len(message.attachments), mid
+            # The text goes with the first file; any further file is a message of its own, right after it.
+            files: list[Attachment | None] = list(message.attachments) or [None]
+            for number, attachment in enumerate(files):
+                values.append(
+                    {
+                        "message_id": mid if number == 0 else file_row_id(mid, number),
+                        "room_id": message.room_id,
+                        "room_name": None if message.room_id else message.room_name,
+                        "thread_id": message.thread_id,
+                        "text": message.text if number == 0 else "",
+                        "status": OutboxStatus.PENDING,
+                        "attempts": 0,
+                        "last_error": "",
+                        "created_at": now,
+                        "file_name": attachment.filename if attachment else None,
+                        "file_type": attachment.mime_type if attachment else None,
+                        "file_content": attachment.content if attachment else None,
+                        "file_id": None,
+                    }
                 )
-            values.append(
-                {
-                    "message_id": mid,
-                    "room_id": message.room_id,
-                    "room_name": None if message.room_id else message.room_name,
-                    "thread_id": message.thread_id,
-                    "text": message.text,
-                    "status": OutboxStatus.PENDING,
-                    "attempts": 0,
-                    "last_error": "",
-                    "created_at": now,
-                }
-            )
         if not values:
             return
         dialect = session.get_bind().dialect.name
@@ -121,6 +144,11 @@ class Outbox:
     async def last_id(self) -> int:
         async with self.sessions() as session:
             return int(await session.scalar(select(func.max(OutboxMessage.id))) or 0)
+
+    async def remember_upload(self, row_id: int, file_id: str | None) -> None:
+        """Record (or forget, with None) the server's id of a row's upload, committed before it is confirmed."""
+        async with self.write_lock, self.sessions() as session, session.begin():
+            await session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(file_id=file_id))
 
     async def record(self, outcomes: list[Outcome]) -> None:
         """Mark a batch sent or failed, in one transaction."""
@@ -232,6 +260,8 @@ class OutboxSender:
             log.error("outbox: room %r not found; message %s not sent", row.room_name, mid)
             return Outcome(row, OutboxStatus.FAILED, f"room not found: {row.room_name}")
         inherited = self._inherited_upto is not None and row.id <= self._inherited_upto
+        if row.file_content is not None:
+            return await self._deliver_file(row, room_id, inherited)
         if (inherited or mid in self._uncertain) and await self._already_posted(mid):
             self._uncertain.discard(mid)
             return Outcome(row, OutboxStatus.SENT)
@@ -263,3 +293,80 @@ class OutboxSender:
         except RestError:
             return False
         return bool(isinstance(reply, dict) and reply.get("message"))
+
+    async def _deliver_file(self, row: OutboxMessage, room_id: str, inherited: bool, *, again: bool = True) -> Outcome:
+        """Upload (unless an earlier attempt did and recorded it), then confirm once: see the module's docstring."""
+        mid = row.message_id
+        if row.file_id is not None and (inherited or mid in self._uncertain):
+            if await self._upload_posted(room_id, row.file_id):
+                self._uncertain.discard(mid)
+                return Outcome(row, OutboxStatus.SENT)
+        if row.file_id is None:
+            assert row.file_content is not None
+            upload = (row.file_name or "fichier", row.file_content, row.file_type or "application/octet-stream")
+            try:
+                # Safe to repeat: an upload nobody confirms never shows and expires.
+                reply = await self.rest.call("rooms_media", room_id, upload)
+            except AuthError:
+                raise
+            except RestError as error:
+                log.error("outbox: upload of %s refused: %s", mid, error)
+                return Outcome(row, OutboxStatus.FAILED, str(error))
+            file_id = _upload_id(reply)
+            if file_id is None:
+                log.error("outbox: upload of %s answered without a file id: %r", mid, reply)
+                return Outcome(row, OutboxStatus.FAILED, "upload answered without a file id")
+            await self.outbox.remember_upload(row.id, file_id)  # before confirming: a restart reuses it
+            row.file_id = file_id
+        confirm: dict[str, str] = {"msg": row.text}
+        if row.thread_id:
+            confirm["tmid"] = row.thread_id
+        try:
+            await self.rest.call_once("rooms_media_confirm", room_id, row.file_id, **confirm)
+        except AuthError:
+            raise
+        except RestError as error:
+            if await self._upload_posted(room_id, row.file_id):
+                self._uncertain.discard(mid)
+                return Outcome(row, OutboxStatus.SENT)
+            if again and "invalid-file" in f"{error.error_type} {error.error}":
+                # The upload is gone (expired after 24 hours, or the server lost it): upload the file again.
+                log.warning("outbox: upload of %s expired; uploading it again", mid)
+                await self.outbox.remember_upload(row.id, None)
+                row.file_id = None
+                return await self._deliver_file(row, room_id, inherited, again=False)
+            log.error("outbox: file message %s refused: %s", mid, error)
+            return Outcome(row, OutboxStatus.FAILED, str(error))
+        except TransientError:
+            self._uncertain.add(mid)  # the server may have posted it before failing
+            raise
+        self._uncertain.discard(mid)
+        return Outcome(row, OutboxStatus.SENT)
+
+    async def _upload_posted(self, room_id: str, file_id: str) -> bool:
+        """Whether a message carrying this upload is among the room's latest messages (thread replies included)."""
+        try:
+            info = await self.rest.call("rooms_info", room_id=room_id)
+            room = info.get("room") if isinstance(info, dict) else None
+            endpoint = HISTORY_ENDPOINT.get(room.get("t", "")) if isinstance(room, dict) else None
+            if endpoint is None:
+                return False
+            reply = await self.rest.get(endpoint, roomId=room_id, count=str(LOOKUP_COUNT), showThreadMessages="true")
+        except AuthError:
+            raise
+        except RestError as error:
+            log.warning("outbox: cannot look up upload %s in room %s: %s", file_id, room_id, error)
+            return False
+        messages = reply.get("messages", []) if isinstance(reply, dict) else []
+        return any(file_id in _file_ids(m) for m in messages if isinstance(m, dict))
+
+
+def _upload_id(reply: Any) -> str | None:
+    file = reply.get("file") if isinstance(reply, dict) else None
+    file_id = file.get("_id") if isinstance(file, dict) else None
+    return file_id if isinstance(file_id, str) and file_id else None
+
+
+def _file_ids(message: dict[str, Any]) -> set[str]:
+    files = [message.get("file"), *(message.get("files") or [])]
+    return {f["_id"] for f in files if isinstance(f, dict) and isinstance(f.get("_id"), str)}

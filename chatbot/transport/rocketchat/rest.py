@@ -143,7 +143,17 @@ class RestClient:
 
     async def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """Call `rocketchat_API.RocketChat.<method>` off the loop, waiting out 429 and retrying transient failures."""
+        return await self._call(method, args, kwargs, retry_transient=True)
+
+    async def call_once(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """Like `call`, for a request that must not be repeated blindly (`rooms.mediaConfirm` posts again each
+        time): a 429 is still waited out (the server did nothing), but a 5xx or a connection error becomes a
+        `TransientError` at once, since the server may have done the work before failing."""
+        return await self._call(method, args, kwargs, retry_transient=False)
+
+    async def _call(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any], *, retry_transient: bool) -> Any:
         fn = getattr(self.api, method)
+        attempts = self.retry.attempts if retry_transient else 1
         failures = 0
         limited = 0
         while True:
@@ -162,7 +172,7 @@ class RestClient:
                     continue
                 if status >= 500:
                     failures += 1
-                    if failures >= self.retry.attempts:
+                    if failures >= attempts:
                         raise TransientError(f"{method}: HTTP {status}") from error
                     await asyncio.sleep(backoff(failures, self.retry.base_delay, self.retry.max_delay))
                     continue
@@ -172,7 +182,7 @@ class RestClient:
                 raise error_class(status, message, body.get("errorType")) from error
             except requests.RequestException as error:
                 failures += 1
-                if failures >= self.retry.attempts:
+                if failures >= attempts:
                     raise TransientError(f"{method}: {error}") from error
                 await asyncio.sleep(backoff(failures, self.retry.base_delay, self.retry.max_delay))
 
