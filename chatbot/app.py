@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
 
@@ -46,7 +46,8 @@ class SchemaOutOfDate(Exception):
 def feature_modules() -> list[ModuleType]:
     """The command families. Each module has a `group` (its commands) and may have `TASKS`: the handlers of the
     scheduled tasks it creates, by kind (e.g. {"meeting_reminder": send_reminder}), and `REACTIONS`: a handler of
-    reaction changes, `async (ReactionContext, ReactionChange) -> None`."""
+    reaction changes, `async (ReactionContext, ReactionChange) -> None`, and `REACTIONS_READ`: a handler of a post
+    read whole after start, `async (Services, post id, emoji → user ids) -> None`."""
     from commands import aide, budget, consent, contrib, decisions, reunion
 
     return [contrib, budget, reunion, consent, decisions, aide]
@@ -237,6 +238,19 @@ class Bot:
                 return []
         self.scheduler.watch(services.tasks.created)
         return ctx.outgoing
+
+    async def handle_reactions_read(self, post_id: str, shown: Mapping[str, Collection[str]]) -> None:
+        """A post read whole for the first time since start, `shown`: emoji → user ids of the users reacting with
+        it. Feature modules with `REACTIONS_READ` drop the state whose reaction is gone (a consent position given
+        by a reaction removed while the bot was not running). Idempotent; errors propagate, so that the transport
+        tries again at the post's next reading."""
+        handlers = [module.REACTIONS_READ for module in feature_modules() if hasattr(module, "REACTIONS_READ")]
+        if not handlers:
+            return
+        async with self.sessions() as session, session.begin():
+            services = Services.bind(session, self.settings, self.clock)
+            for handler in handlers:
+                await handler(services, post_id, shown)
 
     @staticmethod
     def _reply(message: IncomingMessage, text: str) -> Outgoing:

@@ -7,20 +7,25 @@ restart and fire late rather than never.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Collection, Mapping
+
 from chatbot.commandkit import CommandGroup, opt
 from chatbot.context import Context, ReactionContext, nobody_known
 from chatbot.converters import FreeText
 from chatbot.converters_consent import RoundTarget, RoundTargetConverter, Verb, is_position_word
 from chatbot.converters_deadline import Proposal, parse_proposal, resolve_deadline
-from chatbot.db.models import ConsentRound, Member, PositionKind
+from chatbot.db.models import ConsentRound, Member, PositionKind, RoundStatus
 from chatbot.errors import ArgumentError, DomainError, PermissionDenied, UsageError
 from chatbot.scheduler import Firing
+from chatbot.services import Services
 from chatbot.services.consent import TASK_DEADLINE, TASK_REMINDER, TASK_REVIEW, ConsentService, PositionChange
 from chatbot.text import chat_safe, fold, without_control_characters
 from chatbot.tokens import tokenize
 from chatbot.transport.base import MembersOf, Outgoing, ReactionChange, Room, RoomKind
 from commands.consent_text import ConsentText, mention
 
+log = logging.getLogger(__name__)
 group = CommandGroup("consent", aliases=("consentement", "consentir"))
 
 POSITIONS = {
@@ -233,8 +238,8 @@ async def _amend(ctx: Context, number: int, text: str) -> None:
 
 
 async def on_reaction(ctx: ReactionContext, change: ReactionChange) -> None:
-    """A reaction to a round's post sets the member's position; removing it unsets it. An objection by reaction
-    has no reason: the bot asks for it in the post's thread."""
+    """A reaction to a round's post sets the member's position; removing it unsets it, if that position was given
+    by reaction. An objection by reaction has no reason: the bot asks for it in the post's thread."""
     kind = REACTION_KINDS.get(change.emoji)
     if kind is None:
         return
@@ -246,12 +251,31 @@ async def on_reaction(ctx: ReactionContext, change: ReactionChange) -> None:
         await service.unset_position(round_.id, ctx.member, kind)
         return
     await _check_in_room(ctx.members_of, round_, ctx.member, round_.id)
-    result = await service.set_position(round_.id, ctx.member, kind, keep_reason=True)
+    result = await service.set_position(round_.id, ctx.member, kind, by_reaction=True)
     if kind is PositionKind.OBJECTION and not result.counted:
         ctx.say_in_thread(ctx.t("consent.ask_reason", member=mention(ctx.member.username), number=round_.id))
 
 
+async def on_reactions_read(services: Services, post_id: str, shown: Mapping[str, Collection[str]]) -> None:
+    """A round's post read whole for the first time since the bot started, `shown`: emoji → user ids of its
+    reactors. A position given by reaction whose reaction the post no longer shows was removed while the bot was
+    not running: it goes (answers by command stay)."""
+    service = services.consent
+    round_ = await service.by_post(post_id)
+    if round_ is None or round_.status != RoundStatus.OPEN:
+        return
+    kinds: dict[PositionKind, set[str]] = {}
+    for emoji, user_ids in shown.items():
+        kind = REACTION_KINDS.get(emoji)
+        if kind is not None:
+            kinds.setdefault(kind, set()).update(user_ids)
+    gone = await service.unset_reactions_not_shown(round_.id, kinds)
+    if gone:
+        log.info("round %s: positions whose reaction was removed while the bot was down: %s", round_.id, gone)
+
+
 REACTIONS = on_reaction
+REACTIONS_READ = on_reactions_read
 
 
 # --- scheduled tasks -------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from chatbot.app import Bot
 from chatbot.clock import FixedClock
 from chatbot.config import Settings
 from chatbot.consent_settings import ConsentRules
-from chatbot.db.models import ConsentRound, ScheduledTask, TaskStatus
+from chatbot.db.models import ConsentPosition, ConsentRound, Member, ScheduledTask, TaskStatus
 from chatbot.transport.base import Author, Outgoing, ReactionChange, Room
 from tests.conftest import NOW, Chat, message, room
 from tests.conftest import plain as visible_plain
@@ -313,6 +313,89 @@ async def test_positions_by_reaction_including_removal(chat: Chat, bot: Bot) -> 
     state = await chat("/consent 1", user="alice", room=GOV)
     assert "Consentements : 0 · Réserves : 1 · Objections : 1" in state
     assert await count(bot, "consent_position") == 2
+
+
+async def recorded(bot: Bot) -> dict[str, tuple[str, str, bool]]:
+    """username → (kind, reason, by reaction) of every consent position."""
+    async with bot.sessions() as session:
+        rows = await session.execute(
+            select(Member.username, ConsentPosition.kind, ConsentPosition.reason, ConsentPosition.by_reaction).join(
+                Member, Member.id == ConsentPosition.member_id
+            )
+        )
+        return {username: (kind, reason, by_reaction) for username, kind, reason, by_reaction in rows.all()}
+
+
+async def test_removing_a_reaction_takes_back_only_a_position_given_by_reaction(chat: Chat, bot: Bot) -> None:
+    await open_round(chat)
+    await bot.handle_reaction(reaction(":thumbsup:", "bruno"))
+    # Reacted, then answered by command: the command answer is what counts, removing the reaction keeps it.
+    await bot.handle_reaction(reaction(":thumbsup:", "chloe"))
+    await chat("/consent 1 ok", user="chloe", room=GOV)
+    # Objected by command with a reason, reacted the same afterwards (or the reaction came back after a restart).
+    await chat("/consent 1 objection Pas assez discuté", user="david", room=GOV)
+    await bot.handle_reaction(reaction(":raised_hand:", "david"))
+    # Answered by command, then changed their mind by reaction: that position is a reaction's.
+    await chat("/consent 1 ok", user="erin", room=GOV)
+    await bot.handle_reaction(reaction(":thinking:", "erin"))
+    assert await recorded(bot) == {
+        "bruno": ("consent", "", True),
+        "chloe": ("consent", "", False),
+        "david": ("objection", "Pas assez discuté", False),
+        "erin": ("concern", "", True),
+    }
+    for emoji, user in ((":thumbsup:", "bruno"), (":thumbsup:", "chloe"), (":raised_hand:", "david")):
+        await bot.handle_reaction(reaction(emoji, user, added=False))
+    await bot.handle_reaction(reaction(":thumbsup:", "erin", added=False))  # not erin's kind: nothing
+    assert await recorded(bot) == {
+        "chloe": ("consent", "", False),
+        "david": ("objection", "Pas assez discuté", False),
+        "erin": ("concern", "", True),
+    }
+    await bot.handle_reaction(reaction(":thinking:", "erin", added=False))
+    assert set(await recorded(bot)) == {"chloe", "david"}
+
+
+async def test_reactions_gone_from_the_post_unset_the_positions_they_gave(chat: Chat, bot: Bot) -> None:
+    """After a restart the transport reads each open round's post once and hands over who shows which emoji:
+    positions given by reaction that the post no longer shows go, answers by command stay."""
+    await open_round(chat)
+    for emoji, user in (
+        (":thumbsup:", "bruno"),
+        (":raised_hand:", "chloe"),
+        (":thinking:", "erin"),
+        (":thumbsup:", "fanny"),
+    ):
+        await bot.handle_reaction(reaction(emoji, user))
+    await chat("/consent 1 ok", user="david", room=GOV)
+    before = await recorded(bot)
+    # Not a round's post, or emojis that give no position: nothing changes.
+    await bot.handle_reactions_read("other-message", {})
+    await bot.handle_reactions_read(
+        "consent-1",
+        {
+            ":+1:": ["id-bruno", "id-fanny"],
+            ":thinking_face:": ["id-erin"],
+            ":raised_hand:": ["id-chloe"],
+            ":tada:": ["id-david"],
+        },
+    )
+    assert await recorded(bot) == before
+    # chloe removed her objection while the bot was down; fanny now shows an objection only (not her consent);
+    # david, who answered by command, shows nothing and keeps his answer.
+    shown = {":thumbsup:": ["id-bruno"], ":thinking_face:": ["id-erin"], ":raised_hand:": ["id-fanny"]}
+    await bot.handle_reactions_read("consent-1", shown)
+    assert await recorded(bot) == {
+        "bruno": ("consent", "", True),
+        "david": ("consent", "", False),
+        "erin": ("concern", "", True),
+    }
+    await bot.handle_reactions_read("consent-1", shown)  # read again: same state
+    assert await count(bot, "consent_position") == 3
+    # A closed round keeps its positions whatever its post shows.
+    await chat("/consent 1 clore", user="alice", room=GOV)
+    await bot.handle_reactions_read("consent-1", {})
+    assert await count(bot, "consent_position") == 3
 
 
 async def test_reaction_after_closing_is_answered_in_thread(chat: Chat, bot: Bot) -> None:

@@ -2,7 +2,8 @@
 
 Reactions name users by username only: the transport resolves them with `users.info` (a user the server does not
 know is skipped), and the positions land under the members' real user ids. Reactions changed while the bot was
-not running are applied when it starts again (the posts of open rounds are read back after catch-up).
+not running are applied when it starts again (the posts of open rounds are read back after catch-up): one added
+sets a position, one removed takes back the position it gave (not an answer given by command).
 """
 
 from __future__ import annotations
@@ -137,6 +138,43 @@ async def test_reactions_added_while_the_bot_was_down_are_applied_at_start(
     assert scene.requests_to("chat.getMessage")  # the round's post was read back
     asks = [m for m in scene.messages_in(ROOM, by="bot") if "quelle est votre raison" in m["msg"]]
     assert len(asks) == 1 and "@dave" in asks[0]["msg"]
+
+
+async def test_reactions_removed_while_the_bot_was_down_take_back_their_positions(
+    bot_process: BotProcess, scene: FakeRocketChat, database_url: str
+) -> None:
+    await bot_process.start()
+    await open_round(scene)
+    await scene.react_as("bob", "consent-1", CONSENT)
+    await scene.react_as("dave", "consent-1", OBJECTION)
+    await scene.react_as("carol", "consent-1", CONSENT)
+    await wait_for(lambda: _has(database_url, "bob", "carol", "dave"), what="positions by reaction")
+    # carol then answers by command (her reaction stays on the post for now), erin by command only.
+    answers = [await scene.post_as(user, ROOM, "/consent 1 d'accord") for user in ("carol", "erin")]
+    await wait_for(lambda: all(reply_to(scene, a) for a in answers), what="the answers by command")
+    assert await bot_process.stop() == 0
+    await scene.react_as("bob", "consent-1", CONSENT, add=False)
+    await scene.react_as("carol", "consent-1", CONSENT, add=False)
+    await bot_process.start()
+
+    async def bobs_gone() -> bool:
+        return "bob" not in await positions(database_url)
+
+    await wait_for(bobs_gone, what="the position whose reaction was removed while the bot was down")
+    recorded = await positions(database_url)
+    assert {name: kind for name, (_, kind, _) in recorded.items()} == {
+        "carol": "consent",  # given by command: removing her reaction does not take it back
+        "dave": "objection",  # still shown on the post
+        "erin": "consent",
+    }
+    # After the restart, a removal seen live still takes back a position given by reaction.
+    await scene.react_as("dave", "consent-1", OBJECTION, add=False)
+
+    async def daves_gone() -> bool:
+        return "dave" not in await positions(database_url)
+
+    await wait_for(daves_gone, what="dave's position")
+    assert set(await positions(database_url)) == {"carol", "erin"}
 
 
 async def _has(database_url: str, *usernames: str) -> bool:

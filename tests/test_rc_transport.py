@@ -150,6 +150,61 @@ async def test_posts_of_open_rounds_are_read_back_after_catch_up(bot: Bot, fake_
     await transport.rest.close()
 
 
+async def test_posts_of_open_rounds_are_compared_whole_once_after_start(bot: Bot, fake_rc: FakeRocketChat) -> None:  # noqa: F811
+    """At a re-read post's first reading, once its changes are applied, the bot gets who shows which emoji (user
+    ids), so that positions whose reaction was removed while it was down go. Once per post; not while a reactor
+    could not be looked up; not for the bot's other posts."""
+    changes: list[tuple[str, str, bool]] = []
+    reads: list[tuple[str, dict[str, list[str]], int]] = []
+
+    async def on_reaction(change: ReactionChange) -> None:
+        changes.append((change.user.username, change.emoji, change.added))
+
+    async def on_reactions_read(post_id: str, shown: dict[str, list[str]]) -> None:
+        reads.append((post_id, shown, len(changes)))
+
+    async def reactable() -> list[str]:
+        return ["consent-7"]
+
+    quick = RetryPolicy(attempts=1, base_delay=0.0, max_delay=0.0)
+    kwargs: dict[str, Any] = {"on_reaction": on_reaction, "reactable_posts": reactable, "retry": quick}
+    bot_user = fake_rc.store.user("bot")
+    tech = fake_rc.store.room("cercle-tech")
+    fake_rc.store.insert_message(bot_user, tech, "Cycle n°7", message_id="consent-7")
+    fake_rc.store.insert_message(bot_user, tech, "Réponse", message_id="reply-1")
+    await fake_rc.react_as("alice", "consent-7", ":+1:")
+    await fake_rc.react_as("bob", "consent-7", ":raised_hand:")
+    await fake_rc.react_as("carol", "reply-1", ":+1:")
+    ids = {name: fake_rc.store.user(name).id for name in ("alice", "bob", "carol")}
+
+    # A reactor's lookup fails for now: the changes that could be applied are, the comparison waits.
+    transport = transport_for(bot, fake_rc, on_reactions_read=on_reactions_read, **kwargs)
+    await transport.refresh_rooms()
+    assert await transport._reread_reactable_posts() == 1
+    document, info = transport.queue.get_nowait()
+    fake_rc.faults.fail_next("users.info", 1, status=503)  # alice's lookup (first in order)
+    await transport._handle(bot.handle, document, info)
+    assert changes == [("bob", ":raised_hand:", True)] and reads == []
+    # Its next reading: alice's change, then the comparison, after every change.
+    await transport._handle(bot.handle, document, info)
+    assert reads == [("consent-7", {":+1:": [ids["alice"]], ":raised_hand:": [ids["bob"]]}, 2)]
+    # Later readings (re-emissions, the re-reading after a reconnect) only apply changes.
+    await fake_rc.react_as("alice", "consent-7", ":+1:", add=False)
+    assert await transport._reread_reactable_posts() == 1
+    await transport._handle(bot.handle, *transport.queue.get_nowait())
+    assert changes[-1] == ("alice", ":+1:", False) and len(reads) == 1
+    # The bot's other posts are not compared.
+    reply = (await transport.rest.call("chat_get_message", "reply-1"))["message"]
+    await transport._handle(bot.handle, reply, info)
+    assert changes[-1] == ("carol", ":+1:", True) and len(reads) == 1
+    await transport.rest.close()
+
+    # Run by the bot, the transport hands the posts to Bot.handle_reactions_read.
+    wired = transport_for(bot, fake_rc, on_reaction=bot.handle_reaction, reactable_posts=reactable)
+    assert wired.on_reactions_read == bot.handle_reactions_read
+    await wired.rest.close()
+
+
 async def test_rooms_by_name_and_members(bot: Bot, fake_rc: FakeRocketChat) -> None:  # noqa: F811
     transport = transport_for(bot, fake_rc)
     await transport.refresh_rooms()

@@ -209,32 +209,53 @@ class ConsentService:
     # --- positions -------------------------------------------------------------------------------------------
 
     async def set_position(
-        self, number: int, member: Member, kind: PositionKind, reason: str = "", *, keep_reason: bool = False
+        self, number: int, member: Member, kind: PositionKind, reason: str = "", *, by_reaction: bool = False
     ) -> PositionChange:
-        """Record a member's position. `keep_reason`: a reaction carries no text, so re-objecting by reaction
-        keeps the reason already given."""
+        """Record a member's position, by command or `by_reaction`. A reaction carries no text: re-objecting by
+        reaction keeps the reason already given. A reaction of the kind already recorded changes nothing, not even
+        where the position came from: after a restart every current reaction comes back as added, and must not
+        turn an answer given by command into one that removing the reaction would take back."""
         round_ = await self._open_round(number)
         if round_.style == "sofa" and kind not in SOFA_KINDS:
             raise DomainError("sofa_refuses", kind=kind.value, number=number)
         current = await self._position(round_.id, member.id)
         previous = PositionKind(current.kind) if current else None
-        if keep_reason and not reason and current is not None and current.kind == kind:
-            reason = current.reason
+        if by_reaction and current is not None and current.kind == kind:
+            reason, by_reaction = current.reason, current.by_reaction
         reason = reason.strip()
-        await self._upsert(round_.id, member.id, kind, reason)
+        await self._upsert(round_.id, member.id, kind, reason, by_reaction)
         counted = not (kind is PositionKind.OBJECTION and not reason)
         return PositionChange(round_, kind, counted, previous)
 
     async def unset_position(self, number: int, member: Member, kind: PositionKind) -> PositionChange | None:
         """A reaction removed: the member's position goes, if it still is that kind (another reaction may have
-        replaced it since)."""
+        replaced it since) and was given by reaction (an answer by command stays until answered otherwise)."""
         round_ = await self._open_round(number)
         current = await self._position(round_.id, member.id)
-        if current is None or current.kind != kind:
+        if current is None or current.kind != kind or not current.by_reaction:
             return None
         await self.session.delete(current)
         await self.session.flush()
         return PositionChange(round_, None, False, kind)
+
+    async def unset_reactions_not_shown(self, number: int, shown: dict[PositionKind, set[str]]) -> list[str]:
+        """The round's post as read now, `shown`: kind → user ids of the members whose reaction on it gives that
+        kind. The positions given by reaction that the post no longer shows (the reaction was removed while the
+        bot was not running) go; answers by command stay. Returns the usernames whose position went."""
+        round_ = await self._open_round(number)
+        rows = await self.session.execute(
+            select(ConsentPosition, Member)
+            .join(Member, Member.id == ConsentPosition.member_id)
+            .where(ConsentPosition.round_id == round_.id, ConsentPosition.by_reaction.is_(True))
+            .order_by(Member.username)
+        )
+        gone: list[str] = []
+        for position, member in rows.all():
+            if member.user_id not in shown.get(PositionKind(position.kind), set()):
+                await self.session.delete(position)
+                gone.append(member.username)
+        await self.session.flush()
+        return gone
 
     async def _open_round(self, number: int) -> ConsentRound:
         round_ = await self.get(number, lock="share")
@@ -249,17 +270,13 @@ class ConsentService:
             .execution_options(populate_existing=True)
         )
 
-    async def _upsert(self, round_id: int, member_id: int, kind: PositionKind, reason: str) -> None:
+    async def _upsert(self, round_id: int, member_id: int, kind: PositionKind, reason: str, by_reaction: bool) -> None:
         bind = self.session.bind
         insert = pg_insert if bind is not None and bind.dialect.name == "postgresql" else sqlite_insert
         now = self.clock.now()
-        statement = insert(ConsentPosition).values(
-            round_id=round_id, member_id=member_id, kind=kind.value, reason=reason, updated_at=now
-        )
-        statement = statement.on_conflict_do_update(
-            index_elements=["round_id", "member_id"],
-            set_={"kind": kind.value, "reason": reason, "updated_at": now},
-        )
+        values = {"kind": kind.value, "reason": reason, "updated_at": now, "by_reaction": by_reaction}
+        statement = insert(ConsentPosition).values(round_id=round_id, member_id=member_id, **values)
+        statement = statement.on_conflict_do_update(index_elements=["round_id", "member_id"], set_=values)
         await self.session.execute(statement)
 
     # --- closing ---------------------------------------------------------------------------------------------

@@ -45,6 +45,9 @@ ReactionHandler = Callable[[ReactionChange], Awaitable[Any]]
 # The ids of the bot's posts whose reactions still matter (the posts of open consent rounds): after every catch-up
 # they are read again, so that reactions changed while the bot was not listening are applied.
 ReactablePosts = Callable[[], Awaitable[list[str]]]
+# One of those posts read whole for the first time since start: post id, emoji → user ids of the users showing it
+# (Bot.handle_reactions_read), so that what a reaction removed while the bot was not running gave goes.
+ReactionsRead = Callable[[str, dict[str, list[str]]], Awaitable[Any]]
 TokenProvider = Callable[[bool], Awaitable[str]]
 DATABASE_DOWN = (DBAPIError, OSError, TimeoutError)
 # Errors that say something about the statement, not about the connection: pausing would not help.
@@ -78,6 +81,7 @@ class RocketChatTransport:
         *,
         on_reaction: ReactionHandler | None = None,
         reactable_posts: ReactablePosts | None = None,
+        on_reactions_read: ReactionsRead | None = None,
         ping_interval: float = 20.0,
     ) -> None:
         self.settings = settings
@@ -87,6 +91,9 @@ class RocketChatTransport:
         self.outbox = outbox
         self.on_reaction = on_reaction
         self.reactable_posts = reactable_posts
+        if on_reactions_read is None:  # the bot's entry point, next to its handle_reaction
+            on_reactions_read = getattr(getattr(on_reaction, "__self__", None), "handle_reactions_read", None)
+        self.on_reactions_read = on_reactions_read
         self._users: dict[str, Author] = {}  # username → the user, as users.info knows them
         self.wanted = configured_rooms(settings)
         self.user_id: str | None = rest.credentials.user_id
@@ -103,6 +110,9 @@ class RocketChatTransport:
         self.sender = OutboxSender(outbox, rest, self.room_id_for)
         # Post id → emoji → usernames, as last applied (posts without reactions are not kept).
         self._reactions: dict[str, dict[str, frozenset[str]]] = {}
+        # Posts whose reactions matter, not yet read whole since start (see _reactions_read), and those that were.
+        self._unread: set[str] = set()
+        self._read: set[str] = set()
         # Ids handled recently: a thread reply makes Rocket.Chat re-emit its parent, and catch-up re-reads its
         # boundary message. Only a shortcut: the processed_message table is what guarantees exactly once.
         self._recent: dict[str, None] = {}
@@ -294,6 +304,8 @@ class RocketChatTransport:
             return 0
         fed = 0
         for post_id in await self.reactable_posts():
+            if post_id not in self._read:
+                self._unread.add(post_id)
             try:
                 reply = await self.rest.call("chat_get_message", post_id)
             except RestError as error:  # deleted, or in a room the bot left: nothing to apply
@@ -404,6 +416,7 @@ class RocketChatTransport:
         post_id = document["_id"]
         now = reactions_of(document)
         applied = {emoji: set(users) for emoji, users in self._reactions.get(post_id, {}).items()}
+        postponed = False
         try:
             for emoji in sorted(set(now) | set(applied)):
                 for username in sorted(now.get(emoji, frozenset()) ^ applied.get(emoji, set())):
@@ -412,6 +425,7 @@ class RocketChatTransport:
                         user = await self._user(username)
                     except TransientError as error:
                         log.warning("reaction by %s postponed: users.info failed (%s)", username, error)
+                        postponed = True
                         continue
                     if user is not None:
                         change = ReactionChange(post_id, info.as_room(), user, emoji, added)
@@ -422,9 +436,33 @@ class RocketChatTransport:
                         applied.setdefault(emoji, set()).add(username)
                     else:
                         applied[emoji].discard(username)
+            if post_id in self._unread and not postponed:
+                await self._reactions_read(post_id, now)
         finally:
             state = {emoji: frozenset(users) for emoji, users in applied.items() if users}
             if state:
                 self._reactions[post_id] = state
             else:
                 self._reactions.pop(post_id, None)
+
+    async def _reactions_read(self, post_id: str, now: dict[str, frozenset[str]]) -> None:
+        """The first whole reading of a post whose reactions matter, once its changes are applied: the memory was
+        empty at start, so a reaction removed while the bot was not running made no change; the bot compares what
+        the post shows with what it recorded instead. Not done while a reactor could not be looked up (the post's
+        next reading tries again): a member missing from what is shown would lose their position."""
+        if self.on_reactions_read is None:
+            self._unread.discard(post_id)
+            return
+        shown: dict[str, list[str]] = {}
+        for emoji, usernames in now.items():
+            for username in sorted(usernames):
+                try:
+                    user = await self._user(username)
+                except TransientError as error:
+                    log.warning("reactions on %s compared later: users.info failed (%s)", post_id, error)
+                    return
+                if user is not None:
+                    shown.setdefault(emoji, []).append(user.id)
+        await self.on_reactions_read(post_id, shown)
+        self._unread.discard(post_id)
+        self._read.add(post_id)
