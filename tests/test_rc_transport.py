@@ -199,10 +199,7 @@ async def test_posts_of_open_rounds_are_compared_whole_once_after_start(bot: Bot
     assert changes[-1] == ("carol", ":+1:", True) and len(reads) == 1
     await transport.rest.close()
 
-    # Run by the bot, the transport hands the posts to Bot.handle_reactions_read.
-    wired = transport_for(bot, fake_rc, on_reaction=bot.handle_reaction, reactable_posts=reactable)
-    assert wired.on_reactions_read == bot.handle_reactions_read
-    await wired.rest.close()
+    # The wiring by `chatbot run` itself is proven end to end in tests/test_rc_reactions.py (removal while down).
 
 
 async def test_rooms_by_name_and_members(bot: Bot, fake_rc: FakeRocketChat) -> None:  # noqa: F811

@@ -107,7 +107,8 @@ async def serve(bot: Bot, secrets: Secrets) -> int:
         bot.clock,
         outbox,
         token_provider(rest, secrets),
-        on_reaction=getattr(bot, "handle_reaction", None),
+        on_reaction=bot.handle_reaction,
+        on_reactions_read=bot.handle_reactions_read,
         reactable_posts=lambda: open_round_posts(bot.sessions),
     )
     bot.outlet = transport.deliver

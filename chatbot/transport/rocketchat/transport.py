@@ -91,8 +91,6 @@ class RocketChatTransport:
         self.outbox = outbox
         self.on_reaction = on_reaction
         self.reactable_posts = reactable_posts
-        if on_reactions_read is None:  # the bot's entry point, next to its handle_reaction
-            on_reactions_read = getattr(getattr(on_reaction, "__self__", None), "handle_reactions_read", None)
         self.on_reactions_read = on_reactions_read
         self._users: dict[str, Author] = {}  # username → the user, as users.info knows them
         self.wanted = configured_rooms(settings)
