@@ -156,7 +156,7 @@ async def _run(settings: Settings) -> int:
         return EXIT_CONFIG
     bot = Bot.create(settings)
     try:
-        if not await _started(bot, run_scheduler=True):
+        if not await _started(bot):  # the scheduler starts once caught up (see service.serve)
             return EXIT_DATABASE
         return await service.serve(bot, secrets)
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from typing import Any
 
@@ -213,3 +214,31 @@ async def test_rooms_by_name_and_members(bot: Bot, fake_rc: FakeRocketChat) -> N
     members = await transport.room_members(Room(tech.id, "cercle-tech", RoomKind.CHANNEL))
     assert members is not None and sorted(m.username for m in members) == ["alice", "bob", "carol"]
     await transport.rest.close()
+
+
+async def test_caught_up_only_once_the_missed_messages_are_handled(bot: Bot, fake_rc: FakeRocketChat) -> None:  # noqa: F811
+    """`chatbot run` starts deadlines and reminders on this event: by then every missed command must be recorded."""
+    from sqlalchemy import func, select
+
+    from chatbot.db.models import ProcessedMessage
+
+    for i in range(5):
+        await fake_rc.post_as("alice", "cercle-tech", f"/contrib {i + 1}h tech")
+    transport = transport_for(bot, fake_rc)
+    handled_when_set: list[int] = []
+
+    async def watch() -> None:
+        await transport.caught_up.wait()
+        async with bot.sessions() as session:
+            handled_when_set.append(int(await session.scalar(select(func.count()).select_from(ProcessedMessage)) or 0))
+
+    watcher = asyncio.create_task(watch())
+    worker = asyncio.create_task(transport._work(bot.handle))
+    try:
+        assert not transport.caught_up.is_set()
+        await transport.catch_up()
+        await asyncio.wait_for(watcher, timeout=20)
+        assert handled_when_set == [5]
+    finally:
+        worker.cancel()
+        await transport.rest.close()

@@ -87,7 +87,8 @@ def token_provider(rest: RestClient, secrets: Secrets) -> Any:
 
 
 async def serve(bot: Bot, secrets: Secrets) -> int:
-    """Run until a signal; the bot is already started (schema checked, scheduler running)."""
+    """Run until a signal. The bot is started (schema checked); its scheduler starts once the messages missed while
+    it was down are handled, so that an answer sent before a deadline is counted before the deadline fires."""
     settings = bot.settings
     try:
         rest = await connect(settings.rocketchat.url, secrets)
@@ -135,6 +136,7 @@ async def serve(bot: Bot, secrets: Secrets) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     run = asyncio.create_task(transport.run(bot.handle))
+    scheduler = asyncio.create_task(_start_scheduler_when_caught_up(bot, transport))
     waiter = asyncio.create_task(stop.wait())
     try:
         await asyncio.wait([run, waiter], return_when=asyncio.FIRST_COMPLETED)
@@ -143,12 +145,18 @@ async def serve(bot: Bot, secrets: Secrets) -> int:
         return 0
     finally:
         waiter.cancel()
+        scheduler.cancel()
         await transport.stop()
         run.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await run
         await runner.cleanup()
         await rest.close()
+
+
+async def _start_scheduler_when_caught_up(bot: Bot, transport: RocketChatTransport) -> None:
+    await transport.caught_up.wait()
+    await bot.scheduler.start()
 
 
 def _bound_port(site: web.TCPSite) -> int | None:

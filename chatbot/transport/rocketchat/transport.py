@@ -97,7 +97,10 @@ class RocketChatTransport:
         self.user_id: str | None = rest.credentials.user_id
         self.rooms: dict[str, RoomInfo] = {}
         self.by_name: dict[str, str] = {}
-        self.queue: asyncio.Queue[tuple[dict[str, Any], RoomInfo]] = asyncio.Queue()
+        self.queue: asyncio.Queue[tuple[dict[str, Any], RoomInfo] | None] = asyncio.Queue()
+        # Set once everything missed before the first connection has been handled (None marks it in the queue):
+        # deadlines and reminders wait for it, so that a message sent before a deadline counts before it closes.
+        self.caught_up = asyncio.Event()
         self.database_ok = True
         self.handled = 0
         self.timings: deque[float] = deque(maxlen=10_000)  # seconds per handled message, for /healthz
@@ -271,6 +274,8 @@ class RocketChatTransport:
             held, self._held = self._held, []
             for item in held:
                 await self._feed(*item)
+            if not self.caught_up.is_set() and self.database_ok:
+                await self.queue.put(None)
             return fed
 
     async def _catch_up_with_retries(self) -> int:
@@ -327,7 +332,11 @@ class RocketChatTransport:
 
     async def _work(self, handler: Handler) -> None:
         while True:
-            document, info = await self.queue.get()
+            item = await self.queue.get()
+            if item is None:
+                self.caught_up.set()
+                continue
+            document, info = item
             try:
                 await self._handle(handler, document, info)
             except NOT_AN_OUTAGE:
