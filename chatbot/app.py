@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
 
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from chatbot.clock import Clock, SystemClock
@@ -73,6 +75,7 @@ class Bot:
     members_of: MembersOf | None = None
     # Set by a transport with an outbox (see `use_outbox`); the console leaves it unset and prints replies itself.
     persist: Persist | None = None
+    _envelope_names: dict[str, str] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.scheduler = Scheduler(self.sessions, self.settings, self.clock, self.t, self.fmt, self._deliver)
@@ -137,9 +140,24 @@ class Bot:
         now = self.clock.now()
         return ParseContext(today=now.date(), now=now, circles=circle_directory(self.settings))
 
-    @staticmethod
-    async def envelope_directory(services: Services) -> EnvelopeDirectory:
-        return EnvelopeDirectory(await services.budget.known_names())
+    async def envelope_directory(self, services: Services) -> EnvelopeDirectory:
+        """Envelope names change only through /budget: read once, read again after each /budget command."""
+        if self._envelope_names is None:
+            self._envelope_names = await services.budget.known_names()
+        return EnvelopeDirectory(self._envelope_names)
+
+    async def _mark_processed(self, session: AsyncSession, message: IncomingMessage) -> bool:
+        """Record the message as handled, in the transaction of its effects; False if it already was."""
+        values = {
+            "message_id": message.id,
+            "room_id": message.room.id,
+            "ts": message.ts,
+            "processed_at": self.clock.now(),
+        }
+        insert = postgresql_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        statement = insert(ProcessedMessage).values(**values).on_conflict_do_nothing(index_elements=["message_id"])
+        result = await session.execute(statement)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def handle(self, message: IncomingMessage) -> list[Outgoing]:
         """Handle one chat message exactly once: its effects and its processed mark commit together."""
@@ -154,13 +172,8 @@ class Bot:
                     await self.persist(session, message.id, replies)
             return replies
         async with self.sessions() as session, session.begin():
-            if await session.get(ProcessedMessage, message.id) is not None:
-                return []
-            session.add(
-                ProcessedMessage(
-                    message_id=message.id, room_id=message.room.id, ts=message.ts, processed_at=self.clock.now()
-                )
-            )
+            if not await self._mark_processed(session, message):
+                return []  # a replay: its effects are already recorded
             services = Services.bind(session, self.settings, self.clock)
             member = await services.members.ensure(
                 message.author.id, message.author.username, message.author.display_name
@@ -197,6 +210,8 @@ class Bot:
                 failed = None
             if self.persist is not None:
                 await self.persist(session, message.id, ctx.outgoing if failed is None else failed)
+        if recognised.group.name == "budget":  # envelopes may have been created or renamed
+            self._envelope_names = None
         if failed is not None:
             return failed
         self.scheduler.watch(services.tasks.created)
