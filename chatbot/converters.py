@@ -9,15 +9,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from chatbot.errors import ArgumentError
+from chatbot.french_dates import MONTHS
 from chatbot.money import euros_to_cents, parse_euros
 from chatbot.text import fold, slug
 from chatbot.tokens import Token
-from chatbot.values import Duration, EnvelopeRef, FlatAmount, MemberRef, Money, Period, Rate
+from chatbot.values import Duration, EnvelopeRef, FlatAmount, MemberRef, Money, Rate
 
 
 @dataclass
@@ -279,92 +280,6 @@ class NumberConverter(Converter):
         return int(found.group(1)) if found else None
 
 
-MONTHS = {
-    "janvier": 1, "janv": 1, "jan": 1,
-    "fevrier": 2, "fevr": 2, "fev": 2,
-    "mars": 3,
-    "avril": 4, "avr": 4,
-    "mai": 5,
-    "juin": 6,
-    "juillet": 7, "juil": 7,
-    "aout": 8,
-    "septembre": 9, "sept": 9, "sep": 9,
-    "octobre": 10, "oct": 10,
-    "novembre": 11, "nov": 11,
-    "decembre": 12, "dec": 12,
-}  # fmt: skip
-WEEKDAYS = {"lundi": 0, "mardi": 1, "mercredi": 2, "jeudi": 3, "vendredi": 4, "samedi": 5, "dimanche": 6}
-_NUMERIC_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{4}|\d{2}))?$")
-_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
-_WORDY_DATE = re.compile(r"^(?:le\s+)?(1er|\d{1,2})\s+([a-z]+)\.?(?:\s+(\d{4}))?$")
-FUTURE_WORDS = ("demain", "apres-demain", "apres demain")
-_NEXT_WEEKDAY = re.compile(r"^(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|semaine|mois)\s+prochaine?$")
-_WEEKDAY = re.compile(r"^(?:(?:ce|le)\s+)?([a-z]+)(?:\s+(?:dernier|passe))?$")
-
-
-class PastDateConverter(Converter):
-    """The date of some work: `hier`, `12/03`, `12/03/2026`, `le 12 mars`, `lundi` (the last one)."""
-
-    label = "date"
-    max_tokens = 4
-
-    def convert(self, text: str, ctx: ParseContext) -> date | None:
-        words = fold(text).strip()
-        relative = {"aujourd'hui": 0, "aujourd’hui": 0, "aujourdhui": 0, "auj": 0, "hier": 1, "avant-hier": 2}
-        if words in relative:
-            return ctx.today - timedelta(days=relative[words])
-        if words in FUTURE_WORDS or _NEXT_WEEKDAY.match(words):
-            raise ArgumentError("date_in_future_word", given=text)
-        if found := _NUMERIC_DATE.match(words):
-            year = found.group(3)
-            if year is None:
-                return _recent_past(ctx.today, int(found.group(2)), int(found.group(1)), text)
-            return _make_date(
-                int(year) + (2000 if len(year) == 2 else 0), int(found.group(2)), int(found.group(1)), text
-            )
-        if found := _ISO_DATE.match(words):
-            return _make_date(int(found.group(1)), int(found.group(2)), int(found.group(3)), text)
-        if (found := _WORDY_DATE.match(words)) and found.group(2) in MONTHS:
-            day = 1 if found.group(1) == "1er" else int(found.group(1))
-            if found.group(3) is None:
-                return _recent_past(ctx.today, MONTHS[found.group(2)], day, text)
-            return _make_date(int(found.group(3)), MONTHS[found.group(2)], day, text)
-        if (found := _WEEKDAY.match(words)) and found.group(1) in WEEKDAYS:
-            back = (ctx.today.weekday() - WEEKDAYS[found.group(1)]) % 7
-            return ctx.today - timedelta(days=back)
-        return None
-
-
-YEAR_TURN_DAYS = 62
-
-
-def _recent_past(today: date, month: int, day: int, text: str) -> date:
-    """A day and month without a year: this year's, unless that is ahead and last year's was only weeks ago
-    (`28/12` typed on 5 January means last December). Otherwise this year's, which the caller may refuse."""
-    this_year, last_year = _date_or_none(today.year, month, day), _date_or_none(today.year - 1, month, day)
-    if this_year is not None and this_year <= today:
-        return this_year
-    if last_year is not None and (today - last_year).days <= YEAR_TURN_DAYS:
-        return last_year
-    if this_year is None:
-        raise ArgumentError("date_invalid", given=text)
-    return this_year
-
-
-def _date_or_none(year: int, month: int, day: int) -> date | None:
-    try:
-        return date(year, month, day)
-    except ValueError:
-        return None
-
-
-def _make_date(year: int, month: int, day: int, text: str) -> date:
-    try:
-        return date(year, month, day)
-    except ValueError as exc:
-        raise ArgumentError("date_invalid", given=text) from exc
-
-
 class EnvelopeConverter(Converter):
     """An envelope by slug, circle name, alias or channel: `tech`, `#cercle-tech`, `Vie coopérative`."""
 
@@ -404,22 +319,6 @@ class MemberConverter(Converter):
     def near_miss(self, word: str, ctx: ParseContext) -> ArgumentError | None:
         if re.fullmatch(r"[\w.-]+", word) and not word.isdigit():
             return ArgumentError("member_or_envelope", given=word, known=ctx.directory.slugs)
-        return None
-
-
-class PeriodConverter(Converter):
-    """`mois` (this month), `annee` (this year), or a year `2025`."""
-
-    label = "period"
-
-    def convert(self, text: str, ctx: ParseContext) -> Period | None:
-        word = fold(text).strip()
-        if word in ("mois", "month"):
-            return Period(ctx.today.year, ctx.today.month)
-        if word in ("annee", "an", "year"):
-            return Period(ctx.today.year)
-        if re.fullmatch(r"(?:19|20|21)\d\d", word):
-            return Period(int(word))
         return None
 
 

@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from chatbot.converters import MONTHS, WEEKDAYS
 from chatbot.errors import ArgumentError, DomainError, UsageError
+from chatbot.french_dates import MONTHS, WEEKDAYS
 from chatbot.text import fold
 from chatbot.tokens import Token, rest_of_line, tokenize
 

@@ -29,8 +29,9 @@ from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
 
-from chatbot.converters import MONTHS, WEEKDAYS, Converter, ParseContext
+from chatbot.converters import Converter, ParseContext
 from chatbot.errors import ArgumentError
+from chatbot.french_dates import MONTHS, WEEKDAYS
 from chatbot.text import fold
 from chatbot.tokens import Token
 

@@ -11,12 +11,11 @@ from chatbot.converters import (
     FreeText,
     MemberConverter,
     NumberConverter,
-    PastDateConverter,
-    PeriodConverter,
     QuantityConverter,
     RateConverter,
     YearConverter,
 )
+from chatbot.converters_dates import PastDateConverter, PeriodConverter
 from chatbot.errors import UsageError
 from chatbot.export import contributions_csv
 from chatbot.services.contributions import Outcome

@@ -21,12 +21,11 @@ from chatbot.converters import (
     NewSlugConverter,
     NumberConverter,
     ParseContext,
-    PastDateConverter,
-    PeriodConverter,
     QuantityConverter,
     RateConverter,
     YearConverter,
 )
+from chatbot.converters_dates import PastDateConverter, PeriodConverter
 from chatbot.errors import ArgumentError
 from chatbot.text import slug
 from chatbot.tokens import Token, rest_of_line, tokenize
