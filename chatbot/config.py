@@ -10,17 +10,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from chatbot.config_reader import ConfigError, TomlReader
 from chatbot.consent_settings import ConsentSettings, parse_consent
-from chatbot.money import euros_to_cents, parse_euros
+from chatbot.money import euros_to_cents
 from chatbot.text import slug
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///chatbot.db"
 OVERRUN_POLICIES = ("warn", "refuse")
 ENVELOPE_MODES = ("hours", "flat", "both")
-
-
-class ConfigError(Exception):
-    """A configuration mistake, described for the admin who wrote the file."""
 
 
 @dataclass(frozen=True)
@@ -151,7 +148,7 @@ def load_settings(path: Path | None = None, database_url: str | None = None) -> 
 
 
 def parse_settings(raw: dict[str, Any], source: Path | None = None, database_url: str | None = None) -> Settings:
-    reader = _Reader(raw)
+    reader = TomlReader(raw)
     bot = reader.table("bot")
     tz_name = reader.string(bot, "bot.timezone", default="Europe/Paris")
     try:
@@ -212,7 +209,7 @@ def parse_settings(raw: dict[str, Any], source: Path | None = None, database_url
     )
 
 
-def _parse_rocketchat(reader: _Reader, table: dict[str, Any]) -> RocketChatSettings:
+def _parse_rocketchat(reader: TomlReader, table: dict[str, Any]) -> RocketChatSettings:
     url = reader.string(table, "rocketchat.url", default="http://localhost:3000").rstrip("/")
     if not url.startswith(("http://", "https://")):
         raise ConfigError(
@@ -247,7 +244,7 @@ def _with_password(url: str) -> str:
     return url
 
 
-def _parse_budget(reader: _Reader, table: dict[str, Any]) -> BudgetSettings:
+def _parse_budget(reader: TomlReader, table: dict[str, Any]) -> BudgetSettings:
     year = reader.optional_int(table, "budget.year")
     cap = reader.money(table, "budget.hourly_cap", default=Decimal(30))
     if cap <= 0:
@@ -278,7 +275,7 @@ def _parse_budget(reader: _Reader, table: dict[str, Any]) -> BudgetSettings:
     )
 
 
-def _parse_meetings(reader: _Reader, table: dict[str, Any]) -> MeetingSettings:
+def _parse_meetings(reader: TomlReader, table: dict[str, Any]) -> MeetingSettings:
     server = reader.string(table, "meetings.jitsi_server", default=MeetingSettings.jitsi_server).rstrip("/")
     if not server.startswith(("https://", "http://")):
         raise ConfigError('meetings.jitsi_server doit être une adresse web (ex. "https://visio.opteos.fr").')
@@ -292,7 +289,7 @@ def _parse_meetings(reader: _Reader, table: dict[str, Any]) -> MeetingSettings:
     )
 
 
-def _positive(reader: _Reader, table: dict[str, Any], where: str, default: int) -> int:
+def _positive(reader: TomlReader, table: dict[str, Any], where: str, default: int) -> int:
     value = reader.optional_int(table, where)
     if value is None:
         return default
@@ -301,7 +298,7 @@ def _positive(reader: _Reader, table: dict[str, Any], where: str, default: int) 
     return value
 
 
-def _reminders(reader: _Reader, table: dict[str, Any], where: str, default: tuple[int, ...]) -> tuple[int, ...]:
+def _reminders(reader: TomlReader, table: dict[str, Any], where: str, default: tuple[int, ...]) -> tuple[int, ...]:
     value = reader._leaf(table, where)
     if value is None:
         return default
@@ -310,7 +307,7 @@ def _reminders(reader: _Reader, table: dict[str, Any], where: str, default: tupl
     return tuple(sorted(set(value), reverse=True))
 
 
-def _parse_circle(reader: _Reader, index: int, table: dict[str, Any], meetings: MeetingSettings) -> CircleSettings:
+def _parse_circle(reader: TomlReader, index: int, table: dict[str, Any], meetings: MeetingSettings) -> CircleSettings:
     where = f"circles[{index + 1}]"
     circle_slug = slug(reader.string(table, f"{where}.slug"))
     if not circle_slug:
@@ -329,7 +326,7 @@ def _parse_circle(reader: _Reader, index: int, table: dict[str, Any], meetings: 
 
 
 def _parse_envelope(
-    reader: _Reader,
+    reader: TomlReader,
     index: int,
     table: dict[str, Any],
     circles: tuple[CircleSettings, ...],
@@ -396,77 +393,3 @@ def _check_names_unambiguous(circles: tuple[CircleSettings, ...], envelopes: tup
 def _claim(owner: dict[str, str], name: str, target: str) -> None:
     if owner.setdefault(name, target) != target:
         raise ConfigError(f"Le nom « {name} » désigne deux enveloppes ou cercles différents ; renommez l'un d'eux.")
-
-
-class _Reader:
-    """Typed access to raw TOML values, each failure naming the key and an example."""
-
-    def __init__(self, raw: dict[str, Any]) -> None:
-        self.raw = raw
-
-    def table(self, key: str) -> dict[str, Any]:
-        value = self.raw.get(key, {})
-        if not isinstance(value, dict):
-            raise ConfigError(f"[{key}] doit être une table TOML.")
-        return value
-
-    def table_list(self, key: str) -> list[dict[str, Any]]:
-        value = self.raw.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            raise ConfigError(f"{key} doit être une liste de tables [[{key}]].")
-        return value
-
-    @staticmethod
-    def _leaf(table: dict[str, Any], where: str) -> Any:
-        return table.get(where.rsplit(".", 1)[-1])
-
-    def string(self, table: dict[str, Any], where: str, default: str | None = None) -> str:
-        value = self._leaf(table, where)
-        if value is None:
-            if default is None:
-                raise ConfigError(f"{where} manque.")
-            return default
-        if not isinstance(value, str) or not value.strip():
-            raise ConfigError(f"{where} doit être un texte non vide.")
-        return value.strip()
-
-    def optional_string(self, table: dict[str, Any], where: str) -> str | None:
-        value = self._leaf(table, where)
-        return None if value is None else self.string(table, where)
-
-    def string_list(self, table: dict[str, Any], where: str) -> list[str]:
-        value = self._leaf(table, where)
-        if value is None:
-            return []
-        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-            raise ConfigError(f'{where} doit être une liste de textes (ex. ["a", "b"]).')
-        return [v.strip() for v in value]
-
-    def optional_int(self, table: dict[str, Any], where: str) -> int | None:
-        value = self._leaf(table, where)
-        if value is None:
-            return None
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise ConfigError(f"{where} doit être un nombre entier.")
-        return value
-
-    def optional_money(self, table: dict[str, Any], where: str) -> Decimal | None:
-        value = self._leaf(table, where)
-        if value is None:
-            return None
-        return self.money(table, where)
-
-    def money(self, table: dict[str, Any], where: str, default: Decimal | None = None) -> Decimal:
-        value = self._leaf(table, where)
-        if value is None:
-            if default is None:
-                raise ConfigError(f"{where} manque (un montant en euros, ex. 1500).")
-            return default
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise ConfigError(f'{where} doit être un montant en euros (ex. 1500 ou "250,50").')
-        try:
-            amount = parse_euros(str(value))
-            euros_to_cents(amount)
-        except ValueError as exc:
-            raise ConfigError(f"{where} : « {value} » n'est pas un montant au centime près (ex. 250,50).") from exc
-        return amount
