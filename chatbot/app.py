@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from chatbot.clock import Clock, SystemClock
 from chatbot.commandkit import Command, CommandGroup
 from chatbot.config import Settings
-from chatbot.context import Context, ReactionContext
+from chatbot.context import Context, ReactionContext, UnitFields
 from chatbot.converters import EnvelopeDirectory, ParseContext
 from chatbot.db import migrate
 from chatbot.db.engine import make_engine, make_session_factory
@@ -146,6 +146,20 @@ class Bot:
             self._envelope_names = await services.budget.known_names()
         return EnvelopeDirectory(self._envelope_names)
 
+    async def _unit_of_work(self, services: Services, author: Author) -> UnitFields:
+        """The fields every handler context shares (see chatbot.context.UnitOfWork), for this author."""
+        member = await services.members.ensure(author.id, author.username, author.display_name)
+        return UnitFields(
+            member=member,
+            is_admin=services.members.is_admin(member),
+            settings=self.settings,
+            t=self.t,
+            fmt=self.fmt,
+            clock=self.clock,
+            services=services,
+            members_of=self._room_members,
+        )
+
     async def _mark_processed(self, session: AsyncSession, message: IncomingMessage) -> bool:
         """Record the message as handled, in the transaction of its effects; False if it already was."""
         values = {
@@ -175,22 +189,8 @@ class Bot:
             if not await self._mark_processed(session, message):
                 return []  # a replay: its effects are already recorded
             services = Services.bind(session, self.settings, self.clock)
-            member = await services.members.ensure(
-                message.author.id, message.author.username, message.author.display_name
-            )
-            ctx = Context(
-                message=message,
-                member=member,
-                is_admin=services.members.is_admin(member),
-                settings=self.settings,
-                t=self.t,
-                fmt=self.fmt,
-                clock=self.clock,
-                services=services,
-                parse=self.parse_context(),
-                router=self.router,
-                members_of=self._room_members,
-            )
+            unit = await self._unit_of_work(services, message.author)
+            ctx = Context(message=message, parse=self.parse_context(), router=self.router, **unit)
             command: Command | None = None
             failed: list[Outgoing] | None
             try:
@@ -228,18 +228,7 @@ class Bot:
             return []
         async with self.sessions() as session, session.begin():
             services = Services.bind(session, self.settings, self.clock)
-            member = await services.members.ensure(change.user.id, change.user.username, change.user.display_name)
-            ctx = ReactionContext(
-                change=change,
-                member=member,
-                is_admin=services.members.is_admin(member),
-                settings=self.settings,
-                t=self.t,
-                fmt=self.fmt,
-                clock=self.clock,
-                services=services,
-                members_of=self._room_members,
-            )
+            ctx = ReactionContext(change=change, **await self._unit_of_work(services, change.user))
             try:
                 async with session.begin_nested():
                     for handler in handlers:

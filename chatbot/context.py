@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TypedDict
 
 from chatbot.clock import Clock
 from chatbot.config import CircleSettings, Settings
@@ -21,9 +22,9 @@ async def nobody_known(room: Room) -> list[Author] | None:
     return None
 
 
-@dataclass
-class Context:
-    message: IncomingMessage
+class UnitFields(TypedDict):
+    """The UnitOfWork fields the bot fills in for each handler (typed, so that `**fields` is checked)."""
+
     member: Member
     is_admin: bool
     settings: Settings
@@ -31,10 +32,31 @@ class Context:
     fmt: Formatter
     clock: Clock
     services: Services
+    members_of: MembersOf
+
+
+@dataclass(kw_only=True)
+class UnitOfWork:
+    """What every handler gets: who acts, the services of this transaction, texts, and what the bot will say."""
+
+    member: Member
+    is_admin: bool
+    settings: Settings
+    t: Catalogue
+    fmt: Formatter
+    clock: Clock
+    services: Services
+    members_of: MembersOf = nobody_known
+    outgoing: list[Outgoing] = field(default_factory=list)
+
+
+@dataclass(kw_only=True)
+class Context(UnitOfWork):
+    """A command handler's context: the message it answers and how its arguments were parsed."""
+
+    message: IncomingMessage
     parse: ParseContext
     router: Router
-    outgoing: list[Outgoing] = field(default_factory=list)
-    members_of: MembersOf = nobody_known
 
     @property
     def today(self) -> date:
@@ -65,20 +87,11 @@ class Context:
         self.outgoing.append(Outgoing(text=text, room_name=room_name, is_reply=False))
 
 
-@dataclass
-class ReactionContext:
+@dataclass(kw_only=True)
+class ReactionContext(UnitOfWork):
     """What a reaction handler gets: the reaction, the member who reacted, the services of this unit of work."""
 
     change: ReactionChange
-    member: Member
-    is_admin: bool
-    settings: Settings
-    t: Catalogue
-    fmt: Formatter
-    clock: Clock
-    services: Services
-    members_of: MembersOf = nobody_known
-    outgoing: list[Outgoing] = field(default_factory=list)
 
     def say_in_thread(self, text: str) -> None:
         """Answer in the thread of the message that was reacted to."""
