@@ -24,6 +24,7 @@ from chatbot.db.engine import make_engine
 from chatbot.db.models import Base
 from chatbot.text import visible
 from chatbot.transport.base import Author, IncomingMessage, Outgoing, Room, RoomKind
+from chatbot.transport.rocketchat.outbox import Outbox
 
 PARIS = ZoneInfo("Europe/Paris")
 # A Thursday: 26 November 2026, 10:00 in Paris.
@@ -153,6 +154,14 @@ class Chat:
     async def __call__(self, text: str, *, user: str = "camille", room: str = "@bot") -> str:
         out = await self.send(text, user=user, room=room)
         return "\n".join(plain(o.text) for o in out if o.is_reply)
+
+
+@pytest.fixture
+def outbox(bot: Bot) -> Outbox:
+    """The bot recording what it says in the outbox, as `chatbot run` sets it up."""
+    box = Outbox(bot.sessions, bot.clock)
+    bot.use_outbox(box.persist)
+    return box
 
 
 @pytest.fixture

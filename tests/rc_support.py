@@ -13,12 +13,21 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
+from chatbot.app import Bot
+from chatbot.db.models import OutboxMessage
 from tests.fakerc.server import FakeRocketChat
 
 ROOT = Path(__file__).resolve().parents[1]
 READY_LINE = re.compile(r":(\d+)/healthz")
+
+
+async def rows(bot: Bot) -> list[OutboxMessage]:
+    """The outbox rows, oldest first."""
+    async with bot.sessions() as session:
+        return list((await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all())
 
 
 def write_config(directory: Path, rc_url: str, database_url: str, **rocketchat: str) -> Path:

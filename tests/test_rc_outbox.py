@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import func, select
 
 from chatbot.app import Bot
 from chatbot.clock import FixedClock
-from chatbot.db.models import Contribution, OutboxMessage, OutboxStatus
+from chatbot.db.models import Contribution, OutboxStatus
 from chatbot.scheduler import Firing
 from chatbot.services import Services
 from chatbot.transport.base import Outgoing
@@ -16,18 +15,7 @@ from chatbot.transport.rocketchat.rest import Credentials, RestClient, RetryPoli
 from tests.conftest import message
 from tests.fakerc.fixtures import fake_rc  # noqa: F401
 from tests.fakerc.server import FakeRocketChat
-
-
-@pytest.fixture
-def outbox(bot: Bot) -> Outbox:
-    box = Outbox(bot.sessions, bot.clock)
-    bot.use_outbox(box.persist)
-    return box
-
-
-async def rows(bot: Bot) -> list[OutboxMessage]:
-    async with bot.sessions() as session:
-        return list((await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all())
+from tests.rc_support import rows
 
 
 async def count(bot: Bot, model: type) -> int:

@@ -11,12 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
 from chatbot.app import Bot
 from chatbot.clock import FixedClock
 from chatbot.config import Settings
-from chatbot.db.models import OutboxMessage
 from chatbot.transport.base import Attachment, Outgoing
 from chatbot.transport.console import ConsoleTransport
 from chatbot.transport.rocketchat.outbox import Outbox, OutboxSender
@@ -24,21 +22,9 @@ from chatbot.transport.rocketchat.rest import Credentials, RestClient, RetryPoli
 from tests.conftest import message
 from tests.fakerc.fixtures import fake_rc  # noqa: F401
 from tests.fakerc.server import FakeRocketChat
-from tests.rc_support import BotProcess, bot_replies, wait_for, write_config
+from tests.rc_support import BotProcess, bot_replies, rows, wait_for, write_config
 
 CSV = "\ufeffN°;date\r\n1;02/11/2026\r\n".encode()
-
-
-@pytest.fixture
-def outbox(bot: Bot) -> Outbox:
-    box = Outbox(bot.sessions, bot.clock)
-    bot.use_outbox(box.persist)
-    return box
-
-
-async def rows(bot: Bot) -> list[OutboxMessage]:
-    async with bot.sessions() as session:
-        return list((await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all())
 
 
 def client(fake: FakeRocketChat) -> RestClient:
