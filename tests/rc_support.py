@@ -144,7 +144,8 @@ class BotProcess:
             return self.process.returncode if self.process else 0
         self.process.send_signal(signal.SIGTERM)
         try:
-            return await asyncio.wait_for(self.process.wait(), 15)
+            # A graceful stop may wait for a REST call already in flight in a worker thread (its timeout is 15 s).
+            return await asyncio.wait_for(self.process.wait(), 30)
         except TimeoutError:
             self.process.kill()
             return await self.process.wait()

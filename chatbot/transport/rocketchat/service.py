@@ -146,6 +146,8 @@ async def serve(bot: Bot, secrets: Secrets) -> int:
     finally:
         waiter.cancel()
         scheduler.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await scheduler  # never leave it halfway through a database read while the engine closes
         await transport.stop()
         run.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
