@@ -4,19 +4,40 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from chatbot.db.sqlite_inloop import InLoopConnection
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    if make_url(url).drivername == "sqlite+aiosqlite" and "async_creator" not in kwargs:
+        return _in_loop_sqlite(url, **kwargs)
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _tune_sqlite(engine)
     return engine
 
 
+def _in_loop_sqlite(url: str, **kwargs: Any) -> AsyncEngine:
+    """SQLAlchemy's aiosqlite dialect over connections that run on the loop (see chatbot.db.sqlite_inloop),
+    opened with the arguments the dialect derives from the URL."""
+    sync_engine: Engine | None = None
+
+    async def connect() -> InLoopConnection:
+        assert sync_engine is not None
+        args, params = sync_engine.dialect.create_connect_args(sync_engine.url)
+        return await InLoopConnection.open(*args, **params)
+
+    engine = create_async_engine(url, async_creator=connect, **kwargs)
+    sync_engine = engine.sync_engine
+    _tune_sqlite(engine)
+    return engine
+
+
 def _tune_sqlite(engine: AsyncEngine) -> None:
-    """Foreign keys on, WAL, a busy timeout, and BEGIN IMMEDIATE.
+    """Foreign keys on, WAL, and BEGIN IMMEDIATE (waiting for another writer: chatbot.db.sqlite_inloop).
 
     BEGIN IMMEDIATE takes the write lock at the start of each transaction, so two writers never both read a
     budget and then both write it: SQLite's equivalent of PostgreSQL's row lock on the envelope.
@@ -27,7 +48,6 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
