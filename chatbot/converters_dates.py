@@ -11,8 +11,8 @@ from chatbot.french_dates import MONTHS, WEEKDAYS
 from chatbot.text import fold
 from chatbot.values import Period
 
-_NUMERIC_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{4}|\d{2}))?$")
-_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_NUMERIC_DATE = re.compile(r"^(?:le\s+)?(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{4}|\d{2}))?$")
+_ISO_DATE = re.compile(r"^(?:le\s+)?(\d{4})-(\d{1,2})-(\d{1,2})$")
 _WORDY_DATE = re.compile(r"^(?:le\s+)?(1er|\d{1,2})\s+([a-z]+)\.?(?:\s+(\d{4}))?$")
 FUTURE_WORDS = ("demain", "apres-demain", "apres demain")
 _NEXT_WEEKDAY = re.compile(r"^(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|semaine|mois)\s+prochaine?$")
@@ -20,7 +20,7 @@ _WEEKDAY = re.compile(r"^(?:(?:ce|le)\s+)?([a-z]+)(?:\s+(?:dernier|passe))?$")
 
 
 class PastDateConverter(Converter):
-    """The date of some work: `hier`, `12/03`, `12/03/2026`, `le 12 mars`, `lundi` (the last one)."""
+    """The date of some work: `hier`, `12/03`, `le 12/03/2026`, `le 12 mars`, `lundi` (the last one)."""
 
     label = "date"
     max_tokens = 4

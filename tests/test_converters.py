@@ -368,6 +368,9 @@ def test_not_a_number(text: str, ctx: ParseContext) -> None:
         ("12/03/26", date(2026, 3, 12)),
         ("1/3/2025", date(2025, 3, 1)),
         ("2026-03-12", date(2026, 3, 12)),
+        ("le 12/03", date(2026, 3, 12)),  # not a description « le 12/03 » on today's work
+        ("le 15/12/2025", date(2025, 12, 15)),
+        ("le 2026-03-12", date(2026, 3, 12)),
         ("le 12 mars", date(2026, 3, 12)),
         ("12 mars", date(2026, 3, 12)),
         ("le 12 mars 2025", date(2025, 3, 12)),
