@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
 
+@functools.lru_cache(maxsize=8192)  # the same names (circles, envelopes, keywords) are folded again and again
 def fold(text: str) -> str:
     """Lower-case and strip accents, so that `Réunion` and `reunion` compare equal."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())

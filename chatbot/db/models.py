@@ -108,6 +108,8 @@ class Contribution(Base):
     __table_args__ = (
         Index("ix_contribution_envelope_id_id", "envelope_id", "id"),
         Index("ix_contribution_member_id_work_date", "member_id", "work_date"),
+        # Every declaration looks for the member's open intention on its envelope.
+        Index("ix_contribution_member_id_envelope_id_status", "member_id", "envelope_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatbot.clock import Clock
@@ -24,6 +24,35 @@ from chatbot.services.budget import BudgetService, EnvelopeStatus
 from chatbot.values import Duration, FlatAmount, Period, Quantity
 
 MAX_DESCRIPTION = 1000
+
+# Built once: every declaration runs both, and building a statement costs more than SQLite takes to answer it.
+_IDENTICAL = (
+    select(Contribution.id)
+    .where(
+        Contribution.member_id == bindparam("member_id"),
+        Contribution.envelope_id == bindparam("envelope_id"),
+        Contribution.work_date == bindparam("work_date"),
+        Contribution.amount_cents == bindparam("amount_cents"),
+        Contribution.description == bindparam("description"),
+        Contribution.kind == bindparam("kind"),
+        Contribution.status != ContributionStatus.CANCELLED,
+    )
+    .order_by(Contribution.id.desc())
+    .limit(1)
+)
+_OPEN_INTENTION = (
+    select(Contribution)
+    .where(
+        Contribution.member_id == bindparam("member_id"),
+        Contribution.envelope_id == bindparam("envelope_id"),
+        Contribution.kind == ContributionKind.INTENTION,
+        Contribution.status == ContributionStatus.PLANNED,
+        Contribution.realized_cents < Contribution.amount_cents,
+    )
+    .order_by(Contribution.id)
+    .limit(1)
+    .with_for_update()
+)
 
 
 @dataclass(frozen=True)
@@ -226,38 +255,20 @@ class ContributionService:
         self, member: Member, envelope: Envelope, work_date: date, amount: int, description: str, intention: bool
     ) -> int | None:
         """The last declaration just like this one (same member, envelope, day, amount, text), if any."""
-        query = (
-            select(Contribution.id)
-            .where(
-                Contribution.member_id == member.id,
-                Contribution.envelope_id == envelope.id,
-                Contribution.work_date == work_date,
-                Contribution.amount_cents == amount,
-                Contribution.description == description,
-                Contribution.kind == (ContributionKind.INTENTION if intention else ContributionKind.DECLARATION),
-                Contribution.status != ContributionStatus.CANCELLED,
-            )
-            .order_by(Contribution.id.desc())
-            .limit(1)
-        )
-        return await self.session.scalar(query)
+        kind = ContributionKind.INTENTION if intention else ContributionKind.DECLARATION
+        parameters = {
+            "member_id": member.id,
+            "envelope_id": envelope.id,
+            "work_date": work_date,
+            "amount_cents": amount,
+            "description": description,
+            "kind": kind,
+        }
+        return await self.session.scalar(_IDENTICAL, parameters)
 
     async def _open_intention(self, member: Member, envelope: Envelope) -> Contribution | None:
         """The member's oldest intention on this envelope that still has something left to realise."""
-        query = (
-            select(Contribution)
-            .where(
-                Contribution.member_id == member.id,
-                Contribution.envelope_id == envelope.id,
-                Contribution.kind == ContributionKind.INTENTION,
-                Contribution.status == ContributionStatus.PLANNED,
-                Contribution.realized_cents < Contribution.amount_cents,
-            )
-            .order_by(Contribution.id)
-            .limit(1)
-            .with_for_update()
-        )
-        return await self.session.scalar(query)
+        return await self.session.scalar(_OPEN_INTENTION, {"member_id": member.id, "envelope_id": envelope.id})
 
     async def cancel(self, actor: Member, contribution_id: int, *, is_admin: bool) -> Cancellation:
         contribution = await self.session.get(Contribution, contribution_id)
