@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
 
@@ -24,18 +24,13 @@ from chatbot.errors import UserError
 from chatbot.formatting import Formatter
 from chatbot.meeting_args import circle_directory
 from chatbot.messages import Catalogue, load_catalogue
-from chatbot.router import Router
-from chatbot.scheduler import Deliver, Scheduler
+from chatbot.router import Recognised, Router
+from chatbot.scheduler import Deliver, Persist, Scheduler
 from chatbot.services import Services
 from chatbot.text import without_control_characters
 from chatbot.transport.base import Author, IncomingMessage, MembersOf, Outgoing, ReactionChange, Room
 
 log = logging.getLogger(__name__)
-
-# Records what a handled message (or a fired task) makes the bot say, inside the transaction of its effects: the
-# Rocket.Chat transport's outbox. Arguments: the session, a key unique to the source ("<message id>" or
-# "task-<id>") from which deterministic message ids are derived, and the messages.
-Persist = Callable[[AsyncSession, str, list[Outgoing]], Awaitable[None]]
 
 
 class SchemaOutOfDate(Exception):
@@ -76,6 +71,7 @@ class Bot:
     # Set by a transport with an outbox (see `use_outbox`); the console leaves it unset and prints replies itself.
     persist: Persist | None = None
     _envelope_names: dict[str, str] | None = field(default=None, init=False, repr=False)
+    _circles: EnvelopeDirectory | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.scheduler = Scheduler(self.sessions, self.settings, self.clock, self.t, self.fmt, self._deliver)
@@ -138,7 +134,9 @@ class Bot:
     def parse_context(self) -> ParseContext:
         """What converters may know: now, and the circles (the envelopes' names are added once a session is open)."""
         now = self.clock.now()
-        return ParseContext(today=now.date(), now=now, circles=circle_directory(self.settings))
+        if self._circles is None:
+            self._circles = circle_directory(self.settings)  # from the configuration, which does not change
+        return ParseContext(today=now.date(), now=now, circles=self._circles)
 
     async def envelope_directory(self, services: Services) -> EnvelopeDirectory:
         """Envelope names change only through /budget: read once, read again after each /budget command."""
@@ -160,61 +158,94 @@ class Bot:
             members_of=self._room_members,
         )
 
-    async def _mark_processed(self, session: AsyncSession, message: IncomingMessage) -> bool:
-        """Record the message as handled, in the transaction of its effects; False if it already was."""
-        values = {
-            "message_id": message.id,
-            "room_id": message.room.id,
-            "ts": message.ts,
-            "processed_at": self.clock.now(),
-        }
+    async def _mark_processed(self, session: AsyncSession, messages: Sequence[IncomingMessage]) -> set[str]:
+        """Record the messages as handled, in the transaction of their effects; the ids not recorded before."""
+        if not messages:
+            return set()
+        now = self.clock.now()
+        values = {m.id: {"message_id": m.id, "room_id": m.room.id, "ts": m.ts, "processed_at": now} for m in messages}
         insert = postgresql_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
-        statement = insert(ProcessedMessage).values(**values).on_conflict_do_nothing(index_elements=["message_id"])
-        result = await session.execute(statement)
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        statement = (
+            insert(ProcessedMessage)
+            .values(list(values.values()))
+            .on_conflict_do_nothing(index_elements=["message_id"])
+            .returning(ProcessedMessage.message_id)
+        )
+        return set((await session.scalars(statement)).all())
 
     async def handle(self, message: IncomingMessage) -> list[Outgoing]:
         """Handle one chat message exactly once: its effects and its processed mark commit together."""
-        recognised = self.router.recognise(without_control_characters(message.text), direct=message.room.is_direct)
-        if recognised is None:
-            return []
-        if recognised.group is None:
-            text = self.router.unknown_command(recognised.name, direct=message.room.is_direct)
-            replies = [self._reply(message, text)] if text else []
-            if replies and self.persist is not None:
-                async with self.sessions() as session, session.begin():
-                    await self.persist(session, message.id, replies)
-            return replies
-        async with self.sessions() as session, session.begin():
-            if not await self._mark_processed(session, message):
-                return []  # a replay: its effects are already recorded
-            services = Services.bind(session, self.settings, self.clock)
-            unit = await self._unit_of_work(services, message.author)
-            ctx = Context(message=message, parse=self.parse_context(), router=self.router, **unit)
-            command: Command | None = None
-            failed: list[Outgoing] | None
-            try:
-                async with session.begin_nested():
-                    command, arguments = recognised.group.select(recognised.arguments)
-                    self.router.check_permission(command, ctx.is_admin)
-                    ctx.parse.directory = await self.envelope_directory(services)
-                    values = self.router.parse(command, arguments, ctx.parse)
-                    await command.handler(ctx, **values)
-            except UserError as error:
-                failed = [self._reply(message, self.router.render_error(error, command))]
-            except Exception:
-                reference = uuid.uuid4().hex[:8]
-                log.exception("command failed (ref %s) on message %s", reference, message.id)
-                failed = [self._reply(message, self.t("errors.internal", reference=reference))]
-            else:
-                failed = None
-            if self.persist is not None:
-                await self.persist(session, message.id, ctx.outgoing if failed is None else failed)
-        if recognised.group.name == "budget":  # envelopes may have been created or renamed
-            self._envelope_names = None
-        if failed is not None:
-            return failed
+        return (await self.handle_many([message]))[0]
+
+    async def handle_many(self, messages: Sequence[IncomingMessage]) -> list[list[Outgoing]]:
+        """Handle messages in order, in one transaction: the replies to each, in the same order.
+
+        Each command runs exactly once: its effects and its processed mark commit together, and a replay (a
+        message already marked) does nothing. A command refused or failing has its effects undone (a savepoint)
+        and the others stand; an error of the transaction itself (the database is gone) records none of them.
+        One commit for many messages is what lets a backlog (a burst, a catch-up) drain quickly.
+        """
+        recognised = [
+            self.router.recognise(without_control_characters(m.text), direct=m.room.is_direct) for m in messages
+        ]
+        results: list[list[Outgoing]] = [[] for _ in messages]  # replies, in the order of `messages`
+        commands = [m for m, r in zip(messages, recognised, strict=True) if r is not None and r.group is not None]
+        unknown = [i for i, r in enumerate(recognised) if r is not None and r.group is None]
+        for index in unknown:
+            text = self.router.unknown_command(recognised[index].name, direct=messages[index].room.is_direct)  # type: ignore[union-attr]
+            results[index] = [self._reply(messages[index], text)] if text else []
+        if not commands and (self.persist is None or not any(results)):
+            return results
+        touches_envelopes = any(r is not None and r.group is not None and r.group.name == "budget" for r in recognised)
+        try:
+            async with self.sessions() as session, session.begin():
+                fresh = await self._mark_processed(session, commands)
+                services = Services.bind(session, self.settings, self.clock)
+                await services.members.preload({m.author.id for m in commands if m.id in fresh})
+                for index, (message, command) in enumerate(zip(messages, recognised, strict=True)):
+                    if command is None:
+                        continue
+                    if command.group is not None:
+                        if message.id not in fresh:
+                            continue  # a replay (or the same message twice in this batch): already done
+                        fresh.discard(message.id)
+                        results[index] = await self._run_command(session, services, message, command)
+                if self.persist is not None:
+                    said = [(m.id, out) for m, out in zip(messages, results, strict=True) if out]
+                    await self.persist(session, said)
+        finally:
+            if touches_envelopes:  # envelopes may have been created or renamed (or the change rolled back)
+                self._envelope_names = None
         self.scheduler.watch(services.tasks.created)
+        return results
+
+    async def _run_command(
+        self, session: AsyncSession, services: Services, message: IncomingMessage, recognised: Recognised
+    ) -> list[Outgoing]:
+        """One command inside the batch's transaction: its effects in a savepoint, undone if it is refused."""
+        assert recognised.group is not None
+        unit = await self._unit_of_work(services, message.author)
+        ctx = Context(message=message, parse=self.parse_context(), router=self.router, **unit)
+        command: Command | None = None
+        scheduled = len(services.tasks.created)
+        try:
+            async with session.begin_nested():
+                command, arguments = recognised.group.select(recognised.arguments)
+                self.router.check_permission(command, ctx.is_admin)
+                ctx.parse.directory = await self.envelope_directory(services)
+                values = self.router.parse(command, arguments, ctx.parse)
+                await command.handler(ctx, **values)
+        except UserError as error:
+            del services.tasks.created[scheduled:]
+            return [self._reply(message, self.router.render_error(error, command))]
+        except Exception:
+            del services.tasks.created[scheduled:]
+            reference = uuid.uuid4().hex[:8]
+            log.exception("command failed (ref %s) on message %s", reference, message.id)
+            return [self._reply(message, self.t("errors.internal", reference=reference))]
+        finally:
+            if recognised.group.name == "budget":
+                self._envelope_names = None  # the next command of this batch reads the names again
         return ctx.outgoing
 
     async def handle_reaction(self, change: ReactionChange) -> list[Outgoing]:

@@ -12,7 +12,7 @@ Tests never wait: they move an injected clock and call `run_due()`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -57,8 +57,10 @@ class Firing:
 
 TaskHandler = Callable[[Firing], Awaitable[list[Outgoing]]]
 Deliver = Callable[[list[Outgoing]], Awaitable[None]]
-# Records a task's messages inside the transaction that claimed it (the Rocket.Chat outbox), see `Bot.use_outbox`.
-Persist = Callable[[AsyncSession, str, list[Outgoing]], Awaitable[None]]
+# Records what handled messages or a fired task make the bot say, inside the transaction of their effects (the
+# Rocket.Chat outbox, see `Bot.use_outbox`): the session, and pairs of a key unique to the source ("<message id>"
+# or "task-<id>", from which deterministic message ids are derived) and the messages.
+Persist = Callable[[AsyncSession, Sequence[tuple[str, list[Outgoing]]]], Awaitable[None]]
 
 
 class Scheduler:
@@ -176,7 +178,7 @@ class Scheduler:
                     outgoing = await handler(firing)
                     self.watch(services.tasks.created)
                     if self.persist is not None and outgoing:
-                        await self.persist(session, f"task-{task_id}", outgoing)
+                        await self.persist(session, [(f"task-{task_id}", outgoing)])
                         outgoing = []
         except Exception:
             log.exception("task %s failed", task_id)

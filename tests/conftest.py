@@ -160,7 +160,7 @@ class Chat:
 def outbox(bot: Bot) -> Outbox:
     """The bot recording what it says in the outbox, as `chatbot run` sets it up."""
     box = Outbox(bot.sessions, bot.clock)
-    bot.use_outbox(box.persist)
+    bot.use_outbox(box.persist_many)
     return box
 
 

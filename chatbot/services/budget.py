@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatbot.clock import Clock
@@ -104,11 +104,19 @@ class AuditLine:
     at: object
 
 
+# Built once (every declaration reads its envelope): building a statement costs more than SQLite's answer.
+_ENVELOPE = select(Envelope).where(Envelope.year == bindparam("year"), Envelope.slug == bindparam("slug"))
+_ENVELOPE_FOR_UPDATE = _ENVELOPE.with_for_update()
+
+
 class BudgetService:
     def __init__(self, session: AsyncSession, settings: Settings, clock: Clock) -> None:
         self.session = session
         self.settings = settings
         self.clock = clock
+        # Years read as open in this unit of work (a batch of messages shares one): closing is rare, the check is
+        # made by every declaration. Forgotten by close_year and reopen_year.
+        self._open_years: set[int] = set()
 
     # --- years -----------------------------------------------------------------------------------------------
 
@@ -116,14 +124,20 @@ class BudgetService:
         return self.clock.now().year
 
     async def is_closed(self, year: int) -> bool:
+        if year in self._open_years:
+            return False
         row = await self.session.get(BudgetYear, year)
-        return row is not None and row.closed_at is not None
+        closed = row is not None and row.closed_at is not None
+        if not closed:
+            self._open_years.add(year)
+        return closed
 
     async def ensure_open(self, year: int) -> None:
         if await self.is_closed(year):
             raise DomainError("year_closed", year=year)
 
     async def close_year(self, actor: Member, year: int) -> None:
+        self._open_years.discard(year)
         if year > self.current_year():
             raise DomainError("year_in_future", year=year)
         row = await self.session.get(BudgetYear, year)
@@ -137,6 +151,7 @@ class BudgetService:
         self._audit(actor, "close_year", year)
 
     async def reopen_year(self, actor: Member, year: int, reason: str) -> None:
+        self._open_years.discard(year)
         row = await self.session.get(BudgetYear, year)
         if row is None or row.closed_at is None:
             raise DomainError("year_not_closed", year=year)
@@ -220,11 +235,12 @@ class BudgetService:
         return names
 
     async def get(self, envelope_slug: str, year: int, *, for_update: bool = False) -> Envelope:
-        await self.ensure_configured_envelopes(year)
-        query = select(Envelope).where(Envelope.year == year, Envelope.slug == envelope_slug)
-        if for_update:
-            query = query.with_for_update()
-        envelope = await self.session.scalar(query)
+        query = _ENVELOPE_FOR_UPDATE if for_update else _ENVELOPE
+        parameters = {"year": year, "slug": envelope_slug}
+        envelope = await self.session.scalar(query, parameters)
+        if envelope is None:  # perhaps a configured envelope of a new year, not created yet
+            await self.ensure_configured_envelopes(year)
+            envelope = await self.session.scalar(query, parameters)
         if envelope is None:
             raise DomainError("envelope_missing_for_year", envelope=envelope_slug, year=year)
         return envelope

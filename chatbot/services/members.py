@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from collections.abc import Collection
+
+from sqlalchemy import func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatbot.clock import Clock
@@ -17,15 +19,37 @@ class MemberService:
         self.session = session
         self.settings = settings
         self.clock = clock
+        # Rows already read in this unit of work (a batch of messages shares one), by chat user id.
+        self._by_user_id: dict[str, Member] = {}
+
+    def _known(self, user_id: str) -> Member | None:
+        member = self._by_user_id.get(user_id)
+        if member is not None and not inspect(member).persistent:  # created in a savepoint since rolled back
+            del self._by_user_id[user_id]
+            return None
+        return member
+
+    async def preload(self, user_ids: Collection[str]) -> None:
+        """Read these users' member rows in one query, for the `ensure` calls of a batch of messages."""
+        if user_ids:
+            for member in await self.session.scalars(select(Member).where(Member.user_id.in_(list(user_ids)))):
+                self._by_user_id[member.user_id] = member
 
     async def ensure(self, user_id: str, username: str, display_name: str | None = None) -> Member:
         """The member row for this chat user, created or refreshed (usernames can change)."""
         username, display_name = username[:120], (display_name[:200] if display_name else None)
-        member = await self.session.scalar(select(Member).where(Member.user_id == user_id))
+        member = self._known(user_id)
+        if member is not None and inspect(member).expired_attributes:
+            await self.session.refresh(member)  # a rolled-back savepoint had changed it
+        if member is None:
+            member = await self.session.scalar(select(Member).where(Member.user_id == user_id))
+            if member is not None:
+                self._by_user_id[user_id] = member
         if member is None:
             member = Member(user_id=user_id, username=username, display_name=display_name, created_at=self.clock.now())
             self.session.add(member)
             await self.session.flush()
+            self._by_user_id[user_id] = member
         elif member.username != username or (display_name and member.display_name != display_name):
             member.username = username
             member.display_name = display_name or member.display_name

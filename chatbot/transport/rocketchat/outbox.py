@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,10 +73,14 @@ class Outbox:
         self.write_lock = asyncio.Lock()
 
     async def persist(self, session: AsyncSession, key: str, messages: list[Outgoing]) -> None:
-        """`Bot.persist`: add the rows to the caller's transaction; an id already there (a replay) is left alone."""
+        await self.persist_many(session, [(key, messages)])
+
+    async def persist_many(self, session: AsyncSession, said: Sequence[tuple[str, list[Outgoing]]]) -> None:
+        """`Bot.persist`: add the rows to the caller's transaction, in one statement; an id already there (a
+        replay) is left alone. `said`: pairs of a key unique to the source and the messages it produced."""
         now = self.clock.now()
         values = []
-        for index, message in enumerate(messages):
+        for key, index, message in ((k, i, m) for k, messages in said for i, m in enumerate(messages)):
             mid = message_id(key, index, message.id)
             # The text goes with the first file; any further file is a message of its own, right after it.
             files: list[Attachment | None] = list(message.attachments) or [None]

@@ -100,7 +100,7 @@ async def serve(bot: Bot, secrets: Secrets) -> int:
         print(bot.t("rocketchat.unreachable", url=settings.rocketchat.url, error=error), file=sys.stderr)
         return EXIT_UNREACHABLE
     outbox = Outbox(bot.sessions, bot.clock)
-    bot.use_outbox(outbox.persist)
+    bot.use_outbox(outbox.persist_many)
     transport = RocketChatTransport(
         settings,
         rest,
@@ -135,7 +135,7 @@ async def serve(bot: Bot, secrets: Secrets) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    run = asyncio.create_task(transport.run(bot.handle))
+    run = asyncio.create_task(transport.run(bot.handle_many))
     scheduler = asyncio.create_task(_start_scheduler_when_caught_up(bot, transport))
     waiter = asyncio.create_task(stop.wait())
     try:

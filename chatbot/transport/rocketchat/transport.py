@@ -14,7 +14,7 @@ import logging
 import time
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from chatbot.clock import Clock
 from chatbot.config import Settings
 from chatbot.text import slug
-from chatbot.transport.base import Author, Handler, Outgoing, ReactionChange, Room, RoomKind
+from chatbot.transport.base import Author, IncomingMessage, Outgoing, ReactionChange, Room, RoomKind
 from chatbot.transport.rocketchat.catchup import catch_up
 from chatbot.transport.rocketchat.ddp import DdpClient
 from chatbot.transport.rocketchat.documents import (
@@ -54,6 +54,9 @@ DATABASE_DOWN = (DBAPIError, OSError, TimeoutError)
 NOT_AN_OUTAGE = (IntegrityError, ProgrammingError, DataError)
 MAX_STRIKES = 3  # database errors on one message while the database answers: it is the message, not an outage
 RECENT_IDS = 5000
+BATCH = 32  # commands handled in one transaction, at most, when a backlog has built up
+_END: Any = object()  # marks the end of a batch of queue items in _process
+BatchHandler = Callable[[Sequence[IncomingMessage]], Awaitable[Any]]
 
 
 def configured_rooms(settings: Settings) -> set[str]:
@@ -124,10 +127,12 @@ class RocketChatTransport:
         self._held: list[tuple[dict[str, Any], RoomInfo]] = []
         self._catchup_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[Any]] = []
+        self._epoch = 0  # bumped when the database goes away: what was taken from the queue before is dropped
+        self._received: dict[str, float] = {}  # message id → when it arrived (perf_counter), until handled
 
     # --- lifecycle -------------------------------------------------------------------------------------------------
 
-    async def run(self, handler: Handler) -> None:
+    async def run(self, handler: BatchHandler) -> None:
         await self.refresh_rooms()
         self._tasks = [
             asyncio.create_task(self._work(handler), name="intake"),
@@ -233,6 +238,8 @@ class RocketChatTransport:
         if (reason is not None and reason != "own message") or document["_id"] in self._recent:
             return
         document = slim(document)
+        if reason is None:
+            self._received.setdefault(document["_id"], time.perf_counter())
         if self._catching_up:
             self._held.append((document, info))  # after the older messages catch-up is feeding
         else:
@@ -326,51 +333,112 @@ class RocketChatTransport:
 
     async def _feed(self, document: dict[str, Any], info: RoomInfo) -> None:
         if self.database_ok:
+            self._received.setdefault(document["_id"], time.perf_counter())
             await self.queue.put((document, info))
 
     # --- intake ----------------------------------------------------------------------------------------------------
 
-    async def _work(self, handler: Handler) -> None:
+    async def _work(self, handler: BatchHandler) -> None:
+        """Take what is queued, up to BATCH messages, and handle it: one transaction for a backlog's commands."""
         while True:
-            item = await self.queue.get()
+            items = [await self.queue.get()]
+            while len(items) < BATCH and not self.queue.empty():
+                items.append(self.queue.get_nowait())
+            await self._process(handler, items)
+
+    async def _process(self, handler: BatchHandler, items: list[tuple[dict[str, Any], RoomInfo] | None]) -> None:
+        """Items in queue order: runs of commands go to the handler together; the bot's own posts (reaction
+        changes) and the caught-up marker keep their place between them. After a database outage the rest is
+        dropped: the catch-up that follows reads it again, from the last message recorded."""
+        epoch = self._epoch
+        batch: list[tuple[dict[str, Any], RoomInfo]] = []
+        for item in [*items, _END]:
+            if item is not _END and item is not None and why_ignored(item[0], self.user_id) != "own message":
+                batch.append(item)
+                continue
+            if batch:
+                await self._handle_batch(handler, batch)
+                batch = []
+            if self._epoch != epoch:
+                return
             if item is None:
                 self.caught_up.set()
-                continue
-            document, info = item
-            try:
-                await self._handle(handler, document, info)
-            except NOT_AN_OUTAGE:
-                log.exception("message %s could not be handled", document.get("_id"))
-            except DATABASE_DOWN as error:
-                strikes = self._strikes[document.get("_id")] = self._strikes.get(document.get("_id"), 0) + 1
-                if strikes > MAX_STRIKES and await self.database_reachable():
-                    log.error("message %s keeps failing with a reachable database: skipped", document.get("_id"))
-                    continue
-                log.warning("database unavailable (%s): intake paused", type(error).__name__)
-                await self._wait_for_database()
-            except Exception:
-                log.exception("message %s could not be handled", document.get("_id"))
+            elif item is not _END:
+                await self._guarded(handler, [item])
 
-    async def _handle(self, handler: Handler, document: dict[str, Any], info: RoomInfo) -> None:
-        reason = why_ignored(document, self.user_id)
-        if reason == "own message":
-            await self._reaction_changes(document, info)
+    async def _handle_batch(self, handler: BatchHandler, batch: list[tuple[dict[str, Any], RoomInfo]]) -> None:
+        """Commands in one transaction; if that fails, one by one, so that a message the database refuses costs
+        only itself (an outage stops at the first)."""
+        if len(batch) > 1 and await self._guarded(handler, batch, alone=False):
             return
-        if reason is not None or document["_id"] in self._recent:
+        epoch = self._epoch
+        for item in batch:
+            if self._epoch != epoch:
+                return
+            await self._guarded(handler, [item])
+
+    async def _guarded(
+        self, handler: BatchHandler, items: list[tuple[dict[str, Any], RoomInfo]], *, alone: bool = True
+    ) -> bool:
+        """Handle; True if done. A failure of a lone message is dealt with here (logged and skipped, or an outage
+        waited out); a failed batch (`alone=False`) only reports it, for the caller to retry one by one."""
+        try:
+            await self._handle_many(handler, items)
+            return True
+        except Exception as error:
+            if not alone:
+                log.warning("a batch of %d messages failed (%s); handling them one by one", len(items), error)
+                return False
+            document = items[0][0]
+            if isinstance(error, NOT_AN_OUTAGE) or not isinstance(error, DATABASE_DOWN):
+                log.exception("message %s could not be handled", document.get("_id"))
+                return False
+            strikes = self._strikes[document.get("_id")] = self._strikes.get(document.get("_id"), 0) + 1
+            if strikes > MAX_STRIKES and await self.database_reachable():
+                log.error("message %s keeps failing with a reachable database: skipped", document.get("_id"))
+                return False
+            log.warning("database unavailable (%s): intake paused", type(error).__name__)
+            await self._wait_for_database()
+            return False
+
+    async def _handle(self, handler: BatchHandler, document: dict[str, Any], info: RoomInfo) -> None:
+        await self._handle_many(handler, [(document, info)])
+
+    async def _handle_many(self, handler: BatchHandler, items: list[tuple[dict[str, Any], RoomInfo]]) -> None:
+        if len(items) == 1 and why_ignored(items[0][0], self.user_id) == "own message":
+            await self._reaction_changes(*items[0])
             return
-        started = time.perf_counter()
+        fresh = [
+            (document, info)
+            for document, info in items
+            if why_ignored(document, self.user_id) is None and document["_id"] not in self._recent
+        ]
+        if len(fresh) < len(items):
+            kept = {document["_id"] for document, _info in fresh}
+            for document, _info in items:
+                if document["_id"] not in kept:
+                    self._received.pop(document["_id"], None)
+        if not fresh:
+            return
+        thread_replies = self.settings.rocketchat.thread_replies
         async with self.outbox.write_lock:
-            await handler(to_incoming(document, info, thread_replies=self.settings.rocketchat.thread_replies))
-        self.timings.append(time.perf_counter() - started)
-        self.handled += 1
-        self._recent[document["_id"]] = None
-        if len(self._recent) > RECENT_IDS:
+            await handler([to_incoming(document, info, thread_replies=thread_replies) for document, info in fresh])
+        done = time.perf_counter()
+        for document, _info in fresh:
+            # From arrival to the reply committed (queueing included): the bot-side latency /healthz reports.
+            received = self._received.pop(document["_id"], done)
+            self.timings.append(done - received)
+            self._recent[document["_id"]] = None
+        self.handled += len(fresh)
+        while len(self._recent) > RECENT_IDS:
             del self._recent[next(iter(self._recent))]
 
     async def _wait_for_database(self) -> None:
         """Drop what is queued (none of it was recorded), wait for the database, then catch up."""
         self.database_ok = False
+        self._epoch += 1  # what the worker still holds of the queue is dropped too
         self._held.clear()
+        self._received.clear()
         while not self.queue.empty():
             self.queue.get_nowait()
         attempt = 0

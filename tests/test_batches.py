@@ -1,0 +1,107 @@
+"""Bot.handle_many: a backlog handled in one transaction, each command exactly once, refusals undone alone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from chatbot.app import Bot
+from chatbot.transport.rocketchat.outbox import Outbox
+from tests.conftest import message, plain
+from tests.helpers import assert_totals_consistent, count, envelope_row, snapshot
+from tests.rc_support import rows
+
+
+async def test_a_batch_answers_each_message_in_order_and_counts_each_once(bot: Bot, outbox: Outbox) -> None:
+    batch = [
+        message("/contrib 1h tech", user="alice"),
+        message("bonjour à tous", user="bruno", room_name="cercle-tech"),  # not a command: no reply
+        message("/contrib 25h tech", user="bruno"),  # refused (over the 24 h limit): undone alone
+        message("/contirb 1h tech", user="carla"),  # unknown command: a suggestion
+        message("/contrib 30min tech", user="carla"),
+    ]
+    replies = await bot.handle_many(batch)
+    texts = [" ".join(plain(o.text) for o in r) for r in replies]
+    assert "Contribution n°1 enregistrée" in texts[0] and "30 €" in texts[0]
+    assert texts[1] == ""
+    assert "24 h" in texts[2] and "enregistrée" not in texts[2]
+    assert "/contrib" in texts[3]
+    assert "Contribution n°2 enregistrée" in texts[4]
+    assert (await envelope_row(bot, "tech")).spent_cents == 3000 + 1500
+    assert await count(bot, "contribution") == 2
+    assert await count(bot, "processed_message") == 3  # the three commands, refused one included
+    # One outbox row per reply, keyed by the message it answers.
+    assert [r.message_id for r in await rows(bot)] == [f"{batch[i].id}-0" for i in (0, 2, 3, 4)]
+    await assert_totals_consistent(bot)
+
+
+async def test_a_replayed_batch_changes_nothing(bot: Bot, outbox: Outbox) -> None:
+    batch = [message(f"/contrib {n}h tech", user=f"membre{n}") for n in range(1, 6)]
+    await bot.handle_many(batch)
+    before = await snapshot(bot)
+    outbox_before = [(r.message_id, r.text) for r in await rows(bot)]
+    replies = await bot.handle_many([*batch[2:], message("/contrib 1h tech", user="nouveau"), *batch[:2]])
+    assert [bool(r) for r in replies] == [False, False, False, True, False, False]
+    after = await snapshot(bot)
+    assert after["contribution"][:5] == before["contribution"]
+    assert len(after["contribution"]) == 6
+    assert [(r.message_id, r.text) for r in await rows(bot)][:5] == outbox_before
+
+
+async def test_the_same_message_twice_in_one_batch_runs_once(bot: Bot) -> None:
+    twice = message("/contrib 2h tech", user="alice")
+    replies = await bot.handle_many([twice, twice])
+    assert replies[0] and not replies[1]
+    assert (await envelope_row(bot, "tech")).spent_cents == 6000
+
+
+async def test_later_commands_of_a_batch_see_what_earlier_ones_did(bot: Bot) -> None:
+    replies = await bot.handle_many(
+        [
+            message('/budget creer evenements "Événements" 1500', user="camille"),
+            message("/contrib 2h evenements", user="alice"),
+            message("/budget cloturer 2025", user="camille"),
+            message("/contrib 1h tech le 15 décembre 2025", user="alice"),
+            message("/contrib 1h evenements", user="bruno"),
+        ]
+    )
+    texts = [" ".join(plain(o.text) for o in r) for r in replies]
+    assert "créée pour 2026" in texts[0]
+    assert "enregistrée" in texts[1] and "Événements" in texts[1]
+    assert "enregistrée" not in texts[3] and "2025" in texts[3]  # the year closed two messages before
+    assert "Contribution n°2 enregistrée" in texts[4]
+    assert (await envelope_row(bot, "evenements")).spent_cents == 9000
+
+
+async def test_a_member_seen_twice_in_a_batch_is_one_member(bot: Bot) -> None:
+    await bot.handle_many(
+        [
+            message("/contrib 1h tech", user="alice"),
+            message("/contrib 1h communication", user="alice"),
+            message("/contrib 1h tech", user="bruno"),
+        ]
+    )
+    assert await count(bot, "member") == 2
+    listing = plain((await bot.handle(message("/contrib liste", user="alice")))[0].text)
+    assert "n°1" in listing and "n°2" in listing and "n°3" not in listing
+
+
+async def test_a_failing_transaction_records_none_of_the_batch(bot: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error outside the commands' savepoints (here: recording the replies) undoes the whole batch, marks
+    included, so that the transport can hand the same messages again."""
+    batch = [message("/contrib 1h tech", user="alice"), message("/contrib 2h tech", user="bruno")]
+
+    async def broken(_session: Any, _said: Any) -> None:
+        raise OperationalError("INSERT INTO outbox_message", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(bot, "persist", broken)
+    with pytest.raises(OperationalError):
+        await bot.handle_many(batch)
+    assert await count(bot, "processed_message") == 0
+    assert await count(bot, "contribution") == 0
+    monkeypatch.setattr(bot, "persist", None)
+    replies = await bot.handle_many(batch)
+    assert all("enregistrée" in r[0].text for r in replies)
+    assert (await envelope_row(bot, "tech")).spent_cents == 9000
