@@ -10,6 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from chatbot.db.sqlite_inloop import InLoopConnection
 
+READ_ONLY = "chatbot_read_only"  # execution option: this transaction only reads (SQLite: no write lock)
+
+
+async def read_only(session: AsyncSession) -> AsyncSession:
+    """Make the session's transaction a reader's: call before its first statement. No effect on PostgreSQL."""
+    await session.connection(execution_options={READ_ONLY: True})
+    return session
+
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if make_url(url).drivername == "sqlite+aiosqlite" and "async_creator" not in kwargs:
@@ -37,7 +45,7 @@ def _in_loop_sqlite(url: str, **kwargs: Any) -> AsyncEngine:
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:
-    """Foreign keys on, WAL, and BEGIN IMMEDIATE (waiting for another writer: chatbot.db.sqlite_inloop).
+    """Foreign keys on, WAL, and BEGIN IMMEDIATE except for readers (waiting for a writer: chatbot.db.sqlite_inloop).
 
     BEGIN IMMEDIATE takes the write lock at the start of each transaction, so two writers never both read a
     budget and then both write it: SQLite's equivalent of PostgreSQL's row lock on the envelope.
@@ -54,7 +62,9 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A reader (see `read_only`) needs no lock in WAL mode: it neither waits for writers nor makes them wait.
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -157,7 +157,7 @@ class ProcessedMessage(Base):
     __table_args__ = (Index("ix_processed_message_room_id_ts", "room_id", "ts"),)
 
     message_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    room_id: Mapped[str] = mapped_column(String(64), index=True)
+    room_id: Mapped[str] = mapped_column(String(64))  # searched through ix_processed_message_room_id_ts
     ts: Mapped[datetime] = mapped_column(UTCDateTime())
     processed_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

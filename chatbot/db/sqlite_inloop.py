@@ -33,7 +33,7 @@ def _is_busy(error: sqlite3.OperationalError) -> bool:
 async def _patiently(call: Callable[[], _T]) -> _T:
     """Run `call`; while SQLite says another connection holds the lock, sleep (yielding the loop) and retry."""
     deadline: float | None = None
-    delay = 0.0005
+    delay = 0.0002  # short sleeps: the holder is usually a coroutine of this process, done within milliseconds
     while True:
         try:
             return call()
@@ -45,7 +45,7 @@ async def _patiently(call: Callable[[], _T]) -> _T:
             if now >= deadline:
                 raise
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 0.02)
+            delay = min(delay * 2, 0.002)
 
 
 class InLoopCursor:

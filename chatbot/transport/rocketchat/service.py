@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chatbot.app import Bot
+from chatbot.db.engine import read_only
 from chatbot.db.models import ConsentRound, RoundStatus
 from chatbot.transport.rocketchat.credentials import Secrets, connect
 from chatbot.transport.rocketchat.outbox import Outbox
@@ -64,6 +65,7 @@ def _percentiles(seconds: Iterable[float]) -> dict[str, float] | None:
 async def open_round_posts(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
     """The posts of the open consent rounds: a reaction to one of them is a position."""
     async with sessions() as session:
+        await read_only(session)
         rows = await session.scalars(
             select(ConsentRound.post_id)
             .where(ConsentRound.status == RoundStatus.OPEN, ConsentRound.post_id.is_not(None))

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chatbot.clock import Clock
 from chatbot.config import Settings
+from chatbot.db.engine import read_only
 from chatbot.text import slug
 from chatbot.transport.base import Author, IncomingMessage, Outgoing, ReactionChange, Room, RoomKind
 from chatbot.transport.rocketchat.catchup import catch_up
@@ -454,7 +455,7 @@ class RocketChatTransport:
     async def database_reachable(self) -> bool:
         try:
             async with asyncio.timeout(5), self.sessions() as session:
-                await session.execute(text("SELECT 1"))
+                await (await read_only(session)).execute(text("SELECT 1"))
             return True
         except DATABASE_DOWN:
             return False
