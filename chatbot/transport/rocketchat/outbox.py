@@ -22,17 +22,20 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import bindparam, event, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chatbot.clock import Clock
+from chatbot.db.engine import read_only
 from chatbot.db.models import OutboxMessage, OutboxStatus
 from chatbot.transport.base import Attachment, Outgoing
 from chatbot.transport.rocketchat.rest import AuthError, RestClient, RestError, TransientError, backoff
@@ -45,6 +48,20 @@ LOOKUP_COUNT = 100  # how many of a room's latest messages are searched for an u
 HISTORY_ENDPOINT = {"c": "channels.history", "p": "groups.history", "d": "dm.history"}
 
 RoomResolver = Callable[[str], Awaitable[str | None]]  # room name → room id
+MAX_FRESH = 5000  # rows kept in memory for the sender; beyond, it reads them from the database
+RECORD_DELAY = 0.1  # seconds an outcome may wait to be recorded with others, while the sender runs
+SETTLED_MEMORY = 20_000  # message ids recorded lately, remembered
+_COMMITTED_ROWS = "outbox_rows"  # session.info key: the rows this session's transaction wrote
+_RECORD = (
+    update(OutboxMessage)
+    .where(OutboxMessage.message_id == bindparam("mid"))
+    .values(
+        status=bindparam("status"),
+        attempts=OutboxMessage.attempts + 1,
+        last_error=bindparam("last_error"),
+        sent_at=bindparam("sent_at"),
+    )
+)
 
 
 def message_id(key: str, index: int, chosen: str | None) -> str:
@@ -68,6 +85,10 @@ class Outbox:
         self.sessions = sessions
         self.clock = clock
         self.wake = asyncio.Event()
+        # Rows this process committed, handed to the sender in memory (the database stays the record: the sender
+        # also reads it at start, after any failure, and every few seconds). `overflowed`: some were not kept.
+        self.fresh: deque[OutboxMessage] = deque()
+        self.overflowed = False
         # One writer at a time inside this process: on SQLite a second writer would wait in the driver's busy
         # handler (sleeps of up to 100 ms); queueing here costs nothing. The intake holds it while handling.
         self.write_lock = asyncio.Lock()
@@ -108,19 +129,38 @@ class Outbox:
         if dialect in ("sqlite", "postgresql"):
             insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
             statement = insert(OutboxMessage).on_conflict_do_nothing(index_elements=["message_id"])
-            await session.execute(statement, values)
+            connection = await session.connection()  # Core: the ORM's bulk-insert bookkeeping is not needed
+            await connection.execute(statement, values)
         else:  # pragma: no cover - the two supported databases take the branch above
             ids = [v["message_id"] for v in values]
             existing = set(
                 (await session.scalars(select(OutboxMessage.message_id).where(OutboxMessage.message_id.in_(ids)))).all()
             )
             session.add_all(OutboxMessage(**v) for v in values if v["message_id"] not in existing)
-        # Wake the sender once this transaction commits.
-        if not event.contains(session.sync_session, "after_commit", self._wake_after_commit):
-            event.listen(session.sync_session, "after_commit", self._wake_after_commit, once=True)
+        # Once this transaction commits, the sender gets the rows from memory (no need to read them back) and is
+        # woken. Rows written inside a savepoint (which may still be undone) and files are left to its database
+        # reads, as is everything when memory holds too much already.
+        if not session.in_nested_transaction():
+            session.info.setdefault(_COMMITTED_ROWS, []).extend(v for v in values if v["file_content"] is None)
+        sync = session.sync_session
+        if not event.contains(sync, "after_commit", self._after_commit):
+            event.listen(sync, "after_commit", self._after_commit)
+            event.listen(sync, "after_rollback", self._after_rollback)
 
-    def _wake_after_commit(self, _session: object) -> None:
+    def _after_commit(self, session: Any) -> None:
+        rows = session.info.pop(_COMMITTED_ROWS, [])
+        if len(self.fresh) + len(rows) <= MAX_FRESH:
+            self.fresh.extend(OutboxMessage(**row) for row in rows)
+        else:
+            self.overflowed = True
         self.wake.set()
+
+    def _after_rollback(self, session: Any) -> None:
+        session.info.pop(_COMMITTED_ROWS, None)
+
+    def take_fresh(self, limit: int) -> list[OutboxMessage]:
+        """Rows committed by this process since the last call (not yet read from the database), oldest first."""
+        return [self.fresh.popleft() for _ in range(min(limit, len(self.fresh)))]
 
     async def enqueue(self, key: str, messages: list[Outgoing]) -> None:
         """For messages produced outside a transaction of ours (`Bot.outlet`)."""
@@ -130,6 +170,7 @@ class Outbox:
 
     async def pending(self, limit: int = BATCH) -> list[OutboxMessage]:
         async with self.sessions() as session:
+            await read_only(session)
             query = (
                 select(OutboxMessage)
                 .where(OutboxMessage.status == OutboxStatus.PENDING)
@@ -140,6 +181,7 @@ class Outbox:
 
     async def backlog(self) -> int:
         async with self.sessions() as session:
+            await read_only(session)
             count = await session.scalar(
                 select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == OutboxStatus.PENDING)
             )
@@ -147,6 +189,7 @@ class Outbox:
 
     async def last_id(self) -> int:
         async with self.sessions() as session:
+            await read_only(session)
             return int(await session.scalar(select(func.max(OutboxMessage.id))) or 0)
 
     async def remember_upload(self, row_id: int, file_id: str | None) -> None:
@@ -155,18 +198,19 @@ class Outbox:
             await session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(file_id=file_id))
 
     async def record(self, outcomes: list[Outcome]) -> None:
-        """Mark a batch sent or failed, in one transaction."""
+        """Mark rows sent or failed (by message id: rows handed over in memory have no row id), in one
+        transaction."""
         if not outcomes:
             return
         now = self.clock.now()
         async with self.write_lock, self.sessions() as session, session.begin():
-            await session.execute(
-                update(OutboxMessage),
+            connection = await session.connection()  # Core executemany: no ORM bookkeeping
+            await connection.execute(
+                _RECORD,
                 [
                     {
-                        "id": o.row.id,
+                        "mid": o.row.message_id,
                         "status": o.status,
-                        "attempts": o.row.attempts + 1,
                         "last_error": o.error[:1000],
                         "sent_at": now if o.status is OutboxStatus.SENT else None,
                     }
@@ -185,9 +229,14 @@ class Outcome:
 class OutboxSender:
     """Delivers pending rows; survives REST and database outages by waiting and trying again.
 
-    Rows of one thread (or room) go one after another, in order; different threads go side by side, a few at a
-    time. Outcomes are recorded in one transaction per batch: should that fail, the rows stay pending and the next
-    attempt asks the server before posting again (it would refuse a duplicate `_id` anyway).
+    Rows come from memory when this process just committed them (`Outbox.fresh`), else from the database: at
+    start, after any failure, when memory overflowed, and every `poll` seconds. A row is claimed (by message id)
+    when taken, so that neither source hands it twice. Rows of one thread (or room) go one after another, in order;
+    different threads go side by side, a few at a time.
+
+    Outcomes are recorded in the database in batches (at least every RECORD_DELAY seconds while running, at once
+    in `deliver_pending`): a row sent but not yet recorded stays claimed, so this process never sends it again;
+    after a crash it is pending, and the next process asks the server before posting it (`chat.getMessage`).
     """
 
     def __init__(
@@ -202,12 +251,33 @@ class OutboxSender:
         # Rows up to this id were written before this process started: a previous one may have posted them.
         self._inherited_upto: int | None = None
         self._uncertain: set[str] = set()
+        self._claimed: set[str] = set()  # message ids taken and not yet recorded
+        self._settled: dict[str, None] = {}  # message ids recorded lately (a stale copy in memory is skipped)
+        self._unrecorded: list[Outcome] = []
+        self._more_in_database = False  # the last database read was full: read it again next
+        self._unrecorded_since = 0.0
 
     async def run(self) -> None:
         failures = 0
+        from_database_at = 0.0  # when the database was last read: at once at start
         while True:
+            # Cleared before reading: a commit made while this round runs wakes the next one at once.
+            self.outbox.wake.clear()
             try:
-                full = await self.deliver_pending()
+                read_database = (
+                    self.outbox.overflowed
+                    or failures > 0
+                    or self._more_in_database
+                    or time.monotonic() - from_database_at >= self.poll
+                )
+                if read_database:
+                    self.outbox.overflowed = False
+                    from_database_at = time.monotonic()
+                full = await self.deliver_pending(from_memory=not read_database, record=False)
+                if self._unrecorded and (
+                    len(self._unrecorded) >= BATCH or time.monotonic() - self._unrecorded_since >= RECORD_DELAY
+                ):
+                    await self.flush()
                 failures = 0
             except (DBAPIError, OSError) as error:
                 failures += 1
@@ -221,15 +291,27 @@ class OutboxSender:
                 continue
             if full:
                 continue
-            self.outbox.wake.clear()
+            wait = self.poll - (time.monotonic() - from_database_at)
+            if self._unrecorded:
+                wait = min(wait, RECORD_DELAY - (time.monotonic() - self._unrecorded_since))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.outbox.wake.wait(), self.poll)
+                await asyncio.wait_for(self.outbox.wake.wait(), max(wait, 0.0))
 
-    async def deliver_pending(self) -> bool:
-        """One batch; True when it was full (more may be waiting)."""
+    async def deliver_pending(self, *, from_memory: bool = False, record: bool = True) -> bool:
+        """One batch, from memory or (by default) from the database; True when more may be waiting. With `record`
+        (the default), everything sent so far is recorded before returning."""
         if self._inherited_upto is None:
             self._inherited_upto = await self.outbox.last_id()
-        rows = await self.outbox.pending()
+        if from_memory:
+            taken = self.outbox.take_fresh(BATCH)
+            full = bool(self.outbox.fresh)
+        else:
+            taken = await self.outbox.pending(BATCH + len(self._claimed))
+            full = self._more_in_database = len(taken) == BATCH + len(self._claimed)
+            # What memory holds was committed before this read, hence is in it: the read supersedes it.
+            self.outbox.fresh.clear()
+        rows = [r for r in taken if r.message_id not in self._claimed and r.message_id not in self._settled]
+        self._claimed.update(r.message_id for r in rows)
         groups: dict[tuple[str | None, str | None, str | None], list[OutboxMessage]] = {}
         for row in rows:
             groups.setdefault((row.room_id, row.room_name, row.thread_id), []).append(row)
@@ -239,23 +321,39 @@ class OutboxSender:
 
         async def send_group(group: list[OutboxMessage]) -> None:
             async with limit:
-                for row in group:
+                for index, row in enumerate(group):
                     try:
                         outcomes.append(await self._deliver(row))
                     except (TransientError, AuthError) as error:
                         errors.append(error)
-                        return  # keep this thread's order: its later rows wait for the next attempt
+                        # Keep this thread's order: this row and the later ones wait for the next attempt.
+                        self._claimed.difference_update(r.message_id for r in group[index:])
+                        return
 
         await asyncio.gather(*(send_group(g) for g in groups.values()))
+        if outcomes and not self._unrecorded:
+            self._unrecorded_since = time.monotonic()
+        self._unrecorded += outcomes
+        self.sent += sum(o.status is OutboxStatus.SENT for o in outcomes)
+        if record:
+            await self.flush()
+        if errors:
+            raise errors[0]
+        return full
+
+    async def flush(self) -> None:
+        """Record the outcomes not recorded yet; on failure they are kept (still claimed) for the next flush."""
+        outcomes, self._unrecorded = self._unrecorded, []
         try:
             await self.outbox.record(outcomes)
         except BaseException:
-            self._uncertain |= {o.row.message_id for o in outcomes}
+            self._unrecorded = outcomes + self._unrecorded
             raise
-        self.sent += sum(o.status is OutboxStatus.SENT for o in outcomes)
-        if errors:
-            raise errors[0]
-        return len(rows) == BATCH
+        for outcome in outcomes:
+            self._claimed.discard(outcome.row.message_id)
+            self._settled[outcome.row.message_id] = None
+        while len(self._settled) > SETTLED_MEMORY:
+            del self._settled[next(iter(self._settled))]
 
     async def _deliver(self, row: OutboxMessage) -> Outcome:
         mid = row.message_id
@@ -263,7 +361,7 @@ class OutboxSender:
         if room_id is None:
             log.error("outbox: room %r not found; message %s not sent", row.room_name, mid)
             return Outcome(row, OutboxStatus.FAILED, f"room not found: {row.room_name}")
-        inherited = self._inherited_upto is not None and row.id <= self._inherited_upto
+        inherited = row.id is not None and self._inherited_upto is not None and row.id <= self._inherited_upto
         if row.file_content is not None:
             return await self._deliver_file(row, room_id, inherited)
         if (inherited or mid in self._uncertain) and await self._already_posted(mid):
