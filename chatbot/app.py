@@ -11,6 +11,7 @@ from types import ModuleType
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.sql.expression import Executable
 
 from chatbot.clock import Clock, SystemClock
 from chatbot.commandkit import Command, CommandGroup
@@ -72,6 +73,10 @@ class Bot:
     persist: Persist | None = None
     _envelope_names: dict[str, str] | None = field(default=None, init=False, repr=False)
     _circles: EnvelopeDirectory | None = field(default=None, init=False, repr=False)
+    _mark: Executable | None = field(default=None, init=False, repr=False)  # the processed-mark insert, built once
+    # Budget years known to be open, kept between messages; emptied after every /budget command (which may close
+    # one). The only other writer of closings would be another bot process on the same database: not supported.
+    _open_years: set[int] = field(default_factory=set, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.scheduler = Scheduler(self.sessions, self.settings, self.clock, self.t, self.fmt, self._deliver)
@@ -163,15 +168,16 @@ class Bot:
         if not messages:
             return set()
         now = self.clock.now()
-        values = {m.id: {"message_id": m.id, "room_id": m.room.id, "ts": m.ts, "processed_at": now} for m in messages}
-        insert = postgresql_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
-        statement = (
-            insert(ProcessedMessage)
-            .values(list(values.values()))
-            .on_conflict_do_nothing(index_elements=["message_id"])
-            .returning(ProcessedMessage.message_id)
-        )
-        return set((await session.scalars(statement)).all())
+        rows = {m.id: {"message_id": m.id, "room_id": m.room.id, "ts": m.ts, "processed_at": now} for m in messages}
+        if self._mark is None:
+            insert = postgresql_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+            self._mark = (
+                insert(ProcessedMessage)
+                .on_conflict_do_nothing(index_elements=["message_id"])
+                .returning(ProcessedMessage.message_id)
+            )
+        connection = await session.connection()  # Core: the ORM's bookkeeping costs more than the insert
+        return set((await connection.execute(self._mark, list(rows.values()))).scalars())
 
     async def handle(self, message: IncomingMessage) -> list[Outgoing]:
         """Handle one chat message exactly once: its effects and its processed mark commit together."""
@@ -200,7 +206,7 @@ class Bot:
         try:
             async with self.sessions() as session, session.begin():
                 fresh = await self._mark_processed(session, commands)
-                services = Services.bind(session, self.settings, self.clock)
+                services = Services.bind(session, self.settings, self.clock, open_years=self._open_years)
                 await services.members.preload({m.author.id for m in commands if m.id in fresh})
                 for index, (message, command) in enumerate(zip(messages, recognised, strict=True)):
                     if command is None:
@@ -214,8 +220,9 @@ class Bot:
                     said = [(m.id, out) for m, out in zip(messages, results, strict=True) if out]
                     await self.persist(session, said)
         finally:
-            if touches_envelopes:  # envelopes may have been created or renamed (or the change rolled back)
+            if touches_envelopes:  # envelopes may have been created or renamed, years closed (or rolled back)
                 self._envelope_names = None
+                self._open_years.clear()
         self.scheduler.watch(services.tasks.created)
         return results
 
@@ -244,8 +251,9 @@ class Bot:
             log.exception("command failed (ref %s) on message %s", reference, message.id)
             return [self._reply(message, self.t("errors.internal", reference=reference))]
         finally:
-            if recognised.group.name == "budget":
-                self._envelope_names = None  # the next command of this batch reads the names again
+            if recognised.group.name == "budget":  # the next command of this batch reads them again
+                self._envelope_names = None
+                self._open_years.clear()
         return ctx.outgoing
 
     async def handle_reaction(self, change: ReactionChange) -> list[Outgoing]:

@@ -77,9 +77,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "console":
         return asyncio.run(_console(settings, args.user, args.room, args.web))
     if args.command == "run":
-        # REST calls run in worker threads: hand them the interpreter often, or each waits for the loop's busy
-        # stretches (5 ms by default) several times per request.
-        sys.setswitchinterval(0.0005)
         return asyncio.run(_run(settings))
     if args.command == "check":
         return asyncio.run(_check(settings))

@@ -30,9 +30,12 @@ class Services:
     meetings: MeetingService
 
     @classmethod
-    def bind(cls, session: AsyncSession, settings: Settings, clock: Clock) -> Services:
+    def bind(
+        cls, session: AsyncSession, settings: Settings, clock: Clock, *, open_years: set[int] | None = None
+    ) -> Services:
+        """`open_years`: budget years known to be open, shared with later units of work (see BudgetService)."""
         members = MemberService(session, settings, clock)
-        budget = BudgetService(session, settings, clock)
+        budget = BudgetService(session, settings, clock, open_years=open_years)
         contributions = ContributionService(session, settings, clock, budget)
         tasks = TaskService(session, clock)
         consent = ConsentService(session, settings, clock, tasks)

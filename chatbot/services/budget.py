@@ -106,17 +106,21 @@ class AuditLine:
 
 # Built once (every declaration reads its envelope): building a statement costs more than SQLite's answer.
 _ENVELOPE = select(Envelope).where(Envelope.year == bindparam("year"), Envelope.slug == bindparam("slug"))
-_ENVELOPE_FOR_UPDATE = _ENVELOPE.with_for_update()
+# Locking reads the row afresh even if this session holds it: its totals are then the database's.
+_ENVELOPE_FOR_UPDATE = _ENVELOPE.with_for_update().execution_options(populate_existing=True)
 
 
 class BudgetService:
-    def __init__(self, session: AsyncSession, settings: Settings, clock: Clock) -> None:
+    def __init__(
+        self, session: AsyncSession, settings: Settings, clock: Clock, *, open_years: set[int] | None = None
+    ) -> None:
         self.session = session
         self.settings = settings
         self.clock = clock
-        # Years read as open in this unit of work (a batch of messages shares one): closing is rare, the check is
-        # made by every declaration. Forgotten by close_year and reopen_year.
-        self._open_years: set[int] = set()
+        # Years read as open (every declaration checks; closing is rare): by default for this unit of work only;
+        # the bot shares one set between its units of work and empties it after every /budget command. Forgotten
+        # here by close_year and reopen_year.
+        self._open_years: set[int] = set() if open_years is None else open_years
 
     # --- years -----------------------------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import bindparam, func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatbot.clock import Clock
@@ -12,6 +12,8 @@ from chatbot.config import Settings
 from chatbot.db.models import Member
 from chatbot.errors import DomainError
 from chatbot.text import slug
+
+_BY_USER_IDS = select(Member).where(Member.user_id.in_(bindparam("user_ids", expanding=True)))  # built once
 
 
 class MemberService:
@@ -32,7 +34,7 @@ class MemberService:
     async def preload(self, user_ids: Collection[str]) -> None:
         """Read these users' member rows in one query, for the `ensure` calls of a batch of messages."""
         if user_ids:
-            for member in await self.session.scalars(select(Member).where(Member.user_id.in_(list(user_ids)))):
+            for member in await self.session.scalars(_BY_USER_IDS, {"user_ids": list(user_ids)}):
                 self._by_user_id[member.user_id] = member
 
     async def ensure(self, user_id: str, username: str, display_name: str | None = None) -> Member:
