@@ -105,3 +105,38 @@ async def test_a_failing_transaction_records_none_of_the_batch(bot: Bot, monkeyp
     replies = await bot.handle_many(batch)
     assert all("enregistrée" in r[0].text for r in replies)
     assert (await envelope_row(bot, "tech")).spent_cents == 9000
+
+
+@pytest.mark.parametrize("alone", [True, False])
+async def test_a_command_failing_after_writing_leaves_nothing(
+    bot: Bot, outbox: Outbox, monkeypatch: pytest.MonkeyPatch, alone: bool
+) -> None:
+    """Alone, a command runs without a savepoint: its failure undoes the whole transaction, which is done again
+    with the failure as its reply. In a batch, its savepoint is undone and the others stand. Either way the
+    declaration written before the failure is gone, the message is marked handled, and the member is told."""
+    import commands.contrib as contrib
+
+    def broken(*_args: Any, **_kwargs: Any) -> str:
+        raise RuntimeError("rendering failed")
+
+    monkeypatch.setattr(contrib, "_confirmation", broken)
+    failing = message("/contrib 2h tech", user="alice")
+    others = [] if alone else [message("/budget tech", user="bruno"), message("/aide", user="carla")]
+    replies = await bot.handle_many([failing, *others])
+    assert "erreur interne" in plain(replies[0][0].text) and "rien n'a été enregistré" in plain(replies[0][0].text)
+    assert all(r for r in replies[1:])
+    assert await count(bot, "contribution") == 0
+    assert (await envelope_row(bot, "tech")).spent_cents == 0
+    assert await count(bot, "processed_message") == 1 + len(others)
+    assert [r.message_id for r in await rows(bot)] == [f"{m.id}-0" for m in [failing, *others]]
+    assert await bot.handle(failing) == []  # handled: a replay does nothing
+
+
+async def test_a_lone_refusal_is_recorded_as_handled_and_changes_nothing(bot: Bot, outbox: Outbox) -> None:
+    refused = message("/contrib 2h nulle-part", user="alice")
+    before = await snapshot(bot)
+    [reply] = await bot.handle_many([refused])
+    assert "Pour quel cercle" in plain(reply[0].text)
+    assert await snapshot(bot) == before
+    assert await count(bot, "processed_message") == 1
+    assert await bot.handle(refused) == []
