@@ -20,7 +20,7 @@ from chatbot.config import Settings
 from chatbot.context import Context, ReactionContext, UnitFields
 from chatbot.converters import EnvelopeDirectory, ParseContext
 from chatbot.db import migrate
-from chatbot.db.engine import make_engine, make_session_factory
+from chatbot.db.engine import make_engine, make_session_factory, writes
 from chatbot.db.models import ProcessedMessage
 from chatbot.errors import UserError
 from chatbot.formatting import Formatter
@@ -197,8 +197,8 @@ class Bot:
         """Handle messages in order, in one transaction: the replies to each, in the same order.
 
         Each command runs exactly once: its effects and its processed mark commit together, and a replay (a
-        message already marked) does nothing. A command refused or failing has its effects undone (a savepoint)
-        and the others stand; an error of the transaction itself (the database is gone) records none of them.
+        message already marked) does nothing. A command refused or failing has its effects undone and the others
+        stand; an error of the transaction itself (the database is gone) records none of them.
         One commit for many messages is what lets a backlog (a burst, a catch-up) drain quickly.
         """
         recognised = [
@@ -213,17 +213,16 @@ class Bot:
         if not commands and (self.persist is None or not any(results)):
             return results
         touches_envelopes = any(r is not None and r.group is not None and r.group.name == "budget" for r in recognised)
-        # A lone command runs without a savepoint (two statements less on the common path); if it is refused, the
-        # whole transaction is undone and done again with its refusal as its reply.
-        isolated = len(commands) > 1
+        # Commands run without savepoints first: a refusal made before writing anything (nearly all of them) has
+        # nothing to undo. A command refused after writing, or failing, undoes the whole transaction, which is done
+        # again with its refusal as its reply, and every other command in a savepoint of its own.
         refused: dict[int, list[Outgoing]] = {}
         try:
-            while True:
-                try:
-                    services = await self._handle_in_transaction(messages, recognised, results, refused, isolated)
-                    break
-                except _Refused as refusal:
-                    refused[refusal.index] = refusal.replies
+            try:
+                services = await self._handle_in_transaction(messages, recognised, results, refused, isolated=False)
+            except _Refused as refusal:
+                refused[refusal.index] = refusal.replies
+                services = await self._handle_in_transaction(messages, recognised, results, refused, isolated=True)
         finally:
             if touches_envelopes:  # envelopes may have been created or renamed, years closed (or rolled back)
                 self._envelope_names = None
@@ -272,13 +271,16 @@ class Bot:
         recognised: Recognised,
         isolated: bool,
     ) -> list[Outgoing]:
-        """One command inside the batch's transaction. Refused (or failing): with `isolated`, its effects are undone
-        (a savepoint) and its reply is the refusal; without, `_Refused` is raised, for the caller to undo all."""
+        """One command inside the batch's transaction; its replies. Refused (or failing) with `isolated`, its
+        effects are undone (a savepoint); without, a refusal that wrote nothing is simply the reply, and anything
+        else raises `_Refused`, for the caller to undo the whole transaction."""
         assert recognised.group is not None
         unit = await self._unit_of_work(services, message.author)
         ctx = Context(message=message, parse=self.parse_context(), router=self.router, **unit)
         command: Command | None = None
         scheduled = len(services.tasks.created)
+        await session.flush()  # what earlier commands left pending is theirs: written before the count starts
+        written = writes(await session.connection())
         try:
             async with session.begin_nested() if isolated else contextlib.nullcontext():
                 command, arguments = recognised.group.select(recognised.arguments)
@@ -289,6 +291,11 @@ class Bot:
         except UserError as error:
             del services.tasks.created[scheduled:]
             replies = [self._reply(message, self.router.render_error(error, command))]
+            clean = writes(await session.connection()) == written and not (
+                session.new or session.dirty or session.deleted
+            )
+            if clean:
+                return replies
         except Exception:
             del services.tasks.created[scheduled:]
             reference = uuid.uuid4().hex[:8]

@@ -6,7 +6,13 @@ from typing import Any
 
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from chatbot.db.sqlite_inloop import InLoopConnection
 
@@ -19,12 +25,29 @@ async def read_only(session: AsyncSession) -> AsyncSession:
     return session
 
 
+WRITES = "chatbot_writes"  # connection info key: how many writing statements the connection has run
+_NOT_WRITES = ("SELECT", "SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT", "PRAGMA", "SHOW", "SET")
+
+
+def writes(connection: AsyncConnection) -> int:
+    """A counter of the statements that may have written something, run on this connection: compare two readings
+    to know whether anything was written in between (see Bot._run_command)."""
+    return int(connection.sync_connection.info.get(WRITES, 0)) if connection.sync_connection else 0
+
+
+def _count_writes(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    if not statement.lstrip()[:9].upper().startswith(_NOT_WRITES):
+        connection.info[WRITES] = connection.info.get(WRITES, 0) + 1
+
+
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if make_url(url).drivername == "sqlite+aiosqlite" and "async_creator" not in kwargs:
-        return _in_loop_sqlite(url, **kwargs)
-    engine = create_async_engine(url, **kwargs)
-    if engine.dialect.name == "sqlite":
-        _tune_sqlite(engine)
+        engine = _in_loop_sqlite(url, **kwargs)
+    else:
+        engine = create_async_engine(url, **kwargs)
+        if engine.dialect.name == "sqlite":
+            _tune_sqlite(engine)
+    event.listen(engine.sync_engine, "before_cursor_execute", _count_writes)
     return engine
 
 
