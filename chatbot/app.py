@@ -241,7 +241,9 @@ class Bot:
         commands = [m for m, r in zip(messages, recognised, strict=True) if r is not None and r.group is not None]
         async with self.sessions() as session, session.begin():
             fresh = await self._mark_processed(session, commands)
-            services = Services.bind(session, self.settings, self.clock, open_years=self._open_years)
+            services = Services.bind(
+                session, self.settings, self.clock, open_years=self._open_years, reuse_locks=not isolated
+            )
             await services.members.preload({m.author.id for m in commands if m.id in fresh})
             for index, (message, command) in enumerate(zip(messages, recognised, strict=True)):
                 if command is None or command.group is None:
@@ -307,6 +309,7 @@ class Bot:
             if recognised.group.name == "budget":  # the next command of this batch reads them again
                 self._envelope_names = None
                 self._open_years.clear()
+                services.budget.forget_locks()
         if not isolated:
             raise _Refused(replies)
         return replies

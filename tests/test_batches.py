@@ -149,3 +149,24 @@ async def test_a_lone_refusal_is_recorded_as_handled_and_changes_nothing(bot: Bo
     assert await snapshot(bot) == before
     assert await count(bot, "processed_message") == 1
     assert await bot.handle(refused) == []
+
+
+async def test_an_envelope_locked_once_per_batch_keeps_exact_totals(bot: Bot) -> None:
+    """Within a batch the envelope is read (and locked) once; cancellations, admin changes and declarations on it
+    in the same transaction must still leave totals equal to a recomputation."""
+    replies = await bot.handle_many(
+        [
+            message("/contrib 2h tech", user="alice"),
+            message("/contrib annuler 1", user="alice"),
+            message("/contrib 1h tech", user="bruno"),
+            message("/budget ajuster tech -500 « réaffectation »", user="camille"),
+            message("/contrib prevoir 10h tech Refonte", user="carla"),
+            message("/contrib 3h tech", user="carla"),  # realises part of carla's intention
+            message("/contrib 30min communication", user="bruno"),
+        ]
+    )
+    assert all(r for r in replies)
+    tech = await envelope_row(bot, "tech")
+    assert (tech.amount_cents, tech.spent_cents, tech.committed_cents) == (250000, 3000 + 9000, 30000 - 9000)
+    assert "reste 2 170 € sur 2 500 €" in plain(replies[-2][0].text)
+    await assert_totals_consistent(bot)

@@ -31,11 +31,18 @@ class Services:
 
     @classmethod
     def bind(
-        cls, session: AsyncSession, settings: Settings, clock: Clock, *, open_years: set[int] | None = None
+        cls,
+        session: AsyncSession,
+        settings: Settings,
+        clock: Clock,
+        *,
+        open_years: set[int] | None = None,
+        reuse_locks: bool = False,
     ) -> Services:
-        """`open_years`: budget years known to be open, shared with later units of work (see BudgetService)."""
+        """`open_years`: budget years known to be open, shared with later units of work; `reuse_locks`: see
+        BudgetService."""
         members = MemberService(session, settings, clock)
-        budget = BudgetService(session, settings, clock, open_years=open_years)
+        budget = BudgetService(session, settings, clock, open_years=open_years, reuse_locks=reuse_locks)
         contributions = ContributionService(session, settings, clock, budget)
         tasks = TaskService(session, clock)
         consent = ConsentService(session, settings, clock, tasks)

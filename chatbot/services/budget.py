@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatbot.clock import Clock
@@ -112,11 +112,21 @@ _ENVELOPE_FOR_UPDATE = _ENVELOPE.with_for_update().execution_options(populate_ex
 
 class BudgetService:
     def __init__(
-        self, session: AsyncSession, settings: Settings, clock: Clock, *, open_years: set[int] | None = None
+        self,
+        session: AsyncSession,
+        settings: Settings,
+        clock: Clock,
+        *,
+        open_years: set[int] | None = None,
+        reuse_locks: bool = False,
     ) -> None:
         self.session = session
         self.settings = settings
         self.clock = clock
+        # With `reuse_locks`, an envelope locked once in this transaction is not read again: it stays locked until
+        # the commit and every change goes through this session. Only where no savepoint can undo a change under
+        # it (the bot's batches run without savepoints, see Bot.handle_many).
+        self._locked: dict[tuple[int, str], Envelope] | None = {} if reuse_locks else None
         # Years read as open (every declaration checks; closing is rare): by default for this unit of work only;
         # the bot shares one set between its units of work and empties it after every /budget command. Forgotten
         # here by close_year and reopen_year.
@@ -238,7 +248,23 @@ class BudgetService:
             names.setdefault(slug(env_name), env_slug)
         return names
 
+    def forget_locks(self) -> None:
+        """Read locked envelopes again (after an admin command that may have renamed or replaced one)."""
+        if self._locked is not None:
+            self._locked.clear()
+
     async def get(self, envelope_slug: str, year: int, *, for_update: bool = False) -> Envelope:
+        if for_update and self._locked is not None and (year, envelope_slug) in self._locked:
+            held = self._locked[(year, envelope_slug)]
+            state = inspect(held)
+            if state.persistent and not state.expired_attributes:
+                return held
+        envelope = await self._read(envelope_slug, year, for_update)
+        if for_update and self._locked is not None:
+            self._locked[(year, envelope_slug)] = envelope
+        return envelope
+
+    async def _read(self, envelope_slug: str, year: int, for_update: bool) -> Envelope:
         query = _ENVELOPE_FOR_UPDATE if for_update else _ENVELOPE
         parameters = {"year": year, "slug": envelope_slug}
         envelope = await self.session.scalar(query, parameters)
