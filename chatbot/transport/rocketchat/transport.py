@@ -234,7 +234,7 @@ class RocketChatTransport:
             return  # nothing can be recorded: the catch-up after recovery reads it back
         # Drop at once what will never be work, so that a backlog holds only commands (and slim ones).
         reason = why_ignored(document, self.user_id)
-        if reason == "own message" and self.on_reaction is None:
+        if reason == "own message" and not self._reactions_may_have_changed(document):
             return
         if (reason is not None and reason != "own message") or document["_id"] in self._recent:
             return
@@ -245,6 +245,14 @@ class RocketChatTransport:
             self._held.append((document, info))  # after the older messages catch-up is feeding
         else:
             self.queue.put_nowait((document, info))
+
+    def _reactions_may_have_changed(self, document: dict[str, Any]) -> bool:
+        """Whether a (re-)emission of one of the bot's posts can carry a reaction change worth queueing: not for a
+        post that shows no reaction and had none (every reply the bot posts comes back once like that)."""
+        if self.on_reaction is None:
+            return False
+        post_id = document.get("_id")
+        return bool(document.get("reactions")) or post_id in self._reactions or post_id in self._unread
 
     def _room_of(self, document: dict[str, Any], meta: dict[str, Any]) -> RoomInfo | None:
         rid = document.get("rid")
