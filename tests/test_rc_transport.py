@@ -10,7 +10,7 @@ from chatbot.app import Bot
 from chatbot.transport.base import ReactionChange, Room, RoomKind
 from chatbot.transport.rocketchat.outbox import Outbox
 from chatbot.transport.rocketchat.rest import Credentials, RestClient, RetryPolicy
-from chatbot.transport.rocketchat.transport import RocketChatTransport
+from chatbot.transport.rocketchat.transport import BUSY_GAP, RocketChatTransport
 from tests.fakerc.fixtures import fake_rc  # noqa: F401
 from tests.fakerc.server import FakeRocketChat
 
@@ -239,6 +239,38 @@ async def test_caught_up_only_once_the_missed_messages_are_handled(bot: Bot, fak
         await transport.catch_up()
         await asyncio.wait_for(watcher, timeout=20)
         assert handled_when_set == [5]
+    finally:
+        worker.cancel()
+        await transport.rest.close()
+
+
+async def test_in_a_busy_stream_a_lone_command_waits_briefly_for_company(bot: Bot, fake_rc: FakeRocketChat) -> None:  # noqa: F811
+    """Commands arriving close together share a transaction even when the worker is idle; in a calm stream a
+    lone command is handled at once."""
+    transport = transport_for(bot, fake_rc)
+    for i in range(60):  # a burst: the moving average of the gaps between commands falls under BUSY_GAP
+        transport._on_event("stream-room-messages", event(doc("R1", f"/aide {i}")))
+    assert transport._arrival_gap < BUSY_GAP
+    while not transport.queue.empty():
+        transport.queue.get_nowait()
+    batches: list[list[str]] = []
+
+    async def handler(messages: Any) -> None:
+        batches.append([m.text for m in messages])
+
+    worker = asyncio.create_task(transport._work(handler))
+    try:
+        transport._on_event("stream-room-messages", event(doc("R1", "/aide un")))
+        await asyncio.sleep(0.001)  # arrives while the first waits for company (LINGER)
+        transport._on_event("stream-room-messages", event(doc("R1", "/aide deux")))
+        await asyncio.sleep(0.05)
+        assert batches == [["/aide un", "/aide deux"]]
+        transport._arrival_gap = 1.0  # a calm stream
+        transport._on_event("stream-room-messages", event(doc("R1", "/aide trois")))
+        await asyncio.sleep(0.001)
+        transport._on_event("stream-room-messages", event(doc("R1", "/aide quatre")))
+        await asyncio.sleep(0.05)
+        assert batches[1:] == [["/aide trois"], ["/aide quatre"]]
     finally:
         worker.cancel()
         await transport.rest.close()
