@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import sys
 from pathlib import Path
@@ -158,6 +159,10 @@ async def _run(settings: Settings) -> int:
     try:
         if not await _started(bot):  # the scheduler starts once caught up (see service.serve)
             return EXIT_DATABASE
+        # What start-up made (modules, mappings, the catalogue) lives as long as the process: out of the collector's
+        # sight, a full collection no longer walks it, which keeps its pauses out of message handling.
+        gc.collect()
+        gc.freeze()
         return await service.serve(bot, secrets)
     finally:
         await bot.close()

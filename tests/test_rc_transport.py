@@ -261,13 +261,13 @@ async def test_in_a_busy_stream_a_lone_command_waits_briefly_for_company(bot: Bo
     worker = asyncio.create_task(transport._work(handler))
     try:
         transport._on_event("stream-room-messages", event(doc("R1", "/aide un")))
-        await asyncio.sleep(0.001)  # arrives while the first waits for company (LINGER)
+        await asyncio.sleep(transport.linger / 3)  # arrives while the first waits for company
         transport._on_event("stream-room-messages", event(doc("R1", "/aide deux")))
         await asyncio.sleep(0.05)
         assert batches == [["/aide un", "/aide deux"]]
         transport._arrival_gap = 1.0  # a calm stream
         transport._on_event("stream-room-messages", event(doc("R1", "/aide trois")))
-        await asyncio.sleep(0.001)
+        await asyncio.sleep(transport.linger / 3)
         transport._on_event("stream-room-messages", event(doc("R1", "/aide quatre")))
         await asyncio.sleep(0.05)
         assert batches[1:] == [["/aide trois"], ["/aide quatre"]]
