@@ -21,7 +21,7 @@ from chatbot.context import Context, ReactionContext, UnitFields
 from chatbot.converters import EnvelopeDirectory, ParseContext
 from chatbot.db import migrate
 from chatbot.db.engine import make_engine, make_session_factory, writes
-from chatbot.db.models import ProcessedMessage
+from chatbot.db.models import Member, ProcessedMessage
 from chatbot.errors import UserError
 from chatbot.formatting import Formatter
 from chatbot.meeting_args import circle_directory
@@ -33,6 +33,8 @@ from chatbot.text import without_control_characters
 from chatbot.transport.base import Author, IncomingMessage, MembersOf, Outgoing, ReactionChange, Room
 
 log = logging.getLogger(__name__)
+
+MEMBER_MEMORY = 10_000  # member rows kept between batches, at most
 
 
 class _Refused(Exception):
@@ -87,6 +89,8 @@ class Bot:
     # Budget years known to be open, kept between messages; emptied after every /budget command (which may close
     # one). The only other writer of closings would be another bot process on the same database: not supported.
     _open_years: set[int] = field(default_factory=set, init=False, repr=False)
+    # Member rows of the chat users seen lately (detached, as committed), so that a batch need not read them again.
+    _members: dict[str, Member] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.scheduler = Scheduler(self.sessions, self.settings, self.clock, self.t, self.fmt, self._deliver)
@@ -228,6 +232,9 @@ class Bot:
                 self._envelope_names = None
                 self._open_years.clear()
         self.scheduler.watch(services.tasks.created)
+        if len(self._members) > MEMBER_MEMORY:
+            self._members.clear()
+        self._members.update(services.members.known())  # committed: safe to reuse
         return results
 
     async def _handle_in_transaction(
@@ -244,7 +251,7 @@ class Bot:
             services = Services.bind(
                 session, self.settings, self.clock, open_years=self._open_years, reuse_locks=not isolated
             )
-            await services.members.preload({m.author.id for m in commands if m.id in fresh})
+            await services.members.preload({m.author.id for m in commands if m.id in fresh}, self._members)
             for index, (message, command) in enumerate(zip(messages, recognised, strict=True)):
                 if command is None or command.group is None:
                     continue

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 from sqlalchemy import bindparam, func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,11 +31,24 @@ class MemberService:
             return None
         return member
 
-    async def preload(self, user_ids: Collection[str]) -> None:
-        """Read these users' member rows in one query, for the `ensure` calls of a batch of messages."""
-        if user_ids:
-            for member in await self.session.scalars(_BY_USER_IDS, {"user_ids": list(user_ids)}):
+    async def preload(self, user_ids: Collection[str], known: Mapping[str, Member] | None = None) -> None:
+        """Have these users' member rows ready for the `ensure` calls of a batch of messages: those in `known`
+        (rows read by earlier units of work, see `known`) without asking the database, the others in one query."""
+        missing = []
+        for user_id in user_ids:
+            member = known.get(user_id) if known is not None else None
+            if member is None:
+                missing.append(user_id)
+            else:
+                self._by_user_id[user_id] = await self.session.merge(member, load=False)
+        if missing:
+            for member in await self.session.scalars(_BY_USER_IDS, {"user_ids": missing}):
                 self._by_user_id[member.user_id] = member
+
+    def known(self) -> dict[str, Member]:
+        """The member rows this unit of work read or wrote, by chat user id: once it has committed, they may be
+        handed to a later unit's `preload` (members are only ever created and renamed by the bot itself)."""
+        return dict(self._by_user_id)
 
     async def ensure(self, user_id: str, username: str, display_name: str | None = None) -> Member:
         """The member row for this chat user, created or refreshed (usernames can change)."""
