@@ -272,3 +272,69 @@ async def test_export_in_a_channel_posts_the_csv_once_across_a_crash_before_conf
         assert uploaded == await console_export(bot, tmp_path, year)
     finally:
         await bot.close()
+
+
+async def _running_sender(outbox: Outbox, rest: RestClient, fake: FakeRocketChat) -> asyncio.Task[None]:
+    sender = OutboxSender(outbox, rest, lambda name: _resolve(fake, name), poll=2.0)
+    task = asyncio.create_task(sender.run())
+    await asyncio.sleep(0.1)  # its first round has read the (empty) table
+    return task
+
+
+async def test_an_export_is_posted_before_the_replies_committed_after_it(
+    bot: Bot,
+    outbox: Outbox,
+    fake_rc: FakeRocketChat,  # noqa: F811
+) -> None:
+    """A file row stays out of the sender's memory: the rows committed with or after it must not overtake it."""
+    room = fake_rc.store.room("cercle-tech")
+    rest = client(fake_rc)
+    task = await _running_sender(outbox, rest, fake_rc)
+    try:
+        export = Outgoing(text="Export", room_id=room.id, attachments=(Attachment("c.csv", CSV),))
+        async with bot.sessions() as session, session.begin():
+            await outbox.persist_many(session, [("X", [export]), ("T", [Outgoing(text="après", room_id=room.id)])])
+        await outbox.enqueue("U", [Outgoing(text="encore après", room_id=room.id)])
+        await wait_for(lambda: len(fake_rc.messages_in("cercle-tech", by="bot")) == 3, within=10, what="3 posts")
+    finally:
+        task.cancel()
+        await rest.close()
+    posted = fake_rc.messages_in("cercle-tech", by="bot")
+    assert [bool(m.get("file")) for m in posted] == [True, False, False]
+    assert [m["msg"] for m in posted[1:]] == ["après", "encore après"]
+
+
+async def test_a_database_error_while_recording_an_upload_is_tried_again(
+    bot: Bot,
+    outbox: Outbox,
+    fake_rc: FakeRocketChat,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    remember = outbox.remember_upload
+    calls: list[str | None] = []
+
+    async def flaky(row_id: int, file_id: str | None) -> None:
+        calls.append(file_id)
+        if len(calls) == 1:
+            raise OperationalError("UPDATE outbox_message", {}, Exception("database is locked"))
+        await remember(row_id, file_id)
+
+    monkeypatch.setattr(outbox, "remember_upload", flaky)
+    room = fake_rc.store.room("cercle-tech")
+    await outbox.enqueue("X", [Outgoing(text="Export", room_id=room.id, attachments=(Attachment("c.csv", CSV),))])
+    rest = client(fake_rc)
+    task = await _running_sender(outbox, rest, fake_rc)
+    try:
+        await wait_for(lambda: len(file_messages(fake_rc, "cercle-tech")) == 1, within=10, what="the export")
+        await wait_for(lambda: _all_sent(bot), within=10, what="the row marked sent")
+    finally:
+        task.cancel()
+        await rest.close()
+    assert len(calls) == 2  # the failed recording, then the retry's
+    assert len(file_messages(fake_rc, "cercle-tech")) == 1
+
+
+async def _all_sent(bot: Bot) -> bool:
+    return all(r.status == "sent" for r in await rows(bot))

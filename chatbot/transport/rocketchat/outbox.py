@@ -52,6 +52,7 @@ MAX_FRESH = 5000  # rows kept in memory for the sender; beyond, it reads them fr
 RECORD_DELAY = 0.1  # seconds an outcome may wait to be recorded with others, while the sender runs
 SETTLED_MEMORY = 20_000  # message ids recorded lately, remembered
 _COMMITTED_ROWS = "outbox_rows"  # session.info key: the rows this session's transaction wrote
+_WITHHELD = "outbox_withheld"  # session.info key: some of them must be read from the table
 _RECORD = (
     update(OutboxMessage)
     .where(OutboxMessage.message_id == bindparam("mid"))
@@ -138,25 +139,31 @@ class Outbox:
             )
             session.add_all(OutboxMessage(**v) for v in values if v["message_id"] not in existing)
         # Once this transaction commits, the sender gets the rows from memory (no need to read them back) and is
-        # woken. Rows written inside a savepoint (which may still be undone) and files are left to its database
-        # reads, as is everything when memory holds too much already.
-        if not session.in_nested_transaction():
-            session.info.setdefault(_COMMITTED_ROWS, []).extend(v for v in values if v["file_content"] is None)
+        # woken. Rows written inside a savepoint (which may still be undone) or carrying a file stay out of memory;
+        # then the whole transaction's rows do, so that its sender reads them from the table, in order.
+        if session.in_nested_transaction() or any(v["file_content"] is not None for v in values):
+            session.info[_WITHHELD] = True
+        else:
+            session.info.setdefault(_COMMITTED_ROWS, []).extend(values)
         sync = session.sync_session
         if not event.contains(sync, "after_commit", self._after_commit):
             event.listen(sync, "after_commit", self._after_commit)
             event.listen(sync, "after_rollback", self._after_rollback)
 
     def _after_commit(self, session: Any) -> None:
+        if session.get_nested_transaction() is not None:
+            return  # a savepoint released (SQLAlchemy says "commit" for it too): the transaction goes on
         rows = session.info.pop(_COMMITTED_ROWS, [])
-        if len(self.fresh) + len(rows) <= MAX_FRESH:
-            self.fresh.extend(OutboxMessage(**row) for row in rows)
+        if session.info.pop(_WITHHELD, False) or len(self.fresh) + len(rows) > MAX_FRESH:
+            self.overflowed = True  # the sender reads the table next
         else:
-            self.overflowed = True
+            self.fresh.extend(OutboxMessage(**row) for row in rows)
         self.wake.set()
 
     def _after_rollback(self, session: Any) -> None:
-        session.info.pop(_COMMITTED_ROWS, None)
+        if session.get_nested_transaction() is None:
+            session.info.pop(_COMMITTED_ROWS, None)
+            session.info.pop(_WITHHELD, None)
 
     def take_fresh(self, limit: int) -> list[OutboxMessage]:
         """Rows committed by this process since the last call (not yet read from the database), oldest first."""
@@ -289,6 +296,11 @@ class OutboxSender:
                 log.warning("outbox: server unavailable (%s); retrying", error)
                 await asyncio.sleep(backoff(min(failures, 6), 0.2, 10.0))
                 continue
+            except Exception:
+                failures += 1
+                log.exception("outbox: delivery failed; retrying")
+                await asyncio.sleep(backoff(min(failures, 6), 0.2, 10.0))
+                continue
             if full:
                 continue
             wait = self.poll - (time.monotonic() - from_database_at)
@@ -308,8 +320,10 @@ class OutboxSender:
         else:
             taken = await self.outbox.pending(BATCH + len(self._claimed))
             full = self._more_in_database = len(taken) == BATCH + len(self._claimed)
-            # What memory holds was committed before this read, hence is in it: the read supersedes it.
-            self.outbox.fresh.clear()
+            # Memory's copies of the rows just read go; rows committed during the read stay for the next round.
+            read = {row.message_id for row in taken}
+            if any(row.message_id in read for row in self.outbox.fresh):
+                self.outbox.fresh = deque(row for row in self.outbox.fresh if row.message_id not in read)
         rows = [r for r in taken if r.message_id not in self._claimed and r.message_id not in self._settled]
         self._claimed.update(r.message_id for r in rows)
         groups: dict[tuple[str | None, str | None, str | None], list[OutboxMessage]] = {}
@@ -324,7 +338,7 @@ class OutboxSender:
                 for index, row in enumerate(group):
                     try:
                         outcomes.append(await self._deliver(row))
-                    except (TransientError, AuthError) as error:
+                    except Exception as error:  # the server, or the database while recording an upload
                         errors.append(error)
                         # Keep this thread's order: this row and the later ones wait for the next attempt.
                         self._claimed.difference_update(r.message_id for r in group[index:])
