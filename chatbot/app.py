@@ -226,6 +226,9 @@ class Bot:
                 services = await self._handle_in_transaction(messages, recognised, results, refused, isolated=False)
             except _Refused as refusal:
                 refused[refusal.index] = refusal.replies
+                # What the undone pass learnt may not hold any more (a year reopened, an envelope created there).
+                self._envelope_names = None
+                self._open_years.clear()
                 services = await self._handle_in_transaction(messages, recognised, results, refused, isolated=True)
         finally:
             if touches_envelopes:  # envelopes may have been created or renamed, years closed (or rolled back)

@@ -170,3 +170,33 @@ async def test_an_envelope_locked_once_per_batch_keeps_exact_totals(bot: Bot) ->
     assert (tech.amount_cents, tech.spent_cents, tech.committed_cents) == (250000, 3000 + 9000, 30000 - 9000)
     assert "reste 2 170 € sur 2 500 €" in plain(replies[-2][0].text)
     await assert_totals_consistent(bot)
+
+
+async def test_a_redone_batch_forgets_what_its_undone_pass_learnt(bot: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A year reopened in the undone pass is closed again in the redo until its own /budget rouvrir runs: a
+    declaration for that year made before the reopening is still refused."""
+    import commands.contrib as contrib
+
+    for text in ("/budget definir tech 1000 2025", "/budget cloturer 2025"):
+        assert (await bot.handle(message(text, user="camille")))[0]
+    confirmation = contrib._confirmation
+
+    def broken(ctx: Any, *args: Any) -> str:
+        if ctx.member.username == "dave":
+            raise RuntimeError("rendering failed")  # after writing: the batch is done again
+        return confirmation(ctx, *args)
+
+    monkeypatch.setattr(contrib, "_confirmation", broken)
+    replies = await bot.handle_many(
+        [
+            message("/contrib 1h tech le 15 décembre 2025", user="alice"),
+            message("/budget rouvrir 2025 erreur de clôture", user="camille"),
+            message("/contrib 1h tech le 15 décembre 2025", user="bruno"),
+            message("/contrib 1h tech", user="dave"),
+        ]
+    )
+    texts = [plain(r[0].text) for r in replies]
+    assert "clôturée" in texts[0] and "enregistrée" not in texts[0]
+    assert "enregistrée" in texts[2]  # (on PostgreSQL the undone pass used up sequence numbers)
+    assert "erreur interne" in texts[3]
+    assert await count(bot, "contribution") == 1
