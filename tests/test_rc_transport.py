@@ -274,3 +274,36 @@ async def test_in_a_busy_stream_a_lone_command_waits_briefly_for_company(bot: Bo
     finally:
         worker.cancel()
         await transport.rest.close()
+
+
+async def test_a_reaction_taken_back_before_its_addition_is_handled_still_counts(
+    bot: Bot,
+    fake_rc: FakeRocketChat,  # noqa: F811
+) -> None:
+    """Both emissions of the bot's post are queued: the second (no reaction left) must not be dropped because the
+    first is not applied yet."""
+    changes: list[tuple[str, str, bool]] = []
+
+    async def on_reaction(change: ReactionChange) -> None:
+        changes.append((change.user.username, change.emoji, change.added))
+
+    transport = transport_for(bot, fake_rc, on_reaction=on_reaction)
+    post = doc("R1", "Tour n°1", user_id=fake_rc.store.user("bot").id)
+    transport._on_event("stream-room-messages", event(dict(post)))  # the post itself comes back: dropped
+    transport._on_event("stream-room-messages", event(dict(post, reactions={":+1:": {"usernames": ["alice"]}})))
+    transport._on_event("stream-room-messages", event(dict(post, reactions={})))  # alice takes it back
+    assert transport.queue.qsize() == 2
+    worker = asyncio.create_task(transport._work(bot.handle_many))
+    try:
+        await wait_until(lambda: len(changes) == 2)
+    finally:
+        worker.cancel()
+        await transport.rest.close()
+    assert changes == [("alice", ":+1:", True), ("alice", ":+1:", False)]
+
+
+async def wait_until(condition: Any, within: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.01)

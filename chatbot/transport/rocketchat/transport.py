@@ -123,6 +123,8 @@ class RocketChatTransport:
         self.sender = OutboxSender(outbox, rest, self.room_id_for)
         # Post id → emoji → usernames, as last applied (posts without reactions are not kept).
         self._reactions: dict[str, dict[str, frozenset[str]]] = {}
+        # Posts whose last emission seen on the stream showed reactions (applied or still queued).
+        self._shown_reactions: set[str] = set()
         # Posts whose reactions matter, not yet read whole since start (see _reactions_read), and those that were.
         self._unread: set[str] = set()
         self._read: set[str] = set()
@@ -265,8 +267,14 @@ class RocketChatTransport:
         post that shows no reaction and had none (every reply the bot posts comes back once like that)."""
         if self.on_reaction is None:
             return False
-        post_id = document.get("_id")
-        return bool(document.get("reactions")) or post_id in self._reactions or post_id in self._unread
+        post_id = str(document.get("_id"))
+        shown, before = bool(document.get("reactions")), post_id in self._shown_reactions
+        # What the previous emission showed counts: it may still be queued, not yet applied to _reactions.
+        if shown:
+            self._shown_reactions.add(post_id)
+        else:
+            self._shown_reactions.discard(post_id)
+        return shown or before or post_id in self._reactions or post_id in self._unread
 
     def _room_of(self, document: dict[str, Any], meta: dict[str, Any]) -> RoomInfo | None:
         rid = document.get("rid")
@@ -382,6 +390,8 @@ class RocketChatTransport:
         epoch = self._epoch
         batch: list[tuple[dict[str, Any], RoomInfo]] = []
         for item in [*items, _END]:
+            if self._epoch != epoch:
+                return
             if item is not _END and item is not None and why_ignored(item[0], self.user_id) != "own message":
                 batch.append(item)
                 continue
