@@ -21,7 +21,7 @@ from chatbot.context import Context, ReactionContext, UnitFields
 from chatbot.converters import EnvelopeDirectory, ParseContext
 from chatbot.db import migrate
 from chatbot.db.engine import make_engine, make_session_factory, writes
-from chatbot.db.models import Member, ProcessedMessage
+from chatbot.db.models import Envelope, Member, ProcessedMessage
 from chatbot.errors import UserError
 from chatbot.formatting import Formatter
 from chatbot.meeting_args import circle_directory
@@ -322,6 +322,10 @@ class Bot:
                 services.budget.forget_locks()
         if not isolated:
             raise _Refused(replies)
+        # Its savepoint is undone; envelope totals written with Core statements are not tracked by the session,
+        # so the envelopes it holds are read again at their next use.
+        for held in [o for o in session.identity_map.values() if isinstance(o, Envelope)]:
+            session.expire(held)
         return replies
 
     async def handle_reaction(self, change: ReactionChange) -> list[Outgoing]:
