@@ -83,8 +83,9 @@ class InLoopCursor:
         return self
 
     async def executemany(self, sql: str, parameters: Iterable[Any]) -> InLoopCursor:
-        rows = list(parameters)  # may be replayed after a busy refusal
-        await _patiently(lambda: self._cursor.executemany(sql, rows))
+        # Not retried: a refusal may come after some rows were written. The bot runs these inside transactions
+        # that hold the write lock from their BEGIN IMMEDIATE, where no refusal can come.
+        self._cursor.executemany(sql, parameters)
         return self
 
     async def fetchone(self) -> Any:
