@@ -157,6 +157,11 @@ class Bot:
             self._circles = circle_directory(self.settings)  # from the configuration, which does not change
         return ParseContext(today=now.date(), now=now, circles=self._circles)
 
+    def _forget_budget_facts(self) -> None:
+        """Envelope names and open years are kept between messages; a /budget command may change them."""
+        self._envelope_names = None
+        self._open_years.clear()
+
     async def envelope_directory(self, services: Services) -> EnvelopeDirectory:
         """Envelope names change only through /budget: read once, read again after each /budget command."""
         if self._envelope_names is None:
@@ -223,17 +228,14 @@ class Bot:
         refused: dict[int, list[Outgoing]] = {}
         try:
             try:
-                services = await self._handle_in_transaction(messages, recognised, results, refused, isolated=False)
+                services = await self._handle_in_transaction(commands, messages, recognised, results, refused, False)
             except _Refused as refusal:
                 refused[refusal.index] = refusal.replies
-                # What the undone pass learnt may not hold any more (a year reopened, an envelope created there).
-                self._envelope_names = None
-                self._open_years.clear()
-                services = await self._handle_in_transaction(messages, recognised, results, refused, isolated=True)
+                self._forget_budget_facts()  # what the undone pass learnt (a year reopened there, say) may not hold
+                services = await self._handle_in_transaction(commands, messages, recognised, results, refused, True)
         finally:
             if touches_envelopes:  # envelopes may have been created or renamed, years closed (or rolled back)
-                self._envelope_names = None
-                self._open_years.clear()
+                self._forget_budget_facts()
         self.scheduler.watch(services.tasks.created)
         if len(self._members) > MEMBER_MEMORY:
             self._members.clear()
@@ -242,13 +244,14 @@ class Bot:
 
     async def _handle_in_transaction(
         self,
+        commands: Sequence[IncomingMessage],
         messages: Sequence[IncomingMessage],
         recognised: Sequence[Recognised | None],
         results: list[list[Outgoing]],
         refused: Mapping[int, list[Outgoing]],
         isolated: bool,
     ) -> Services:
-        commands = [m for m, r in zip(messages, recognised, strict=True) if r is not None and r.group is not None]
+        """One pass over the batch in one transaction (see handle_many); `commands`: the messages that are ones."""
         async with self.sessions() as session, session.begin():
             fresh = await self._mark_processed(session, commands)
             services = Services.bind(
@@ -317,8 +320,7 @@ class Bot:
             return ctx.outgoing
         finally:
             if recognised.group.name == "budget":  # the next command of this batch reads them again
-                self._envelope_names = None
-                self._open_years.clear()
+                self._forget_budget_facts()
                 services.budget.forget_locks()
         if not isolated:
             raise _Refused(replies)
