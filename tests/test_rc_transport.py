@@ -67,11 +67,11 @@ async def test_reactions_on_the_bots_posts_become_changes(bot: Bot, fake_rc: Fak
     room = transport._room_of(doc("R1"), {"roomType": "c", "roomName": "cercle-tech"})
     assert room is not None
     post = doc("R1", "Tour n°1", user_id=bot_id, reactions={":+1:": {"usernames": ["alice"]}})
-    await transport._handle(bot.handle_many, post, room)
+    await transport._handle_many(bot.handle_many, [(post, room)])
     post["reactions"] = {":+1:": {"usernames": ["alice", "bob"]}, ":-1:": {"usernames": ["carol"]}}
-    await transport._handle(bot.handle_many, post, room)
+    await transport._handle_many(bot.handle_many, [(post, room)])
     post["reactions"] = {":-1:": {"usernames": ["carol"]}}
-    await transport._handle(bot.handle_many, post, room)
+    await transport._handle_many(bot.handle_many, [(post, room)])
     seen = sorted((c.user.username, c.emoji, c.added) for c in changes)
     assert seen == sorted(
         [
@@ -90,7 +90,7 @@ async def test_reactions_on_the_bots_posts_become_changes(bot: Bot, fake_rc: Fak
     assert sorted(r.query["username"] for r in fake_rc.requests_to("users.info")) == ["alice", "bob", "carol"]
     assert transport._reactions[post["_id"]] == {":-1:": frozenset({"carol"})}
     post["reactions"] = {}
-    await transport._handle(bot.handle_many, post, room)
+    await transport._handle_many(bot.handle_many, [(post, room)])
     assert post["_id"] not in transport._reactions  # a post without reactions is not kept in memory
     await transport.rest.close()
 
@@ -113,18 +113,18 @@ async def test_reactions_that_could_not_be_applied_are_tried_again(bot: Bot, fak
     post = doc("R1", "Tour n°1", user_id=fake_rc.store.user("bot").id)
     post["reactions"] = {":+1:": {"usernames": ["alice", "ghost"]}}
     fake_rc.faults.fail_next("users.info", 1, status=503)  # alice's lookup (first in order): server unavailable
-    await transport._handle(bot.handle_many, post, room)
+    await transport._handle_many(bot.handle_many, [(post, room)])
     assert changes == []  # ghost is unknown to the server (400): skipped
     assert transport._reactions[post["_id"]] == {":+1:": frozenset({"ghost"})}
     post["reactions"] = {":+1:": {"usernames": ["alice", "bob", "ghost"]}}
     try:
-        await transport._handle(bot.handle_many, post, room)
+        await transport._handle_many(bot.handle_many, [(post, room)])
     except OSError:
         pass  # the intake worker pauses on this; the change must not count as applied
     assert changes == [("alice", True)]
     assert transport._reactions[post["_id"]] == {":+1:": frozenset({"alice", "ghost"})}
     failing.clear()
-    await transport._handle(bot.handle_many, post, room)
+    await transport._handle_many(bot.handle_many, [(post, room)])
     assert changes == [("alice", True), ("bob", True)]
     assert [r.status for r in fake_rc.requests_to("users.info") if r.query["username"] == "ghost"] == [400]
     await transport.rest.close()
@@ -184,19 +184,19 @@ async def test_posts_of_open_rounds_are_compared_whole_once_after_start(bot: Bot
     assert await transport._reread_reactable_posts() == 1
     document, info = transport.queue.get_nowait()
     fake_rc.faults.fail_next("users.info", 1, status=503)  # alice's lookup (first in order)
-    await transport._handle(bot.handle_many, document, info)
+    await transport._handle_many(bot.handle_many, [(document, info)])
     assert changes == [("bob", ":raised_hand:", True)] and reads == []
     # Its next reading: alice's change, then the comparison, after every change.
-    await transport._handle(bot.handle_many, document, info)
+    await transport._handle_many(bot.handle_many, [(document, info)])
     assert reads == [("consent-7", {":+1:": [ids["alice"]], ":raised_hand:": [ids["bob"]]}, 2)]
     # Later readings (re-emissions, the re-reading after a reconnect) only apply changes.
     await fake_rc.react_as("alice", "consent-7", ":+1:", add=False)
     assert await transport._reread_reactable_posts() == 1
-    await transport._handle(bot.handle_many, *transport.queue.get_nowait())
+    await transport._handle_many(bot.handle_many, [transport.queue.get_nowait()])
     assert changes[-1] == ("alice", ":+1:", False) and len(reads) == 1
     # The bot's other posts are not compared.
     reply = (await transport.rest.call("chat_get_message", "reply-1"))["message"]
-    await transport._handle(bot.handle_many, reply, info)
+    await transport._handle_many(bot.handle_many, [(reply, info)])
     assert changes[-1] == ("carol", ":+1:", True) and len(reads) == 1
     await transport.rest.close()
 

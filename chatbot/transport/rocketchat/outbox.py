@@ -94,9 +94,6 @@ class Outbox:
         # handler (sleeps of up to 100 ms); queueing here costs nothing. The intake holds it while handling.
         self.write_lock = asyncio.Lock()
 
-    async def persist(self, session: AsyncSession, key: str, messages: list[Outgoing]) -> None:
-        await self.persist_many(session, [(key, messages)])
-
     async def persist_many(self, session: AsyncSession, said: Sequence[tuple[str, list[Outgoing]]]) -> None:
         """`Bot.persist`: add the rows to the caller's transaction, in one statement; an id already there (a
         replay) is left alone. `said`: pairs of a key unique to the source and the messages it produced."""
@@ -172,7 +169,7 @@ class Outbox:
     async def enqueue(self, key: str, messages: list[Outgoing]) -> None:
         """For messages produced outside a transaction of ours (`Bot.outlet`)."""
         async with self.sessions() as session, session.begin():
-            await self.persist(session, key, messages)
+            await self.persist_many(session, [(key, messages)])
         self.wake.set()
 
     async def pending(self, limit: int = BATCH) -> list[OutboxMessage]:
@@ -286,20 +283,9 @@ class OutboxSender:
                 ):
                     await self.flush()
                 failures = 0
-            except (DBAPIError, OSError) as error:
+            except Exception as error:
                 failures += 1
-                log.warning("outbox: database unavailable (%s); retrying", type(error).__name__)
-                await asyncio.sleep(backoff(min(failures, 6), 0.2, 5.0))
-                continue
-            except (TransientError, AuthError) as error:
-                failures += 1
-                log.warning("outbox: server unavailable (%s); retrying", error)
-                await asyncio.sleep(backoff(min(failures, 6), 0.2, 10.0))
-                continue
-            except Exception:
-                failures += 1
-                log.exception("outbox: delivery failed; retrying")
-                await asyncio.sleep(backoff(min(failures, 6), 0.2, 10.0))
+                await asyncio.sleep(backoff(min(failures, 6), 0.2, _retry_cap(error)))
                 continue
             if full:
                 continue
@@ -475,6 +461,18 @@ class OutboxSender:
             return False
         messages = reply.get("messages", []) if isinstance(reply, dict) else []
         return any(file_id in _file_ids(m) for m in messages if isinstance(m, dict))
+
+
+def _retry_cap(error: Exception) -> float:
+    """Log why delivery stopped; the longest wait (seconds) before trying again."""
+    if isinstance(error, (DBAPIError, OSError)):
+        log.warning("outbox: database unavailable (%s); retrying", type(error).__name__)
+        return 5.0
+    if isinstance(error, (TransientError, AuthError)):
+        log.warning("outbox: server unavailable (%s); retrying", error)
+    else:
+        log.exception("outbox: delivery failed; retrying")
+    return 10.0
 
 
 def _upload_id(reply: Any) -> str | None:

@@ -440,9 +440,6 @@ class RocketChatTransport:
             await self._wait_for_database()
             return False
 
-    async def _handle(self, handler: BatchHandler, document: dict[str, Any], info: RoomInfo) -> None:
-        await self._handle_many(handler, [(document, info)])
-
     async def _handle_many(self, handler: BatchHandler, items: list[tuple[dict[str, Any], RoomInfo]]) -> None:
         if len(items) == 1 and why_ignored(items[0][0], self.user_id) == "own message":
             await self._reaction_changes(*items[0])
