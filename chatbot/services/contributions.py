@@ -146,10 +146,9 @@ class ContributionService:
         await self.budget.ensure_open(year)
         envelope = await self.budget.get(envelope_slug, year, for_update=True)
         minutes, rate, amount = self._price(quantity, envelope, rate_cents, intention)
+        kind = ContributionKind.INTENTION if intention else ContributionKind.DECLARATION
 
-        same_as, linked = await self._same_and_open_intention(
-            member, envelope, work_date, amount, description.strip(), intention
-        )
+        same_as, linked = await self._same_and_open_intention(member, envelope, work_date, amount, description, kind)
         before = envelope.spent_cents + envelope.committed_cents
         spent_delta, committed_delta = 0, amount
         if not intention:
@@ -167,7 +166,6 @@ class ContributionService:
                 remaining_cents=envelope.amount_cents - before,
             )
         flagged = not intention and linked is None and amount > self.settings.budget.announcement_threshold_cents
-        kind = ContributionKind.INTENTION if intention else ContributionKind.DECLARATION
         row = {
             "member_id": member.id,
             "envelope_id": envelope.id,
@@ -188,7 +186,8 @@ class ContributionService:
             linked.realized_cents += amount
             await self.session.flush()
         # Written with two plain statements rather than the unit of work, which costs more than they do. The
-        # envelope keeps the new totals as loaded values; it is read afresh (populate_existing) at each lock.
+        # envelope keeps the new totals as loaded values (this session's changes all go through it; a savepoint
+        # undone makes Bot._run_command expire it, and the next transaction's lock reads it afresh).
         connection = await self.session.connection()  # Core: no ORM bookkeeping for these two
         contribution_id = (await connection.execute(_INSERT, row)).scalar_one()
         totals = {
@@ -270,7 +269,7 @@ class ContributionService:
         return None, None, quantity.cents
 
     async def _same_and_open_intention(
-        self, member: Member, envelope: Envelope, work_date: date, amount: int, description: str, intention: bool
+        self, member: Member, envelope: Envelope, work_date: date, amount: int, description: str, kind: str
     ) -> tuple[int | None, Contribution | None]:
         """The id of the last declaration just like this one, and (for a declaration) the member's oldest open
         intention on this envelope, locked: the declaration realises it."""
@@ -279,12 +278,12 @@ class ContributionService:
             "envelope_id": envelope.id,
             "work_date": work_date,
             "amount_cents": amount,
-            "description": description,
-            "kind": ContributionKind.INTENTION if intention else ContributionKind.DECLARATION,
+            "description": description.strip(),
+            "kind": kind,
         }
         connection = await self.session.connection()
         same, intention_id = (await connection.execute(_SAME_AND_OPEN_INTENTION, parameters)).one()
-        if intention or intention_id is None:
+        if kind == ContributionKind.INTENTION or intention_id is None:
             return same, None
         return same, await self.session.get(Contribution, intention_id, with_for_update=True)
 
