@@ -18,10 +18,30 @@ from sqlalchemy.engine import make_url
 
 from chatbot.app import Bot
 from chatbot.db.models import OutboxMessage
+from chatbot.transport.rocketchat.outbox import OutboxSender
+from chatbot.transport.rocketchat.rest import Credentials, RestClient, RetryPolicy
 from tests.fakerc.server import FakeRocketChat
 
 ROOT = Path(__file__).resolve().parents[1]
 READY_LINE = re.compile(r":(\d+)/healthz")
+
+
+def rest_client(fake: FakeRocketChat) -> RestClient:
+    """The bot's REST client on the fake, retrying quickly."""
+    credentials = Credentials(user_id=fake.store.user("bot").id, auth_token=fake.bot_token)
+    return RestClient(fake.url, credentials, retry=RetryPolicy(base_delay=0.01, max_delay=0.05))
+
+
+async def resolve_room(fake: FakeRocketChat, name: str) -> str | None:
+    """Room name → id on the fake (the outbox sender's resolver)."""
+    room = fake.store.find_room(name)
+    return room.id if room else None
+
+
+async def deliver_all(sender: OutboxSender) -> None:
+    """Deliver rounds until the outbox has nothing more pending."""
+    while await sender.deliver_pending():
+        pass
 
 
 async def rows(bot: Bot) -> list[OutboxMessage]:

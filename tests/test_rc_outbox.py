@@ -11,11 +11,10 @@ from chatbot.scheduler import Firing
 from chatbot.services import Services
 from chatbot.transport.base import Outgoing
 from chatbot.transport.rocketchat.outbox import Outbox, OutboxSender, message_id
-from chatbot.transport.rocketchat.rest import Credentials, RestClient, RetryPolicy
 from tests.conftest import message
 from tests.fakerc.fixtures import fake_rc  # noqa: F401
 from tests.fakerc.server import FakeRocketChat
-from tests.rc_support import rows
+from tests.rc_support import deliver_all, resolve_room, rest_client, rows
 
 
 async def count(bot: Bot, model: type) -> int:
@@ -77,16 +76,6 @@ async def test_scheduled_task_output_goes_through_the_outbox(bot: Bot, outbox: O
     )
 
 
-def client(fake: FakeRocketChat) -> RestClient:
-    credentials = Credentials(user_id=fake.store.user("bot").id, auth_token=fake.bot_token)
-    return RestClient(fake.url, credentials, retry=RetryPolicy(base_delay=0.01, max_delay=0.05))
-
-
-async def deliver_all(sender: OutboxSender, outbox: Outbox) -> None:
-    while await sender.deliver_pending():
-        pass
-
-
 async def test_sender_posts_once_with_the_chosen_id_and_in_the_thread(
     bot: Bot,
     outbox: Outbox,
@@ -97,10 +86,10 @@ async def test_sender_posts_once_with_the_chosen_id_and_in_the_thread(
     await outbox.enqueue(command["_id"], [Outgoing(text="réponse", room_id=room_id, thread_id=command["_id"])])
     await outbox.enqueue("post", [Outgoing(text="annonce", room_name="cercle-tech-prive", is_reply=False)])
     await outbox.enqueue("lost", [Outgoing(text="perdu", room_name="salon-inconnu", is_reply=False)])
-    rest = client(fake_rc)
-    sender = OutboxSender(outbox, rest, lambda name: _resolve(fake_rc, name))
+    rest = rest_client(fake_rc)
+    sender = OutboxSender(outbox, rest, lambda name: resolve_room(fake_rc, name))
     try:
-        await deliver_all(sender, outbox)
+        await deliver_all(sender)
     finally:
         await rest.close()
     [reply] = fake_rc.messages_in("cercle-tech", by="bot")
@@ -108,11 +97,6 @@ async def test_sender_posts_once_with_the_chosen_id_and_in_the_thread(
     assert [m["msg"] for m in fake_rc.messages_in("cercle-tech-prive", by="bot")] == ["annonce"]
     statuses = {r.message_id: r.status for r in await rows(bot)}
     assert statuses == {f"{command['_id']}-0": "sent", "post-0": "sent", "lost-0": OutboxStatus.FAILED}
-
-
-async def _resolve(fake: FakeRocketChat, name: str) -> str | None:
-    room = fake.store.find_room(name)
-    return room.id if room else None
 
 
 async def test_resend_after_a_crash_asks_the_server_first(
@@ -126,9 +110,9 @@ async def test_resend_after_a_crash_asks_the_server_first(
     )
     # The previous process posted the first one, then died before marking it sent.
     await fake_rc.deliver(fake_rc.store.user("bot"), room, "déjà parti", message_id="K-0")
-    rest = client(fake_rc)
+    rest = rest_client(fake_rc)
     try:
-        await deliver_all(OutboxSender(outbox, rest, lambda name: _resolve(fake_rc, name)), outbox)
+        await deliver_all(OutboxSender(outbox, rest, lambda name: resolve_room(fake_rc, name)))
     finally:
         await rest.close()
     assert [m["_id"] for m in fake_rc.messages_in("cercle-tech", by="bot")] == ["K-0", "K-1"]

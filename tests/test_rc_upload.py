@@ -18,33 +18,27 @@ from chatbot.config import Settings
 from chatbot.transport.base import Attachment, Outgoing
 from chatbot.transport.console import ConsoleTransport
 from chatbot.transport.rocketchat.outbox import Outbox, OutboxSender
-from chatbot.transport.rocketchat.rest import Credentials, RestClient, RetryPolicy, TransientError
+from chatbot.transport.rocketchat.rest import RestClient, TransientError
 from tests.conftest import message
 from tests.fakerc.fixtures import fake_rc  # noqa: F401
 from tests.fakerc.server import FakeRocketChat
-from tests.rc_support import BotProcess, bot_replies, rows, wait_for, write_config
+from tests.rc_support import (
+    BotProcess,
+    bot_replies,
+    deliver_all,
+    resolve_room,
+    rest_client,
+    rows,
+    wait_for,
+    write_config,
+)
 
 CSV = "\ufeffN°;date\r\n1;02/11/2026\r\n".encode()
 
 
-def client(fake: FakeRocketChat) -> RestClient:
-    credentials = Credentials(user_id=fake.store.user("bot").id, auth_token=fake.bot_token)
-    return RestClient(fake.url, credentials, retry=RetryPolicy(base_delay=0.01, max_delay=0.05))
-
-
-async def _resolve(fake: FakeRocketChat, name: str) -> str | None:
-    room = fake.store.find_room(name)
-    return room.id if room else None
-
-
 def new_sender(outbox: Outbox, rest: RestClient, fake: FakeRocketChat) -> OutboxSender:
     """A sender as a freshly started process has it (rows already in the table count as inherited)."""
-    return OutboxSender(outbox, rest, lambda name: _resolve(fake, name))
-
-
-async def deliver_all(sender: OutboxSender) -> None:
-    while await sender.deliver_pending():
-        pass
+    return OutboxSender(outbox, rest, lambda name: resolve_room(fake, name))
 
 
 def file_messages(fake: FakeRocketChat, room: str) -> list[dict[str, Any]]:
@@ -95,7 +89,7 @@ async def test_file_is_uploaded_then_confirmed_in_the_thread(
         text="Export 2026", room_id=room_id, thread_id=command["_id"], attachments=(Attachment("c.csv", CSV),)
     )
     await outbox.enqueue(command["_id"], [export])
-    rest = client(fake_rc)
+    rest = rest_client(fake_rc)
     try:
         await deliver_all(new_sender(outbox, rest, fake_rc))
     finally:
@@ -121,7 +115,7 @@ async def test_restart_between_upload_and_confirm_confirms_the_same_upload(
     room_id = fake_rc.store.room("cercle-tech").id
     await outbox.enqueue("X", [Outgoing(text="Export", room_id=room_id, attachments=(Attachment("c.csv", CSV),))])
     fake_rc.faults.fail_next("rooms.mediaConfirm", 1, status=503)  # the process "dies" right after uploading
-    rest = client(fake_rc)
+    rest = rest_client(fake_rc)
     try:
         with pytest.raises(TransientError):
             await new_sender(outbox, rest, fake_rc).deliver_pending()
@@ -150,7 +144,7 @@ async def test_confirmation_whose_answer_was_lost_is_not_posted_again(
     export = Outgoing(text="Export", room_id=room_id, thread_id=command["_id"], attachments=(Attachment("c.csv", CSV),))
     await outbox.enqueue("L", [export])
     fake_rc.faults.lose_answer_next("rooms.mediaConfirm")  # posted, but the bot gets a 500
-    rest = client(fake_rc)
+    rest = rest_client(fake_rc)
     try:
         sender = new_sender(outbox, rest, fake_rc)
         with pytest.raises(TransientError):
@@ -172,7 +166,7 @@ async def test_expired_upload_is_uploaded_again(
     room_id = fake_rc.store.room("cercle-tech").id
     await outbox.enqueue("Y", [Outgoing(text="Export", room_id=room_id, attachments=(Attachment("c.csv", CSV),))])
     fake_rc.faults.fail_next("rooms.mediaConfirm", 1, status=503)
-    rest = client(fake_rc)
+    rest = rest_client(fake_rc)
     try:
         with pytest.raises(TransientError):
             await new_sender(outbox, rest, fake_rc).deliver_pending()
@@ -196,7 +190,7 @@ async def test_refused_upload_fails_the_row_and_posts_nothing(
     fake_rc.add_group("secret", ["alice"])  # the bot is not a member
     room_id = fake_rc.store.room("secret").id
     await outbox.enqueue("Z", [Outgoing(text="Export", room_id=room_id, attachments=(Attachment("c.csv", CSV),))])
-    rest = client(fake_rc)
+    rest = rest_client(fake_rc)
     try:
         await deliver_all(new_sender(outbox, rest, fake_rc))
     finally:
@@ -275,7 +269,7 @@ async def test_export_in_a_channel_posts_the_csv_once_across_a_crash_before_conf
 
 
 async def _running_sender(outbox: Outbox, rest: RestClient, fake: FakeRocketChat) -> asyncio.Task[None]:
-    sender = OutboxSender(outbox, rest, lambda name: _resolve(fake, name), poll=2.0)
+    sender = OutboxSender(outbox, rest, lambda name: resolve_room(fake, name), poll=2.0)
     task = asyncio.create_task(sender.run())
     await asyncio.sleep(0.1)  # its first round has read the (empty) table
     return task
@@ -288,7 +282,7 @@ async def test_an_export_is_posted_before_the_replies_committed_after_it(
 ) -> None:
     """A file row stays out of the sender's memory: the rows committed with or after it must not overtake it."""
     room = fake_rc.store.room("cercle-tech")
-    rest = client(fake_rc)
+    rest = rest_client(fake_rc)
     task = await _running_sender(outbox, rest, fake_rc)
     try:
         export = Outgoing(text="Export", room_id=room.id, attachments=(Attachment("c.csv", CSV),))
@@ -324,7 +318,7 @@ async def test_a_database_error_while_recording_an_upload_is_tried_again(
     monkeypatch.setattr(outbox, "remember_upload", flaky)
     room = fake_rc.store.room("cercle-tech")
     await outbox.enqueue("X", [Outgoing(text="Export", room_id=room.id, attachments=(Attachment("c.csv", CSV),))])
-    rest = client(fake_rc)
+    rest = rest_client(fake_rc)
     task = await _running_sender(outbox, rest, fake_rc)
     try:
         await wait_for(lambda: len(file_messages(fake_rc, "cercle-tech")) == 1, within=10, what="the export")
