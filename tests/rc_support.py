@@ -184,11 +184,13 @@ def postgres_via(url: str, port: int) -> str:
 
 
 class TcpProxy:
-    """A loopback TCP relay to the database that a test can cut (connections reset, new ones refused) and restore."""
+    """A loopback TCP relay (to the database, or to the fake server as an HTTP proxy) that a test can cut
+    (connections reset, new ones refused) and restore; `connections` counts the connections it accepted."""
 
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
         self.port = 0
+        self.connections = 0
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
 
@@ -212,6 +214,7 @@ class TcpProxy:
         await self.cut()
 
     async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.target)
         except OSError:
