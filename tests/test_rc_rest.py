@@ -7,14 +7,12 @@ from collections.abc import AsyncIterator
 import pytest
 from yarl import URL
 
-from chatbot.transport.rocketchat.rest import Credentials, RestClient
+from chatbot.transport.rocketchat.rest import RestClient
 from tests.fakerc.fixtures import fake_rc  # noqa: F401
 from tests.fakerc.server import FakeRocketChat
-from tests.rc_support import TcpProxy
+from tests.rc_support import TcpProxy, rest_client
 
-
-def client(fake: FakeRocketChat) -> RestClient:
-    return RestClient(fake.url, Credentials(fake.store.user("bot").id, fake.bot_token))
+PROXY_VARIABLES = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")
 
 
 @pytest.fixture
@@ -27,22 +25,34 @@ async def proxy(fake_rc: FakeRocketChat) -> AsyncIterator[TcpProxy]:  # noqa: F8
     await relay.close()
 
 
+def use_proxy(monkeypatch: pytest.MonkeyPatch, proxy: TcpProxy, *, no_proxy: str | None = None) -> None:
+    """The environment names `proxy` for HTTP (and `no_proxy`, if given); the machine's own settings, in either
+    case (lower case wins in urllib), are set aside."""
+    for name in (*PROXY_VARIABLES, "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.port}")
+    if no_proxy is not None:
+        monkeypatch.setenv("NO_PROXY", no_proxy)
+
+
+async def whoami(rest: RestClient) -> str:
+    """`me` through the client, which is closed afterwards."""
+    try:
+        return str((await rest.call("me"))["username"])
+    finally:
+        await rest.close()
+
+
 async def test_calls_go_through_the_proxy_named_by_the_environment(
     fake_rc: FakeRocketChat,  # noqa: F811
     proxy: TcpProxy,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.port}")
-    monkeypatch.delenv("NO_PROXY", raising=False)
-    monkeypatch.delenv("no_proxy", raising=False)
-    rest = client(fake_rc)
+    use_proxy(monkeypatch, proxy)
+    rest = rest_client(fake_rc)
     monkeypatch.delenv("HTTP_PROXY")  # read once, when the client was made
-    try:
-        me = await rest.call("me")
-        assert me["username"] == "bot"
-        assert proxy.connections >= 1
-    finally:
-        await rest.close()
+    assert await whoami(rest) == "bot"
+    assert proxy.connections >= 1
 
 
 async def test_no_proxy_is_honoured(
@@ -50,11 +60,6 @@ async def test_no_proxy_is_honoured(
     proxy: TcpProxy,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.port}")
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    rest = client(fake_rc)
-    try:
-        assert (await rest.call("me"))["username"] == "bot"
-        assert proxy.connections == 0
-    finally:
-        await rest.close()
+    use_proxy(monkeypatch, proxy, no_proxy="127.0.0.1,localhost")
+    assert await whoami(rest_client(fake_rc)) == "bot"
+    assert proxy.connections == 0
