@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -76,6 +77,9 @@ class DDPServer:
     def __init__(self, fake: FakeRocketChat) -> None:
         self.fake = fake
         self.sessions: list[DDPSession] = []
+        # Called once a subscription is registered, before its ``ready`` is sent: a test can have events reach the
+        # client then, as Rocket.Chat may emit them in that interval.
+        self.before_ready: Callable[[DDPSession, Subscription], Awaitable[None]] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
@@ -248,7 +252,9 @@ class DDPServer:
         if error is not None:
             await session.send({"msg": "nosub", "id": sub_id, "error": error})
             return
-        session.subscriptions[sub_id] = Subscription(sub_id, name, event)
+        session.subscriptions[sub_id] = subscription = Subscription(sub_id, name, event)
+        if self.before_ready is not None:
+            await self.before_ready(session, subscription)
         await session.send({"msg": "ready", "subs": [sub_id]})
 
     # -- outbound -------------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ exempt by default, as the ``API_Enable_Rate_Limiter*`` settings and ``rate-limit
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 
@@ -48,6 +49,7 @@ class Faults:
     _throttled: dict[str, list[int]] = field(default_factory=dict)  # route -> pending 429 windows (ms)
     _lost: dict[str, list[int]] = field(default_factory=dict)  # route -> statuses replacing done requests' answers
     _limiter: _Limiter | None = None
+    _held: dict[str, asyncio.Event] = field(default_factory=dict)  # route -> gate its answers wait behind
 
     # -- switches -------------------------------------------------------------------------------------------------
     def fail_next(self, route: str, n: int = 1, status: int = 500) -> None:
@@ -76,7 +78,22 @@ class Faults:
         else:
             self.delay_s.pop(route, None)
 
+    def hold_answers(self, route: str) -> asyncio.Event:
+        """Answers to ``route`` are computed when each request arrives but sent only once the returned event is
+        set (a slow network or proxy between server and bot): what they say is what was true on arrival."""
+        gate = self._held.get(route)
+        if gate is None or gate.is_set():
+            gate = self._held[route] = asyncio.Event()
+        return gate
+
+    def release_answers(self, route: str) -> None:
+        gate = self._held.pop(route, None)
+        if gate is not None:
+            gate.set()
+
     def clear(self) -> None:
+        for route in list(self._held):
+            self.release_answers(route)
         self.logins_refused = False
         self.ddp_pongs_withheld = False
         self.delay_s.clear()
@@ -88,6 +105,9 @@ class Faults:
     # -- consulted by the REST layer ------------------------------------------------------------------------------
     def delay_for(self, route: str) -> float:
         return self.delay_s.get(route, self.delay_s.get("*", 0.0))
+
+    def gate_for(self, route: str) -> asyncio.Event | None:
+        return self._held.get(route)
 
     def take_status(self, route: str) -> int | None:
         for key in (route, "*"):

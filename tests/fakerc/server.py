@@ -156,13 +156,16 @@ class FakeRocketChat:
         }
 
     # -- traffic as a member makes it -----------------------------------------------------------------------------
-    async def post_as(self, username: str, room_ref: str, text: str, tmid: str | None = None) -> dict[str, Any]:
-        """A member writes in a room (``"alice,bot"`` names a DM); stored and broadcast. Returns the REST form."""
+    async def post_as(
+        self, username: str, room_ref: str, text: str, tmid: str | None = None, *, ts: int | None = None
+    ) -> dict[str, Any]:
+        """A member writes in a room (``"alice,bot"`` names a DM); stored and broadcast. Returns the REST form.
+        ``ts`` (epoch ms) stamps it earlier than now, as a server instance whose clock is behind would."""
         user = self.store.user(username)
         room = self.store.room(room_ref)
         if room.type != "c" and user.id not in room.members:  # public channels accept non-members' messages
             raise ValueError(f"{username} is not a member of {room_ref}: Rocket.Chat would refuse the message")
-        message = await self.deliver(user, room, text, tmid=tmid)
+        message = await self.deliver(user, room, text, tmid=tmid, ts=ts)
         return rest_message(message)
 
     async def react_as(self, username: str, message_id: str, emoji: str, add: bool = True) -> None:
@@ -181,9 +184,16 @@ class FakeRocketChat:
 
     # -- shared by REST, DDP and the helpers ----------------------------------------------------------------------
     async def deliver(
-        self, user: User, room: Room, text: str, *, message_id: str | None = None, tmid: str | None = None
+        self,
+        user: User,
+        room: Room,
+        text: str,
+        *,
+        message_id: str | None = None,
+        tmid: str | None = None,
+        ts: int | None = None,
     ) -> dict[str, Any]:
-        message = self.store.insert_message(user, room, text, message_id=message_id, tmid=tmid)
+        message = self.store.insert_message(user, room, text, message_id=message_id, tmid=tmid, ts=ts)
         await self.ddp.broadcast_message(message, room)
         if message.get("tmid"):  # the parent's thread counters changed: Rocket.Chat re-emits it
             await self.ddp.broadcast_message(self.store.messages[message["tmid"]], room)
@@ -288,6 +298,9 @@ class FakeRocketChat:
         lost = self.faults.take_lost_answer(route)
         if lost is not None:  # the work is done, but the client never learns it
             return _json(lost, {"success": False, "error": "Internal server error"})
+        gate = self.faults.gate_for(route)
+        if gate is not None:
+            await gate.wait()
         return response
 
     async def _info(self, request: web.Request) -> web.Response:

@@ -7,6 +7,7 @@ strings with ``Z`` on the REST side, as Rocket.Chat serialises them; the store k
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import secrets
 import string
@@ -109,7 +110,8 @@ class Store:
         self.users: dict[str, User] = {}
         self.rooms: dict[str, Room] = {}
         self.messages: dict[str, dict[str, Any]] = {}  # _id -> message document (ts etc. in epoch ms)
-        self.room_messages: dict[str, list[str]] = {}  # rid -> message ids in insertion (= ts) order
+        self.room_messages: dict[str, list[str]] = {}  # rid -> message ids in ts order (insertion order for ties)
+        self.room_ts: dict[str, list[int]] = {}  # rid -> the ts of room_messages, for bisecting
         self.uploads: dict[str, dict[str, Any]] = {}  # file _id -> upload record (with its bytes in "content")
         self._last_ms = 0
         self._counter = itertools.count(1)
@@ -161,6 +163,7 @@ class Store:
         room = Room(random_id(), room_type, name, [self.user(m).id for m in members], now, now)
         self.rooms[room.id] = room
         self.room_messages[room.id] = []
+        self.room_ts[room.id] = []
         return room
 
     def room(self, ref: str) -> Room:
@@ -208,10 +211,12 @@ class Store:
         system_type: str | None = None,
         upload: dict[str, Any] | None = None,
         description: str | None = None,
+        ts: int | None = None,
     ) -> dict[str, Any]:
         """Store a message as Rocket.Chat would after ``sendMessage`` (or ``sendFileMessage`` with ``upload``);
-        the caller checks ``_id`` uniqueness."""
-        ts = self.now_ms()
+        the caller checks ``_id`` uniqueness. ``ts`` stamps it earlier than now, as another server instance whose
+        clock is behind would."""
+        ts = self.now_ms() if ts is None else ts
         message: dict[str, Any] = {
             "_id": message_id or random_id(),
             "rid": room.id,
@@ -250,8 +255,10 @@ class Store:
             message["tmid"] = parent.get("tmid") or tmid  # no nested threads, as Rocket.Chat does
             self._count_reply(self.messages[message["tmid"]], user, ts)
         self.messages[message["_id"]] = message
-        self.room_messages[room.id].append(message["_id"])
-        room.updated_ms = ts
+        place = bisect.bisect_right(self.room_ts[room.id], ts)
+        self.room_ts[room.id].insert(place, ts)
+        self.room_messages[room.id].insert(place, message["_id"])
+        room.updated_ms = max(room.updated_ms, ts)
         return message
 
     def add_upload(self, user: User, room: Room, name: str, mime_type: str, content: bytes) -> dict[str, Any]:
@@ -334,14 +341,14 @@ class Store:
     ) -> list[dict[str, Any]]:
         """Messages of a room, newest first, as ``getChannelHistory`` selects them."""
         latest = latest_ms if latest_ms is not None else self.now_ms()
+        stamps = self.room_ts[room.id]
+        end = (bisect.bisect_right if inclusive else bisect.bisect_left)(stamps, latest)
+        start = 0
+        if oldest_ms is not None:
+            start = (bisect.bisect_left if inclusive else bisect.bisect_right)(stamps, oldest_ms)
         selected = []
-        for message_id in reversed(self.room_messages[room.id]):
+        for message_id in reversed(self.room_messages[room.id][start:end]):
             message = self.messages[message_id]
-            ts = message["ts"]
-            if ts > latest or (ts == latest and not inclusive):
-                continue
-            if oldest_ms is not None and (ts < oldest_ms or (ts == oldest_ms and not inclusive)):
-                continue
             if not show_thread_messages and message.get("tmid") and not message.get("tshow"):
                 continue
             selected.append(message)
