@@ -81,6 +81,9 @@ class RocketChatSettings:
     extra_rooms: tuple[str, ...] = ()
     # How far back a catch-up may reach for a room the bot has never handled a command in.
     catchup_max_hours: int = 24
+    # How far before the last processed instant a catch-up starts reading again (seconds): a message stamped a
+    # little earlier than one already handled (several server instances, clocks apart) is still read back.
+    catchup_overlap_seconds: int = 60
 
 
 @dataclass(frozen=True)
@@ -221,6 +224,9 @@ def _parse_rocketchat(reader: TomlReader, table: dict[str, Any]) -> RocketChatSe
     hours = reader.optional_int(table, "rocketchat.catchup_max_hours")
     if hours is not None and hours <= 0:
         raise ConfigError("rocketchat.catchup_max_hours doit être positif (ex. 24).")
+    overlap = reader.optional_int(table, "rocketchat.catchup_overlap_seconds")
+    if overlap is not None and not 0 <= overlap <= 3600:
+        raise ConfigError("rocketchat.catchup_overlap_seconds doit être compris entre 0 et 3600 (ex. 60).")
     username = reader.optional_string(table, "rocketchat.username")
     return RocketChatSettings(
         url=url,
@@ -228,6 +234,7 @@ def _parse_rocketchat(reader: TomlReader, table: dict[str, Any]) -> RocketChatSe
         thread_replies=thread_replies,
         extra_rooms=tuple(r.lstrip("#") for r in reader.string_list(table, "rocketchat.extra_rooms")),
         catchup_max_hours=hours or 24,
+        catchup_overlap_seconds=60 if overlap is None else overlap,
     )
 
 

@@ -32,6 +32,7 @@ def test_example_is_the_embedded_default() -> None:
     assert inter.circle is None
     assert settings.budget.hourly_cap_cents == 3000
     assert settings.budget.overrun_policy == "warn"
+    assert settings.rocketchat.catchup_overlap_seconds == 60
 
 
 def test_circle_of_room() -> None:
@@ -60,6 +61,8 @@ def test_circle_of_room() -> None:
         (lambda c: c["circles"][1].update(aliases=["tech"]), "désigne deux enveloppes"),
         (lambda c: c["bot"].update(admins="camille"), "bot.admins doit être une liste"),
         (lambda c: c.update(circles={"slug": "x"}), "circles doit être une liste"),
+        (lambda c: c["rocketchat"].update(catchup_overlap_seconds=-1), "catchup_overlap_seconds doit être compris"),
+        (lambda c: c["rocketchat"].update(catchup_overlap_seconds=7200), "entre 0 et 3600 (ex. 60)"),
     ],
 )
 def test_mistakes_are_named(change: Any, message: str) -> None:

@@ -1,21 +1,32 @@
 """Catch-up: what was said in the bot's rooms while it was not listening, read back through the history endpoints.
 
-After every (re)connection, restart or database recovery, each room is read from the last instant the bot
-processed there (inclusive: the boundary message comes again and is deduplicated by id), with thread messages,
-page after page, and fed to the intake oldest first. A room the bot never handled a command in starts at the last
-instant processed anywhere, or when this process started, but never further back than `max_age`.
+The resume point of a room is the last instant the bot *recorded* a command there (`processed_message`), minus an
+overlap (`rocketchat.catchup_overlap_seconds`). A room the bot never handled a command in starts at the last instant
+recorded anywhere, or when this process started, but never further back than `max_age`.
+
+Why the recorded instant can be trusted: the transport lets no live message of a connection be handled before that
+connection's catch-up has queued what it read (see RocketChatTransport.catch_up), and the worker records messages
+in the order they were queued. So whatever is recorded was preceded, in each room, by everything older that was
+posted, except for one thing: Rocket.Chat stamps `ts` where a message is inserted, and the broadcast order can
+differ from the `ts` order (most of all with several server instances). The overlap reads those back; what was
+already recorded, queued, or is no command at all is left out here, so the overlap costs reading, not handling.
+
+Pages are read newest first, each ending where the previous one stopped (`latest` moves down), so that messages
+posted meanwhile cannot shift the pages (as an offset would).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from chatbot.db.engine import read_only
 from chatbot.db.models import ProcessedMessage
 from chatbot.transport.base import RoomKind
 from chatbot.transport.rocketchat.documents import RoomInfo, iso_z, parse_ts, slim
@@ -30,12 +41,24 @@ HISTORY_ENDPOINT = {
     RoomKind.DIRECT: "dm.history",
 }
 
-Feed = Callable[[dict[str, Any], RoomInfo], Awaitable[None]]
+
+@dataclass(frozen=True)
+class Missed:
+    """A command read back: its document (slim), its room and its instant."""
+
+    ts: datetime
+    document: dict[str, Any]
+    room: RoomInfo
+
+    @property
+    def id(self) -> str:
+        return str(self.document["_id"])
 
 
 async def last_processed(sessions: async_sessionmaker[AsyncSession], room_ids: list[str]) -> dict[str | None, datetime]:
     """The last processed instant of each room (key None: of any room)."""
     async with sessions() as session:
+        await read_only(session)
         rows = (
             await session.execute(
                 select(ProcessedMessage.room_id, func.max(ProcessedMessage.ts))
@@ -50,56 +73,100 @@ async def last_processed(sessions: async_sessionmaker[AsyncSession], room_ids: l
     return result
 
 
+async def recorded_since(sessions: async_sessionmaker[AsyncSession], since: dict[str, datetime]) -> set[str]:
+    """The ids of the messages recorded in each room from its `since` on: the overlap's already handled part."""
+    found: set[str] = set()
+    async with sessions() as session:
+        await read_only(session)
+        for room_id, moment in since.items():
+            found.update(
+                await session.scalars(
+                    select(ProcessedMessage.message_id).where(
+                        ProcessedMessage.room_id == room_id, ProcessedMessage.ts >= moment
+                    )
+                )
+            )
+    return found
+
+
 async def history_since(rest: RestClient, room: RoomInfo, since: datetime) -> list[dict[str, Any]]:
-    """Every message of the room from `since` (inclusive), oldest first."""
+    """Every message of the room from `since` (inclusive), oldest first.
+
+    Each page asks for the messages up to the oldest instant of the previous one, inclusive: messages that share
+    that instant come again (kept once, by id). Only a full page of messages all sharing one instant would make no
+    progress that way: the next page then skips what was read at that instant."""
     endpoint = HISTORY_ENDPOINT[room.kind]
     messages: dict[str, dict[str, Any]] = {}
+    latest: datetime | None = None
     offset = 0
     while True:
-        reply = await rest.get(
-            endpoint,
-            roomId=room.id,
-            oldest=iso_z(since),
-            inclusive="true",
-            showThreadMessages="true",
-            count=str(PAGE),
-            offset=str(offset),
-        )
-        page = reply.get("messages", []) if isinstance(reply, dict) else []
+        params = {
+            "roomId": room.id,
+            "oldest": iso_z(since),
+            "inclusive": "true",
+            "showThreadMessages": "true",
+            "count": str(PAGE),
+        }
+        if latest is not None:
+            params["latest"] = iso_z(latest)
+        if offset:
+            params["offset"] = str(offset)
+        reply = await rest.get(endpoint, **params)
+        page = [
+            d
+            for d in (reply.get("messages", []) if isinstance(reply, dict) else [])
+            if isinstance(d, dict) and isinstance(d.get("_id"), str)
+        ]
         for document in page:
-            if isinstance(document, dict) and isinstance(document.get("_id"), str):
-                messages.setdefault(document["_id"], slim(document))
+            messages.setdefault(document["_id"], slim(document))
         if len(page) < PAGE:
             break
-        offset += len(page)
+        oldest = min((parse_ts(d.get("ts")) for d in page), key=lambda t: t or since) or since
+        if oldest <= since:
+            break  # the whole range down to `since` has been read
+        if latest is not None and iso_z(oldest) == iso_z(latest):
+            offset += len(page)  # a page-full of one instant: step over it
+        else:
+            latest, offset = oldest, 0
     return sorted(messages.values(), key=lambda d: (parse_ts(d.get("ts")) or since, d["_id"]))
 
 
-async def catch_up(
+async def read_missed(
     rest: RestClient,
     sessions: async_sessionmaker[AsyncSession],
     rooms: list[RoomInfo],
-    feed: Feed,
     *,
+    is_command: Callable[[dict[str, Any]], bool],
+    known: Callable[[str], bool],
     started_at: datetime,
     now: datetime,
     max_age: timedelta,
-) -> int:
-    """Feed every room's missed messages to the intake, all rooms merged in time order; returns how many.
+    overlap: timedelta,
+) -> list[Missed]:
+    """The commands of every room from its resume point that are neither recorded nor `known` (queued already),
+    all rooms merged in time order.
 
     Time order across rooms matters: a room with no command of its own starts at the last instant processed
-    anywhere, so a later message of another room must not be handled (and then a crash strikes) before it.
+    anywhere, so a later message of another room must not be recorded (and then a crash strike) before it.
     """
     marks = await last_processed(sessions, [room.id for room in rooms])
     floor = now - max_age
-    missed: list[tuple[datetime, str, dict[str, Any], RoomInfo]] = []
+    since = {room.id: max((marks.get(room.id) or marks.get(None) or started_at) - overlap, floor) for room in rooms}
+    read: list[Missed] = []
     for room in rooms:
-        since = max(marks.get(room.id) or marks.get(None) or started_at, floor)
-        documents = await history_since(rest, room, since)
-        missed += [(parse_ts(d.get("ts")) or since, d["_id"], d, room) for d in documents]
+        documents = await history_since(rest, room, since[room.id])
+        commands = [d for d in documents if is_command(d) and not known(d["_id"])]
+        read += [Missed(parse_ts(d.get("ts")) or since[room.id], d, room) for d in commands]
         if documents:
-            log.info("catch-up: %d message(s) in %s since %s", len(documents), room.name or room.id, since)
-    missed.sort(key=lambda item: (item[0], item[1]))
-    for _, _, document, room in missed:
-        await feed(document, room)
-    return len(missed)
+            log.info(
+                "catch-up: %d message(s) read in %s since %s, %d command(s) among them",
+                len(documents),
+                room.name or room.id,
+                iso_z(since[room.id]),
+                len(commands),
+            )
+    if read:
+        recorded = await recorded_since(sessions, {m.room.id: since[m.room.id] for m in read})
+        read = [m for m in read if m.id not in recorded]
+    read.sort(key=lambda m: (m.ts, m.id))
+    return read

@@ -4,6 +4,13 @@ Messages from the realtime stream and from catch-up go through one queue to one 
 are handled in order. When the database cannot record a message, the worker drops the queue (nothing of it was
 recorded, so nothing is acknowledged), waits for the database, then catches up from the last processed instant:
 intake stops without losing anything.
+
+No message may fall between two connections. Catch-up resumes each room at the last instant recorded there (minus
+an overlap), so nothing newer than a message not yet read back may be recorded before that catch-up has queued what
+it read: live messages of a connection are held from its first frame until a catch-up that began once the
+connection was subscribed has queued the history, and then go after it, merged in time order. A catch-up that
+outlives its connection (or the database) queues what it read, contiguous from the resume point, and leaves the
+held messages to the next connection's catch-up.
 """
 
 from __future__ import annotations
@@ -27,10 +34,11 @@ from chatbot.config import Settings
 from chatbot.db.engine import read_only
 from chatbot.text import slug
 from chatbot.transport.base import Author, IncomingMessage, Outgoing, ReactionChange, Room, RoomKind
-from chatbot.transport.rocketchat.catchup import catch_up
+from chatbot.transport.rocketchat.catchup import Missed, read_missed
 from chatbot.transport.rocketchat.ddp import DdpClient
 from chatbot.transport.rocketchat.documents import (
     RoomInfo,
+    parse_ts,
     reactions_of,
     room_kind,
     slim,
@@ -49,6 +57,9 @@ ReactablePosts = Callable[[], Awaitable[list[str]]]
 # One of those posts read whole for the first time since start: post id, emoji → user ids of the users showing it
 # (Bot.handle_reactions_read), so that what a reaction removed while the bot was not running gave goes.
 ReactionsRead = Callable[[str, dict[str, list[str]]], Awaitable[Any]]
+# A post read back by catch-up, with how many live messages were held when it was read (older emissions of it
+# among those are superseded by this reading).
+ReadPost = tuple[dict[str, Any], RoomInfo, int]
 TokenProvider = Callable[[bool], Awaitable[str]]
 DATABASE_DOWN = (DBAPIError, OSError, TimeoutError)
 # Errors that say something about the statement, not about the connection: pausing would not help.
@@ -132,14 +143,16 @@ class RocketChatTransport:
         # boundary message. Only a shortcut: the processed_message table is what guarantees exactly once.
         self._recent: dict[str, None] = {}
         self._strikes: dict[Any, int] = {}
-        # While catch-up reads the history, live messages wait here, so that each room is handled in time order
-        # (the last processed instant is where the next catch-up starts: nothing older may be left behind it).
-        self._catching_up = False
+        # Live messages wait here until the catch-up of their connection has queued what it read (see the module's
+        # docstring): the connection (DdpClient.connections) whose messages go straight to the queue, if any.
+        self._live_connection: int | None = None
         self._held: list[tuple[dict[str, Any], RoomInfo]] = []
         self._catchup_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[Any]] = []
         self._epoch = 0  # bumped when the database goes away: what was taken from the queue before is dropped
-        self._received: dict[str, float] = {}  # message id → when it arrived (perf_counter), until handled
+        # Command id → when it arrived (perf_counter), while it is held or queued: until handled, or dropped with
+        # the queue. Catch-up leaves these out of what it reads back.
+        self._received: dict[str, float] = {}
         self._last_arrival = 0.0
         self._arrival_gap = 1.0  # seconds between live commands, averaged
 
@@ -257,10 +270,10 @@ class RocketChatTransport:
             # A moving average of the time between commands: small means a busy stream (see _work).
             self._arrival_gap += (min(now - self._last_arrival, 1.0) - self._arrival_gap) / 8
             self._last_arrival = now
-        if self._catching_up:
-            self._held.append((document, info))  # after the older messages catch-up is feeding
-        else:
+        if self._is_live():
             self.queue.put_nowait((document, info))
+        else:
+            self._held.append((document, info))  # until this connection's catch-up has queued what it read
 
     def _reactions_may_have_changed(self, document: dict[str, Any]) -> bool:
         """Whether a (re-)emission of one of the bot's posts can carry a reaction change worth queueing: not for a
@@ -294,59 +307,91 @@ class RocketChatTransport:
             self.user_id = self.ddp.user_id
         await self.catch_up()
 
-    async def catch_up(self) -> int:
-        """Read back every listened room; on failure, try again with backoff (while the connection lasts).
+    def _is_live(self) -> bool:
+        """Whether live messages go straight to the queue: the current connection's catch-up has run."""
+        return self.ddp.connected and self._live_connection == self.ddp.connections
 
-        Live messages arriving meanwhile are held and queued after the older ones; if this is cancelled (the
-        connection dropped), they are dropped too: the catch-up of the next connection reads them back.
+    async def catch_up(self) -> int:
+        """Read back every listened room and queue what was missed; on failure, try again with backoff (while the
+        connection lasts). Returns how many messages were queued.
+
+        Run once a connection is subscribed (and after a database outage). If the connection is still the one it
+        began on once the history is read, the messages held meanwhile go after it, merged in time order, and the
+        connection's messages go straight to the queue from then on. Cancelled (the connection dropped), it queues
+        nothing: the next connection's catch-up reads from the same resume point, and the held messages wait for it.
         """
         async with self._catchup_lock:
-            self._catching_up = True
-            try:
-                fed = await self._catch_up_with_retries()
-            except BaseException:
-                self._held.clear()
-                raise
-            finally:
-                self._catching_up = False
-            held, self._held = self._held, []
-            for item in held:
-                await self._feed(*item)
-            if not self.caught_up.is_set() and self.database_ok:
-                await self.queue.put(None)
+            connection = self.ddp.connections if self.ddp.connected else None
+            epoch = self._epoch
+            missed, posts = await self._catch_up_with_retries()
+            if self._epoch != epoch or not self.database_ok:
+                return 0  # the database went away meanwhile: the catch-up after its recovery reads this again
+            live = connection is not None and self.ddp.connected and self.ddp.connections == connection
+            fed = self._release(missed, posts, with_held=live)
+            if live:
+                self._live_connection = connection
+            if not self.caught_up.is_set():
+                self.queue.put_nowait(None)
             return fed
 
-    async def _catch_up_with_retries(self) -> int:
+    async def _catch_up_with_retries(self) -> tuple[list[Missed], list[ReadPost]]:
         attempt = 0
         while True:
             try:
                 await self.refresh_rooms()
                 rooms = [r for r in self.rooms.values() if self.listens_to(r)]
-                fed = await catch_up(
+                missed = await read_missed(
                     self.rest,
                     self.sessions,
                     rooms,
-                    self._feed,
+                    is_command=lambda document: why_ignored(document, self.user_id) is None,
+                    known=lambda message_id: message_id in self._received or message_id in self._recent,
                     started_at=self.started_at,
                     now=self.clock.now(),
                     max_age=timedelta(hours=self.settings.rocketchat.catchup_max_hours),
+                    overlap=timedelta(seconds=self.settings.rocketchat.catchup_overlap_seconds),
                 )
-                return fed + await self._reread_reactable_posts()
+                return missed, await self._read_reactable_posts()
             except (TransientError, RestError, *DATABASE_DOWN) as error:
                 attempt += 1
                 log.warning("catch-up failed (%s); retrying", error)
                 await asyncio.sleep(backoff(min(attempt, 6), 0.2, 10.0))
 
-    async def _reread_reactable_posts(self) -> int:
+    def _release(self, missed: list[Missed], posts: list[ReadPost], *, with_held: bool) -> int:
+        """Queue, without a pause: the missed commands and (`with_held`) the held ones, merged in time order; then
+        the posts read back; then the held emissions of the bot's posts that came after those readings."""
+        held: list[tuple[dict[str, Any], RoomInfo]] = []
+        if with_held:
+            held, self._held = self._held, []
+        commands = {m.id: (m.ts, m.document, m.room) for m in missed}
+        read_at = {document["_id"]: mark for document, _info, mark in posts}
+        emissions: list[tuple[dict[str, Any], RoomInfo]] = []
+        for index, (document, info) in enumerate(held):
+            ts = parse_ts(document.get("ts"))
+            if why_ignored(document, self.user_id) is None and ts is not None:
+                commands.setdefault(document["_id"], (ts, document, info))
+            elif read_at.get(document["_id"], -1) <= index:
+                emissions.append((document, info))
+        queued = [(d, i) for _ts, d, i in sorted(commands.values(), key=lambda c: (c[0], c[1]["_id"]))]
+        queued += [(document, info) for document, info, _mark in posts] + emissions
+        now = time.perf_counter()
+        for document, info in queued:
+            if why_ignored(document, self.user_id) is None:
+                self._received.setdefault(document["_id"], now)
+            self.queue.put_nowait((document, info))
+        return len(queued)
+
+    async def _read_reactable_posts(self) -> list[ReadPost]:
         """Reactions change a post without a new message, so history from the last processed instant misses
-        those made while the bot was not listening: read the posts whose reactions matter again, and feed them
-        (after the missed messages) like a realtime re-emission."""
+        those made while the bot was not listening: read the posts whose reactions matter again, to be queued
+        after the missed messages like a realtime re-emission."""
         if self.on_reaction is None or self.reactable_posts is None:
-            return 0
-        fed = 0
+            return []
+        read: list[ReadPost] = []
         for post_id in await self.reactable_posts():
             if post_id not in self._read:
                 self._unread.add(post_id)
+            mark = len(self._held)
             try:
                 reply = await self.rest.call("chat_get_message", post_id)
             except RestError as error:  # deleted, or in a room the bot left: nothing to apply
@@ -358,14 +403,8 @@ class RocketChatTransport:
             info = self.rooms.get(document["rid"])
             if info is None or not self.listens_to(info):
                 continue
-            await self._feed(slim(document), info)
-            fed += 1
-        return fed
-
-    async def _feed(self, document: dict[str, Any], info: RoomInfo) -> None:
-        if self.database_ok:
-            self._received.setdefault(document["_id"], time.perf_counter())
-            await self.queue.put((document, info))
+            read.append((slim(document), info, mark))
+        return read
 
     # --- intake ----------------------------------------------------------------------------------------------------
 
@@ -431,10 +470,12 @@ class RocketChatTransport:
             document = items[0][0]
             if isinstance(error, NOT_AN_OUTAGE) or not isinstance(error, DATABASE_DOWN):
                 log.exception("message %s could not be handled", document.get("_id"))
+                self._received.pop(document["_id"], None)  # not recorded: a later catch-up may try it again
                 return False
             strikes = self._strikes[document.get("_id")] = self._strikes.get(document.get("_id"), 0) + 1
             if strikes > MAX_STRIKES and await self.database_reachable():
                 log.error("message %s keeps failing with a reachable database: skipped", document.get("_id"))
+                self._received.pop(document["_id"], None)
                 return False
             log.warning("database unavailable (%s): intake paused", type(error).__name__)
             await self._wait_for_database()
@@ -473,6 +514,7 @@ class RocketChatTransport:
         """Drop what is queued (none of it was recorded), wait for the database, then catch up."""
         self.database_ok = False
         self._epoch += 1  # what the worker still holds of the queue is dropped too
+        self._live_connection = None  # live messages are held again until the recovery's catch-up has run
         self._held.clear()
         self._received.clear()
         while not self.queue.empty():
