@@ -321,15 +321,24 @@ class RocketChatTransport:
         nothing: the next connection's catch-up reads from the same resume point, and the held messages wait for it.
         """
         async with self._catchup_lock:
+            began = time.perf_counter()
             connection = self.ddp.connections if self.ddp.connected else None
             epoch = self._epoch
             missed, posts = await self._catch_up_with_retries()
             if self._epoch != epoch or not self.database_ok:
                 return 0  # the database went away meanwhile: the catch-up after its recovery reads this again
             live = connection is not None and self.ddp.connected and self.ddp.connections == connection
+            held = len(self._held) if live else 0
             fed = self._release(missed, posts, with_held=live)
             if live:
                 self._live_connection = connection
+            log.info(
+                "catch-up done in %.0f ms: %d missed command(s), %d post(s) read back, %s",
+                (time.perf_counter() - began) * 1000,
+                len(missed),
+                len(posts),
+                f"{held} held message(s) released" if live else "held messages left to the next connection",
+            )
             if not self.caught_up.is_set():
                 self.queue.put_nowait(None)
             return fed
