@@ -186,3 +186,32 @@ async def test_a_command_stamped_before_one_already_handled_is_read_back(
     await running.reconnected(2)
     await running.post(2)
     await running.assert_exactly_once()
+
+
+async def test_a_catch_up_that_fails_is_tried_again_and_then_lets_live_messages_through(
+    running: Running,
+    fake_rc: FakeRocketChat,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Live messages wait for the catch-up: one that fails, even in a way nobody foresaw, must be tried again."""
+    from chatbot.transport.rocketchat import transport as module
+
+    await running.start()
+    await running.post(2)
+    await wait_for(lambda: running.answered(running.ids) == 2, what="the first replies")
+    real = module.read_missed
+    failures: list[str] = []
+
+    async def failing_once(*args: Any, **kwargs: Any) -> Any:
+        if not failures:
+            failures.append("history not as expected")
+            raise KeyError("messages")
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(module, "read_missed", failing_once)
+    await fake_rc.drop_websockets()
+    await running.post(2)
+    await running.reconnected(2)
+    await running.post(2)
+    await running.assert_exactly_once()
+    assert failures

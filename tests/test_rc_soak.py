@@ -70,6 +70,7 @@ class Soak:
         self.drops = 0
         self.drops_in_catch_up = 0
         self.killed = False
+        self.dropped: set[str] = set()  # the sessions open at the last drop
 
     async def slow_ready(self, _session: DDPSession, subscription: Subscription) -> None:
         """A busy server: a subscription's events may flow a little before its `ready` is sent."""
@@ -87,11 +88,13 @@ class Soak:
             message = await self.fake.post_as(member, room, text.format(circle=CIRCLE[room]))
             self.posted[message["_id"]] = (room, cents)
 
-    async def subscribed(self) -> None:
-        def ready() -> bool:
-            return any(session.subscriptions for session in self.fake.sessions)
+    async def subscribed_again(self) -> None:
+        """Until a connection other than those open at the last drop has subscribed."""
 
-        await wait_for(ready, within=30, what="the bot subscribed")
+        def ready() -> bool:
+            return any(s.subscriptions and s.session_id not in self.dropped for s in self.fake.sessions)
+
+        await wait_for(ready, within=30, what="the bot subscribed again")
 
     def history_reads(self) -> int:
         return len(self.fake.requests_to("channels.history"))
@@ -103,7 +106,7 @@ class Soak:
         for n in range(drops):
             await asyncio.sleep(self.random.uniform(0.05, duration / drops))
             if n % 3 == 1:  # as soon as the bot has subscribed again
-                await self.subscribed()
+                await self.subscribed_again()
             elif n % 3 == 2:  # while a catch-up reads the history
                 seen = self.history_reads()
                 try:
@@ -111,6 +114,7 @@ class Soak:
                     self.drops_in_catch_up += 1
                 except AssertionError:
                     pass  # no catch-up under way: drop at a random instant instead
+            self.dropped = {s.session_id for s in self.fake.sessions}
             await self.fake.drop_websockets()
             self.drops += 1
             if n == kill_after:

@@ -122,8 +122,6 @@ async def history_since(rest: RestClient, room: RoomInfo, since: datetime) -> li
         if len(page) < PAGE:
             break
         oldest = min((parse_ts(d.get("ts")) for d in page), key=lambda t: t or since) or since
-        if oldest <= since:
-            break  # the whole range down to `since` has been read
         if latest is not None and iso_z(oldest) == iso_z(latest):
             offset += len(page)  # a page-full of one instant: step over it
         else:

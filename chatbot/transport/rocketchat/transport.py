@@ -361,9 +361,10 @@ class RocketChatTransport:
                     overlap=timedelta(seconds=self.settings.rocketchat.catchup_overlap_seconds),
                 )
                 return missed, await self._read_reactable_posts()
-            except (TransientError, RestError, *DATABASE_DOWN) as error:
+            except Exception as error:  # live messages wait for this: never give up while the connection lasts
                 attempt += 1
-                log.warning("catch-up failed (%s); retrying", error)
+                unexpected = not isinstance(error, (TransientError, RestError, *DATABASE_DOWN))
+                log.warning("catch-up failed (%s); retrying", error, exc_info=unexpected)
                 await asyncio.sleep(backoff(min(attempt, 6), 0.2, 10.0))
 
     def _release(self, missed: list[Missed], posts: list[ReadPost], *, with_held: bool) -> int:
