@@ -5,10 +5,13 @@ For SQLite, and PostgreSQL when TEST_DATABASE_URL is set (its tables are emptied
   bot-side latency (from the message's arrival in the bot to its reply committed, queueing included, from
   /healthz) and end-to-end latency (the member posts → the reply reaches the server), p50 and p99;
 - throughput: 1,000 commands posted all at once: commands per second (first post → last reply on the server);
+- under drops: the same steady stream, with the websocket dropped again as soon as the bot has subscribed after each
+  reconnection (5 drops): end-to-end latency, how many history pages the catch-ups read, missing and extra replies;
 - the bot's peak resident memory over both, and how many replies were extra (must be 0);
 - catch-up: 10,000 commands sent while the bot was down, time from restart until all are answered, and its memory.
 
-Run: .venv/bin/python scripts/bench_transport.py [--burst 1000] [--rate 300] [--missed 10000]
+Run: .venv/bin/python scripts/bench_transport.py [--burst 1000] [--rate 300] [--missed 10000] [--drops 5]
+     [--overlap SECONDS] (the catch-up overlap, `rocketchat.catchup_overlap_seconds`; the example's 60 by default)
 """
 
 from __future__ import annotations
@@ -67,7 +70,33 @@ class Arrivals:
         fake.deliver = deliver  # type: ignore[method-assign]
 
 
-async def run(label: str, database_url: str, burst: int, rate: float, missed: int) -> None:
+async def paced(fake: FakeRocketChat, count: int, rate: float, text: str) -> tuple[dict[str, float], float]:
+    """`count` commands, each posted at its instant at `rate` per second: id → when posted; the rate achieved."""
+    posted: dict[str, float] = {}
+    t0 = time.perf_counter()
+    for i in range(count):
+        await asyncio.sleep(max(0.0, t0 + i / rate - time.perf_counter()))
+        message = await fake.post_as(MEMBERS[i % len(MEMBERS)], ROOM, text)
+        posted[message["_id"]] = time.perf_counter()
+    return posted, count / (time.perf_counter() - t0)
+
+
+async def drop_after_each_reconnection(fake: FakeRocketChat, drops: int, pause: float) -> None:
+    """Drop the websocket, wait until the bot has subscribed again (its catch-up is starting), `pause`, again."""
+    for _ in range(drops):
+        await asyncio.sleep(pause)
+        dropped = {s.session_id for s in fake.sessions}
+        await fake.drop_websockets()
+        await wait_for(
+            lambda dropped=dropped: any(s.subscriptions and s.session_id not in dropped for s in fake.sessions),
+            within=60,
+            what="the bot subscribed again",
+        )
+
+
+async def run(
+    label: str, database_url: str, burst: int, rate: float, missed: int, drops: int, overlap: int | None
+) -> None:
     async with FakeRocketChat(validate=False) as fake:
         await populated(fake)
         for name in MEMBERS:
@@ -80,6 +109,8 @@ async def run(label: str, database_url: str, burst: int, rate: float, missed: in
             text = config.read_text().replace(
                 'circle = "communication"\namount = 2500', 'circle = "communication"\namount = 10000000'
             )
+            if overlap is not None:
+                text = text.replace("catchup_overlap_seconds = 60", f"catchup_overlap_seconds = {overlap}", 1)
             config.write_text(text)
             bot = BotProcess(fake, config, Path(tmp))
             started = time.perf_counter()
@@ -104,13 +135,7 @@ async def run(label: str, database_url: str, burst: int, rate: float, missed: in
 
             # Latency, at a steady rate: each command posted at its instant. /healthz reports the bot-side latency
             # of the last 1,000 messages handled: this run's, when --burst is 1,000.
-            posted: dict[str, float] = {}
-            t0 = time.perf_counter()
-            for i in range(burst):
-                await asyncio.sleep(max(0.0, t0 + i / rate - time.perf_counter()))
-                message = await fake.post_as(MEMBERS[i % len(MEMBERS)], ROOM, "/contrib 30min communication Relecture")
-                posted[message["_id"]] = time.perf_counter()
-            offered = burst / (time.perf_counter() - t0)
+            posted, offered = await paced(fake, burst, rate, "/contrib 30min communication Relecture")
             await wait_for(lambda: all(i in arrivals.at for i in posted), within=300, what="paced replies")
             _, health = await bot.health()
             side = health["handle_ms"]
@@ -139,6 +164,21 @@ async def run(label: str, database_url: str, burst: int, rate: float, missed: in
                 f"peak RSS {rss:.0f} MB; extra replies {extra}"
             )
 
+            # Under drops: the steady stream again, the websocket dropped as soon as the bot is back, `drops` times.
+            pages_before = len(fake.requests_to("channels.history"))
+            chaos = asyncio.create_task(drop_after_each_reconnection(fake, drops, burst / rate / (drops + 1)))
+            dropped, offered = await paced(fake, burst, rate, "/contrib 15min communication Rangement")
+            await chaos
+            await wait_for(lambda: all(i in arrivals.at for i in dropped), within=300, what="replies under drops")
+            e2e = [(arrivals.at[i] - dropped[i]) * 1000 for i in dropped]
+            pages = len(fake.requests_to("channels.history")) - pages_before
+            extra = len(fake.messages_in(ROOM, by="bot")) - len(warm) - len(posted) - len(burst_ids) - len(dropped)
+            print(
+                f"[{label}] {burst} commands at {offered:.0f}/s with {drops} websocket drops (each as soon as the bot "
+                f"is back): end-to-end p50 {statistics.median(e2e):.1f} ms p99 {percentile(e2e, 0.99):.1f} ms; "
+                f"{pages} history pages read by the catch-ups; extra replies {extra}"
+            )
+
             await bot.stop()
             gc.enable()
             missed_ids = []
@@ -150,7 +190,14 @@ async def run(label: str, database_url: str, burst: int, rate: float, missed: in
             await wait_for(lambda: all(i in arrivals.at for i in missed_ids), within=600, what="caught-up replies")
             catchup = max(arrivals.at[i] for i in missed_ids) - t1
             rss = peak_rss_mb(bot.process.pid)
-            extra = len(fake.messages_in(ROOM, by="bot")) - len(warm) - len(posted) - len(burst_ids) - len(missed_ids)
+            extra = (
+                len(fake.messages_in(ROOM, by="bot"))
+                - len(warm)
+                - len(posted)
+                - len(burst_ids)
+                - len(dropped)
+                - len(missed_ids)
+            )
             print(
                 f"[{label}] catch-up of {missed} commands sent while down: all answered {catchup:.1f} s after restart "
                 f"({missed / catchup:.0f}/s); peak RSS {rss:.0f} MB; extra replies {extra}"
@@ -163,18 +210,21 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=1000)
     parser.add_argument("--rate", type=float, default=300.0, help="commands per second in the latency run")
     parser.add_argument("--missed", type=int, default=10000)
+    parser.add_argument("--drops", type=int, default=5, help="websocket drops in the run under drops")
+    parser.add_argument("--overlap", type=int, default=None, help="catch-up overlap in seconds (default: 60)")
     args = parser.parse_args()
+    options = (args.burst, args.rate, args.missed, args.drops, args.overlap)
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite+aiosqlite:///{tmp}/bench.db"
         _migrated(url)
-        asyncio.run(run("SQLite", url, args.burst, args.rate, args.missed))
+        asyncio.run(run("SQLite", url, *options))
     pg = os.environ.get("TEST_DATABASE_URL")
     if pg:
         if make_url(pg).drivername == "postgresql":
             pg = make_url(pg).set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
         _migrated(pg)
         _truncate_postgres(pg)
-        asyncio.run(run("PostgreSQL", pg, args.burst, args.rate, args.missed))
+        asyncio.run(run("PostgreSQL", pg, *options))
     else:
         print("TEST_DATABASE_URL not set: PostgreSQL skipped")
 
