@@ -73,7 +73,9 @@ async def test_catch_up_reads_every_room_from_its_mark_in_time_order(
     history = [r for r in fake_rc.requests_to("channels.history") + fake_rc.requests_to("groups.history")]
     assert all(r.query["inclusive"] == "true" and r.query["showThreadMessages"] == "true" for r in history)
     assert len(history) >= 4  # paged
-    assert all("offset" not in r.query for r in history)  # pages end where the previous one stopped
+    for route in ("channels.history", "groups.history"):  # each page ends where the previous one stopped
+        pages = fake_rc.requests_to(route)
+        assert "latest" not in pages[0].query and all("latest" in r.query for r in pages[1:])
 
 
 async def test_the_overlap_reads_back_a_command_stamped_before_the_mark(

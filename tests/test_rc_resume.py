@@ -27,6 +27,7 @@ from tests.helpers import assert_totals_consistent
 from tests.rc_support import bot_replies, rest_client, wait_for
 
 ROOM = "cercle-tech"
+PRIVATE = "cercle-tech-prive"
 COMMAND = "/contrib 30min tech Relecture"  # 15 € each
 CENTS = 1500
 
@@ -42,11 +43,15 @@ class Running:
         self._task: asyncio.Task[None] | None = None
         self._members = iter(range(10**6))
 
-    async def start(self) -> RocketChatTransport:
+    async def start(self, *, overlap: int | None = None) -> RocketChatTransport:
+        """Connected and caught up; `overlap`: the catch-up overlap in seconds, if not the default (0 takes away
+        the margin that would hide a message recorded out of order)."""
         bot, fake = self.bot, self.fake
         outbox = Outbox(bot.sessions, bot.clock)
         bot.use_outbox(outbox.persist_many)
         rocketchat = dataclasses.replace(bot.settings.rocketchat, url=fake.url)
+        if overlap is not None:
+            rocketchat = dataclasses.replace(rocketchat, catchup_overlap_seconds=overlap)
         settings = dataclasses.replace(bot.settings, rocketchat=rocketchat)
 
         async def token(_refused: bool) -> str:
@@ -66,17 +71,17 @@ class Running:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
 
-    async def post(self, count: int, **kwargs: Any) -> list[str]:
+    async def post(self, count: int, room: str = ROOM, **kwargs: Any) -> list[str]:
         """`count` commands from members in turn; their ids, remembered for the final check."""
         posted = []
         for _ in range(count):
             member = ("alice", "bob", "carol")[next(self._members) % 3]
-            posted.append((await self.fake.post_as(member, ROOM, COMMAND, **kwargs))["_id"])
+            posted.append((await self.fake.post_as(member, room, COMMAND, **kwargs))["_id"])
         self.ids += posted
         return posted
 
     def answered(self, ids: list[str]) -> int:
-        replies = bot_replies(self.fake, ROOM)
+        replies = {**bot_replies(self.fake, ROOM), **bot_replies(self.fake, PRIVATE)}
         return sum(1 for i in ids if replies.get(i))
 
     async def reconnected(self, connections: int) -> None:
@@ -88,7 +93,7 @@ class Running:
         ids = self.ids
         await wait_for(lambda: self.answered(ids) == len(ids), within=30, what=f"{len(ids)} replies")
         await asyncio.sleep(0.3)  # a duplicate would be posted within this time: give it the chance to show
-        replies = bot_replies(self.fake, ROOM)
+        replies = {**bot_replies(self.fake, ROOM), **bot_replies(self.fake, PRIVATE)}
         for command_id in ids:
             assert [m["_id"] for m in replies.get(command_id, [])] == [f"{command_id}-0"]
         async with self.bot.sessions() as session:
@@ -215,3 +220,92 @@ async def test_a_catch_up_that_fails_is_tried_again_and_then_lets_live_messages_
     await running.post(2)
     await running.assert_exactly_once()
     assert failures
+
+
+async def test_a_catch_up_that_read_while_the_database_was_away_lets_nothing_through(
+    running: Running,
+    fake_rc: FakeRocketChat,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """During a database outage live messages are dropped (nothing can record them). A new connection's catch-up
+    that read the history then must not open the stream when the database comes back: the recovery's catch-up
+    reads what was dropped, before anything newer is recorded."""
+    transport = await running.start(overlap=0)
+    await running.post(2)
+    await wait_for(lambda: running.answered(running.ids) == 2, what="the first replies")
+    reachable = asyncio.Event()
+    really_reachable = transport.database_reachable
+
+    async def probe() -> bool:  # the outage: the bot's probe fails until the test says
+        return reachable.is_set() and await really_reachable()
+
+    monkeypatch.setattr(transport, "database_reachable", probe)
+    read, resume = asyncio.Event(), asyncio.Event()
+    read_posts = transport._read_reactable_posts
+
+    async def slow_end() -> Any:  # the new connection's catch-up has read the history, and ends late
+        read.set()
+        await resume.wait()
+        return await read_posts()
+
+    monkeypatch.setattr(transport, "_read_reactable_posts", slow_end)
+    outage = asyncio.create_task(transport._wait_for_database())  # as the worker does when a write fails
+    await asyncio.sleep(0)
+    await fake_rc.drop_websockets()
+    await running.reconnected(2)
+    await wait_for(read.is_set, what="the new connection's catch-up read")
+    dropped = await running.post(2)  # live while the database is away: dropped
+    fake_rc.faults.hold_answers("subscriptions.get")  # the recovery's catch-up waits a little
+    reachable.set()
+    await wait_for(lambda: transport.database_ok, what="the database back")
+    resume.set()
+    await asyncio.sleep(0.3)
+    await running.post(2)
+    with contextlib.suppress(AssertionError):  # time enough for a bot that lets them through to answer them
+        await wait_for(lambda: running.answered(running.ids) == 6, within=1.0, what="live commands answered")
+    fake_rc.faults.release_answers("subscriptions.get")
+    await outage
+    await running.assert_exactly_once()
+    assert running.answered(dropped) == 2
+
+
+async def test_a_catch_up_that_outlives_its_connection_queues_nothing(
+    running: Running,
+    fake_rc: FakeRocketChat,  # noqa: F811
+) -> None:
+    """Rooms are read one after the other. One read before the drop misses a command posted after it, which another
+    room read later might be newer than; in a room with no command recorded yet (it resumes at the last instant
+    recorded anywhere) that command would be left behind."""
+    transport = await running.start(overlap=0)
+    await running.post(1, PRIVATE)
+    await wait_for(lambda: running.answered(running.ids) == 1, what="the first reply")
+    fake_rc.faults.hold_answers("channels.history")  # the public room (no command recorded yet) is read first
+    asked = len(fake_rc.requests_to("channels.history"))
+    await transport._wait_for_database()  # back at once: its catch-up starts on connection 1
+    await wait_for(lambda: len(fake_rc.requests_to("channels.history")) > asked, what="the public room read")
+    await fake_rc.drop_websockets()  # the catch-up now outlives its connection
+    gap = await running.post(1, ROOM)
+    await running.post(1, PRIVATE)  # newer, and read by that same catch-up
+    fake_rc.faults.hold_answers("subscriptions.get")  # the next connection's catch-up waits
+    fake_rc.faults.release_answers("channels.history")
+    await asyncio.sleep(0.5)
+    await running.reconnected(2)
+    fake_rc.faults.release_answers("subscriptions.get")
+    await running.assert_exactly_once()
+    assert running.answered(gap) == 1
+
+
+async def test_a_room_whose_history_is_refused_does_not_keep_the_others_waiting(
+    running: Running,
+    fake_rc: FakeRocketChat,  # noqa: F811
+) -> None:
+    transport = await running.start()
+    await running.post(1)
+    await wait_for(lambda: running.answered(running.ids) == 1, what="the first reply")
+    fake_rc.faults.fail_next("groups.history", n=1000, status=400)  # the private room refuses, for good
+    await fake_rc.drop_websockets()
+    await running.post(1)
+    await running.reconnected(2)
+    await running.post(2)
+    await running.assert_exactly_once()
+    assert transport._is_live()

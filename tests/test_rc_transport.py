@@ -37,7 +37,7 @@ def transport_for(
 
 async def reread(transport: RocketChatTransport) -> int:
     """The posts whose reactions matter, read back and queued as a catch-up does; how many."""
-    return transport._release([], await transport._read_reactable_posts(), with_held=False)
+    return transport._release([], await transport._read_reactable_posts())
 
 
 def event(document: dict[str, Any], room_type: str = "c", room_name: str | None = "cercle-tech") -> dict[str, Any]:

@@ -30,7 +30,7 @@ from chatbot.db.engine import read_only
 from chatbot.db.models import ProcessedMessage
 from chatbot.transport.base import RoomKind
 from chatbot.transport.rocketchat.documents import RoomInfo, iso_z, parse_ts, slim
-from chatbot.transport.rocketchat.rest import RestClient
+from chatbot.transport.rocketchat.rest import AuthError, RestClient, RestError
 
 log = logging.getLogger(__name__)
 
@@ -93,11 +93,12 @@ async def history_since(rest: RestClient, room: RoomInfo, since: datetime) -> li
     """Every message of the room from `since` (inclusive), oldest first.
 
     Each page asks for the messages up to the oldest instant of the previous one, inclusive: messages that share
-    that instant come again (kept once, by id). Only a full page of messages all sharing one instant would make no
-    progress that way: the next page then skips what was read at that instant."""
+    that instant come again (kept once, by id), and the reading ends with a page that brings nothing new. The page
+    size is not trusted to end it (an administrator may lower `API_Upper_Count_Limit`). Only a page of messages all
+    sharing one instant would make no progress that way: the next page then skips what was read at that instant."""
     endpoint = HISTORY_ENDPOINT[room.kind]
     messages: dict[str, dict[str, Any]] = {}
-    latest: datetime | None = None
+    latest: str | None = None  # as the server reads it: milliseconds
     offset = 0
     while True:
         params = {
@@ -108,7 +109,7 @@ async def history_since(rest: RestClient, room: RoomInfo, since: datetime) -> li
             "count": str(PAGE),
         }
         if latest is not None:
-            params["latest"] = iso_z(latest)
+            params["latest"] = latest
         if offset:
             params["offset"] = str(offset)
         reply = await rest.get(endpoint, **params)
@@ -117,15 +118,19 @@ async def history_since(rest: RestClient, room: RoomInfo, since: datetime) -> li
             for d in (reply.get("messages", []) if isinstance(reply, dict) else [])
             if isinstance(d, dict) and isinstance(d.get("_id"), str)
         ]
-        for document in page:
-            messages.setdefault(document["_id"], slim(document))
-        if len(page) < PAGE:
-            break
-        oldest = min((parse_ts(d.get("ts")) for d in page), key=lambda t: t or since) or since
-        if latest is not None and iso_z(oldest) == iso_z(latest):
-            offset += len(page)  # a page-full of one instant: step over it
-        else:
+        new = [d for d in page if d["_id"] not in messages]
+        for document in new:
+            messages[document["_id"]] = slim(document)
+        stamps = [ts for ts in (parse_ts(d.get("ts")) for d in page) if ts is not None]
+        if not stamps:
+            break  # an empty page (or one without a single readable instant): nothing older to ask for
+        oldest = iso_z(min(stamps))
+        if oldest == latest:
+            offset += len(page)  # every message of the page at one instant: step over them
+        elif new:
             latest, offset = oldest, 0
+        else:
+            break  # only what was read already: the range is read down to `since`
     return sorted(messages.values(), key=lambda d: (parse_ts(d.get("ts")) or since, d["_id"]))
 
 
@@ -152,7 +157,13 @@ async def read_missed(
     since = {room.id: max((marks.get(room.id) or marks.get(None) or started_at) - overlap, floor) for room in rooms}
     read: list[Missed] = []
     for room in rooms:
-        documents = await history_since(rest, room, since[room.id])
+        try:
+            documents = await history_since(rest, room, since[room.id])
+        except AuthError:
+            raise  # the bot's own credentials: no room can be read, try again later
+        except RestError as error:  # this room refuses (left, or no right to read it): the others go on
+            log.error("catch-up: the history of %s cannot be read (%s): skipped", room.name or room.id, error)
+            continue
         commands = [d for d in documents if is_command(d) and not known(d["_id"])]
         read += [Missed(parse_ts(d.get("ts")) or since[room.id], d, room) for d in commands]
         if documents:

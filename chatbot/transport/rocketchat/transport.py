@@ -9,8 +9,8 @@ No message may fall between two connections. Catch-up resumes each room at the l
 an overlap), so nothing newer than a message not yet read back may be recorded before that catch-up has queued what
 it read: live messages of a connection are held from its first frame until a catch-up that began once the
 connection was subscribed has queued the history, and then go after it, merged in time order. A catch-up that
-outlives its connection (or the database) queues what it read, contiguous from the resume point, and leaves the
-held messages to the next connection's catch-up.
+outlives its connection (or the database) queues nothing: the rooms were read at different instants, so what one
+room holds may be newer than what another missed; the next connection's catch-up reads it all again.
 """
 
 from __future__ import annotations
@@ -317,8 +317,9 @@ class RocketChatTransport:
 
         Run once a connection is subscribed (and after a database outage). If the connection is still the one it
         began on once the history is read, the messages held meanwhile go after it, merged in time order, and the
-        connection's messages go straight to the queue from then on. Cancelled (the connection dropped), it queues
-        nothing: the next connection's catch-up reads from the same resume point, and the held messages wait for it.
+        connection's messages go straight to the queue from then on. Otherwise (the connection dropped, or the
+        database went away) it queues nothing: the next catch-up reads from the same resume point, and the held
+        messages wait for it.
         """
         async with self._catchup_lock:
             began = time.perf_counter()
@@ -327,17 +328,20 @@ class RocketChatTransport:
             missed, posts = await self._catch_up_with_retries()
             if self._epoch != epoch or not self.database_ok:
                 return 0  # the database went away meanwhile: the catch-up after its recovery reads this again
-            live = connection is not None and self.ddp.connected and self.ddp.connections == connection
-            held = len(self._held) if live else 0
-            fed = self._release(missed, posts, with_held=live)
-            if live:
-                self._live_connection = connection
+            if connection is None or not self.ddp.connected or self.ddp.connections != connection:
+                # Rooms were read at different instants, some perhaps after the drop: what one of them holds may be
+                # newer than what another missed. The next connection's catch-up reads it all again.
+                log.info("catch-up outlived its connection: nothing queued")
+                return 0
+            held = len(self._held)
+            fed = self._release(missed, posts)
+            self._live_connection = connection
             log.info(
-                "catch-up done in %.0f ms: %d missed command(s), %d post(s) read back, %s",
+                "catch-up done in %.0f ms: %d missed command(s), %d post(s) read back, %d held message(s) released",
                 (time.perf_counter() - began) * 1000,
                 len(missed),
                 len(posts),
-                f"{held} held message(s) released" if live else "held messages left to the next connection",
+                held,
             )
             if not self.caught_up.is_set():
                 self.queue.put_nowait(None)
@@ -367,12 +371,10 @@ class RocketChatTransport:
                 log.warning("catch-up failed (%s); retrying", error, exc_info=unexpected)
                 await asyncio.sleep(backoff(min(attempt, 6), 0.2, 10.0))
 
-    def _release(self, missed: list[Missed], posts: list[ReadPost], *, with_held: bool) -> int:
-        """Queue, without a pause: the missed commands and (`with_held`) the held ones, merged in time order; then
-        the posts read back; then the held emissions of the bot's posts that came after those readings."""
-        held: list[tuple[dict[str, Any], RoomInfo]] = []
-        if with_held:
-            held, self._held = self._held, []
+    def _release(self, missed: list[Missed], posts: list[ReadPost]) -> int:
+        """Queue, without a pause: the missed commands and the held ones, merged in time order; then the posts read
+        back; then the held emissions of the bot's posts that came after those readings."""
+        held = self._held
         commands = {m.id: (m.ts, m.document, m.room) for m in missed}
         read_at = {document["_id"]: mark for document, _info, mark in posts}
         emissions: list[tuple[dict[str, Any], RoomInfo]] = []
@@ -384,6 +386,7 @@ class RocketChatTransport:
                 emissions.append((document, info))
         queued = [(d, i) for _ts, d, i in sorted(commands.values(), key=lambda c: (c[0], c[1]["_id"]))]
         queued += [(document, info) for document, info, _mark in posts] + emissions
+        self._held = []
         now = time.perf_counter()
         for document, info in queued:
             if why_ignored(document, self.user_id) is None:
@@ -536,6 +539,7 @@ class RocketChatTransport:
             if await self.database_reachable():
                 break
         log.warning("database back: catching up")
+        self._epoch += 1  # a catch-up begun during the outage read while live messages were dropped: it queues nothing
         self.database_ok = True
         self._tasks.append(asyncio.create_task(self.catch_up(), name="catch-up"))
 
