@@ -35,7 +35,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from tests.conftest import _migrated, _truncate_postgres  # noqa: E402
 from tests.fakerc.fixtures import populated  # noqa: E402
 from tests.fakerc.server import FakeRocketChat  # noqa: E402
-from tests.rc_support import BotProcess, wait_for, write_config  # noqa: E402
+from tests.rc_support import BotProcess, enlarge_envelopes, wait_for, write_config  # noqa: E402
 
 ROOM = "cercle-communication"
 MEMBERS = [f"membre{i:03d}" for i in range(150)]
@@ -106,12 +106,12 @@ async def run(
         arrivals = Arrivals(fake)
         with tempfile.TemporaryDirectory() as tmp:
             config = write_config(Path(tmp), fake.url, database_url)
-            text = config.read_text().replace(
-                'circle = "communication"\namount = 2500', 'circle = "communication"\namount = 10000000'
-            )
+            enlarge_envelopes(config, ["communication"])
             if overlap is not None:
-                text = text.replace("catchup_overlap_seconds = 60", f"catchup_overlap_seconds = {overlap}", 1)
-            config.write_text(text)
+                text = config.read_text().replace(
+                    "catchup_overlap_seconds = 60", f"catchup_overlap_seconds = {overlap}"
+                )
+                config.write_text(text)
             bot = BotProcess(fake, config, Path(tmp))
             started = time.perf_counter()
             await bot.start(within=60)

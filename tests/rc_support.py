@@ -63,6 +63,16 @@ def write_config(directory: Path, rc_url: str, database_url: str, **rocketchat: 
     return path
 
 
+def enlarge_envelopes(config: Path, circles: list[str], amount: int = 10_000_000) -> None:
+    """Give these circles' envelopes `amount` euros in a written configuration: a load that must not overrun them
+    (an overrun adds a warning post to each reply)."""
+    text = config.read_text(encoding="utf-8")
+    for circle in circles:
+        text, found = re.subn(rf'(circle = "{re.escape(circle)}"\namount = )\d+', rf"\g<1>{amount}", text, count=1)
+        assert found, f"no envelope for {circle} in {config}"
+    config.write_text(text, encoding="utf-8")
+
+
 async def wait_for(
     condition: Callable[[], bool | Awaitable[bool]], *, within: float = 30.0, what: str = "condition"
 ) -> None:

@@ -22,7 +22,7 @@ from chatbot.db.models import Contribution, Envelope, ProcessedMessage
 from tests.fakerc.ddp import DDPSession, Subscription
 from tests.fakerc.fixtures import fake_rc  # noqa: F401
 from tests.fakerc.server import FakeRocketChat
-from tests.rc_support import BotProcess, bot_replies, wait_for, write_config
+from tests.rc_support import BotProcess, bot_replies, enlarge_envelopes, wait_for, write_config
 
 ROOMS = ("cercle-communication", "cercle-tech", "cercle-vie-coop")
 MEMBERS = [f"m{i:03d}" for i in range(60)]
@@ -48,12 +48,7 @@ async def scene(fake_rc: FakeRocketChat) -> FakeRocketChat:  # noqa: F811
 @pytest.fixture
 async def bot_process(scene: FakeRocketChat, database_url: str, tmp_path: Path) -> AsyncIterator[BotProcess]:
     config = write_config(tmp_path, scene.url, database_url)
-    text = config.read_text(encoding="utf-8")
-    for circle in CIRCLE.values():  # envelopes large enough: no overrun warning posts
-        start = text.index(f'circle = "{circle}"\namount = ')
-        end = text.index("\n", start + len(f'circle = "{circle}"\n'))
-        text = text[:start] + f'circle = "{circle}"\namount = 10000000' + text[end:]
-    config.write_text(text, encoding="utf-8")
+    enlarge_envelopes(config, list(CIRCLE.values()))
     process = BotProcess(scene, config, tmp_path)
     try:
         yield process
