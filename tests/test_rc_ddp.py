@@ -95,6 +95,34 @@ async def test_reconnects_and_runs_on_ready_again_after_a_drop(fake_rc: FakeRock
         await wait_for(lambda: "après" in listener.messages(), within=5, what="a message after reconnecting")
 
 
+async def test_the_backoff_starts_again_after_each_connection_that_got_ready(
+    fake_rc: FakeRocketChat,  # noqa: F811
+    monkeypatch: Any,
+) -> None:
+    """A lost connection always ends in an error; one that got ready must not count as a failed attempt, or repeated
+    drops make the bot wait longer each time (up to the cap) while commands pile up. Failed attempts do count."""
+    from chatbot.transport.rocketchat import ddp
+
+    attempts: list[int] = []
+
+    def recorded(attempt: int, base: float, cap: float) -> float:
+        attempts.append(attempt)
+        return 0.01
+
+    monkeypatch.setattr(ddp, "backoff", recorded)
+    async with listening(fake_rc) as listener:
+        for connection in range(2, 7):
+            await fake_rc.drop_websockets()
+            await wait_for(lambda n=connection: listener.client.connections == n, within=5, what="reconnect")
+        assert attempts == [1] * 5
+        fake_rc.refuse_logins()
+        await fake_rc.drop_websockets()
+        await wait_for(lambda: len(attempts) >= 8, within=5, what="failed attempts")
+        assert attempts[5:8] == [1, 2, 3]
+        fake_rc.refuse_logins(False)
+        await wait_for(lambda: listener.client.connections == 7, within=5, what="reconnect")
+
+
 async def test_expired_token_is_replaced(fake_rc: FakeRocketChat) -> None:  # noqa: F811
     async with listening(fake_rc) as listener:
         await fake_rc.expire_token(fake_rc.bot_token)

@@ -92,22 +92,23 @@ class DdpClient:
         async with aiohttp.ClientSession() as http:
             while not self._stopping.is_set():
                 self.state = State.CONNECTING
+                ready_before = self.connections
                 try:
-                    got_ready = await self._session(http)
+                    await self._session(http)
                 except DdpAuthError:
                     log.error("DDP login refused; retrying with a fresh token")
                     self._token_refused = True
-                    got_ready = False
                 except (aiohttp.ClientError, OSError, DdpError, TimeoutError) as error:
                     log.warning("DDP connection lost: %r", error)
-                    got_ready = False
                 finally:
                     self._ws = None
                     if self.state is not State.STOPPED:
                         self.state = State.DISCONNECTED
                 if self._stopping.is_set():
                     break
-                failures = 0 if got_ready else failures + 1
+                # A connection that got ready and was then lost (it always ends in an error) starts the backoff
+                # again: repeated drops of working connections must not make the bot wait longer each time.
+                failures = 0 if self.connections > ready_before else failures + 1
                 delay = backoff(failures + 1, self.backoff_base, self.backoff_cap)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), delay)
@@ -119,8 +120,8 @@ class DdpClient:
         if self._ws is not None:
             await self._ws.close()
 
-    async def _session(self, http: aiohttp.ClientSession) -> bool:
-        """One connection, from handshake to close; True when it got as far as ready."""
+    async def _session(self, http: aiohttp.ClientSession) -> None:
+        """One connection, from handshake to close (`connections` counts it once it is ready)."""
         async with http.ws_connect(self.url, heartbeat=None, autoping=True, max_msg_size=0) as ws:
             self._ws = ws
             await self._send({"msg": "connect", "version": "1", "support": ["1", "pre2", "pre1"]})
@@ -157,7 +158,6 @@ class DdpClient:
             finally:
                 if not ready_task.done():
                     ready_task.cancel()
-            return True
 
     async def _read_forever(self) -> None:
         ping_pending: str | None = None
