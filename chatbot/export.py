@@ -10,12 +10,12 @@ from chatbot.formatting import Formatter
 from chatbot.messages import Catalogue
 from chatbot.money import CENTS_PER_EURO
 from chatbot.services.contributions import ContributionLine
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+from chatbot.text import spreadsheet_cell
 
 
 def contributions_csv(rows: list[ContributionLine], t: Catalogue, fmt: Formatter) -> bytes:
-    """`;`-separated, decimal commas, UTF-8 with a BOM so that spreadsheet software opens it right."""
+    """`;`-separated, decimal commas, UTF-8 with a BOM so that spreadsheet software opens it right. Hours are
+    rounded to two decimals, so the exact minutes stand beside them: amount = round(minutes × rate / 60, 2)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow(t.strings("export.columns"))
@@ -24,12 +24,13 @@ def contributions_csv(rows: list[ContributionLine], t: Catalogue, fmt: Formatter
             [
                 row.id,
                 fmt.date_short(row.work_date),
-                _cell(row.username),
-                _cell(row.envelope_name),
+                spreadsheet_cell(row.username),
+                spreadsheet_cell(row.envelope_name),
                 _decimal(Decimal(row.minutes) / 60) if row.minutes is not None else "",
+                row.minutes if row.minutes is not None else "",  # exact: the hours above are rounded
                 _decimal(Decimal(row.rate_cents) / CENTS_PER_EURO) if row.rate_cents is not None else "",
                 _decimal(Decimal(row.amount_cents) / CENTS_PER_EURO),
-                _cell(row.description),
+                spreadsheet_cell(row.description),
                 t(f"export.status.{row.status}"),
             ]
         )
@@ -38,8 +39,3 @@ def contributions_csv(rows: list[ContributionLine], t: Catalogue, fmt: Formatter
 
 def _decimal(value: Decimal) -> str:
     return f"{value.quantize(Decimal('0.01')):f}".replace(".", ",")
-
-
-def _cell(text: str) -> str:
-    """Neutralise spreadsheet formulas in member-written text (CSV injection)."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text

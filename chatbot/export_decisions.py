@@ -11,8 +11,8 @@ from chatbot.config import Settings
 from chatbot.formatting import Formatter
 from chatbot.messages import Catalogue
 from chatbot.services.decisions import DecisionEntry
+from chatbot.text import spreadsheet_cell, without_bidi_controls
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-!|~])")
 
 
@@ -38,9 +38,9 @@ def decisions_csv(entries: list[DecisionEntry], settings: Settings, t: Catalogue
                 f"D-{d.id}",
                 fmt.date_short(_adopted_on(entry, settings.timezone)),
                 _scope(settings, t, d.circle),
-                _cell(d.text),
-                _cell(entry.author),
-                _cell(concerns),
+                spreadsheet_cell(d.text),
+                spreadsheet_cell(entry.author),
+                spreadsheet_cell(concerns),
                 " ".join(f"n°{n}" for n in entry.rounds),
                 fmt.date_short(d.review_on) if d.review_on else "",
             ]
@@ -79,9 +79,5 @@ def decisions_markdown(
     return "\n".join(lines).encode("utf-8")
 
 
-def _cell(text: str) -> str:
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
 def _md(text: str) -> str:
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(without_bidi_controls(text).split()))

@@ -14,12 +14,38 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Bidirectional controls (embeddings, overrides, isolates, marks) reorder what follows them on screen: a line of
+# the register could read backwards. The cooperative writes French; nothing it types needs them.
+BIDI_CONTROLS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_BIDI = re.compile(f"[{BIDI_CONTROLS}]")
+_CONTROL = re.compile(f"[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f\\ufeff{BIDI_CONTROLS}]")
 
 
 def without_control_characters(text: str) -> str:
-    """Member text minus the control characters no one types on purpose (PostgreSQL refuses NUL in text)."""
+    """Member text minus the control characters no one types on purpose (PostgreSQL refuses NUL in text) and the
+    bidirectional controls that would reorder it on screen."""
     return _CONTROL.sub("", text)
+
+
+def without_bidi_controls(text: str) -> str:
+    return _BIDI.sub("", text)
+
+
+# A spreadsheet reads a cell that starts with one of these as a formula (CSV injection). Invisible characters
+# before it (a byte-order mark, a zero-width space, a bidi mark) do not stop some of them.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(text: str) -> str:
+    """Member text for a CSV cell: no bidi controls, and a leading `'` when it could start a formula."""
+    cell = without_bidi_controls(text)
+    visible_start = next((i for i, ch in enumerate(cell) if not _invisible(ch)), len(cell))
+    risky = cell.startswith(FORMULA_STARTS) or cell[visible_start:].startswith(FORMULA_STARTS)
+    return "'" + cell if risky else cell
+
+
+def _invisible(ch: str) -> bool:
+    return ch.isspace() or unicodedata.category(ch) in ("Cf", "Cc", "Zs")
 
 
 _SLUG_SEPARATORS = re.compile(r"[\s_'’]+")
@@ -48,19 +74,47 @@ _WHITESPACE = re.compile(r"\s+")
 
 
 def chat_safe(text: str, limit: int | None = None) -> str:
-    """Member-written text made inert for echo: one line, no ping, no markup, optionally shortened."""
-    flat = _WHITESPACE.sub(" ", text).strip()
+    """Member-written text made inert for echo: one line, no ping, no markup, no bidi control, optionally
+    shortened. Shortening cuts the words around a link, never the link: a cut link leads nowhere."""
+    flat = _WHITESPACE.sub(" ", without_bidi_controls(text)).strip()
+    pieces = _split_urls(flat)
     if limit is not None and len(flat) > limit:
-        flat = flat[: limit - 1].rstrip() + "…"
-    pieces: list[str] = []
-    position = 0
-    for url in _URL.finditer(flat):
-        pieces.append(_neutralise(flat[position : url.start()]))
-        pieces.append(url.group(0))
-        position = url.end()
-    pieces.append(_neutralise(flat[position:]))
-    safe = "".join(pieces)
+        pieces = _shortened(pieces, limit)
+    safe = "".join(piece if is_url else _neutralise(piece) for piece, is_url in pieces)
     return WORD_JOINER + safe if safe else safe
+
+
+def _split_urls(text: str) -> list[tuple[str, bool]]:
+    """The text as (piece, is a URL) in order."""
+    pieces: list[tuple[str, bool]] = []
+    position = 0
+    for url in _URL.finditer(text):
+        pieces += [(text[position : url.start()], False), (url.group(0), True)]
+        position = url.end()
+    return [*pieces, (text[position:], False)]
+
+
+def _shortened(pieces: list[tuple[str, bool]], limit: int) -> list[tuple[str, bool]]:
+    """About `limit` characters: the words are cut with `…` (a quarter of the limit is kept for them even beside a
+    long link), every URL is kept whole, however long."""
+    room = max(limit // 4, limit - sum(len(piece) for piece, is_url in pieces if is_url))
+    out: list[tuple[str, bool]] = []
+    cut = False
+    for piece, is_url in pieces:
+        if is_url:
+            out.append(((" " + piece) if cut else piece, True))
+            continue
+        if cut:
+            continue
+        if len(piece) <= room:
+            out.append((piece, False))
+            room -= len(piece)
+            continue
+        kept = piece[: max(0, room - 1)].rstrip() + "…"
+        after_url = bool(out) and out[-1][1]
+        out.append(((" " + kept) if after_url and not kept[0].isspace() else kept, False))  # `…` is no part of it
+        cut = True
+    return out
 
 
 def _neutralise(fragment: str) -> str:

@@ -22,7 +22,18 @@ from tests.conftest import PG_SKIP_REASON, plain
 
 EXIT_CONFIG = 2
 EXIT_DATABASE = 3
-CSV_HEADER = ["n°", "date", "membre", "enveloppe", "durée (h)", "taux (€/h)", "montant (€)", "description", "statut"]
+CSV_HEADER = [
+    "n°",
+    "date",
+    "membre",
+    "enveloppe",
+    "durée (h)",
+    "durée (min)",
+    "taux (€/h)",
+    "montant (€)",
+    "description",
+    "statut",
+]
 
 
 def chatbot(
@@ -217,9 +228,9 @@ def test_export_writes_a_french_csv(tmp_path: Path) -> None:
     for row in body:
         assert re.fullmatch(rf"\d\d/\d\d/{year}", row[1])
     assert [r[0] for r in body] == ["1", "2", "3"]
-    assert body[0][2:] == ["camille", "Technique", "2,00", "30,00", "60,00", "Relecture", "annulée"]
-    assert body[1][2:] == ["camille", "Communication", "1,50", "25,00", "37,50", "Affiche; « AG »", "déclarée"]
-    assert body[2][2:] == ["camille", "Formation", "", "", "250,50", "'=Atelier Nextcloud", "déclarée"]
+    assert body[0][2:] == ["camille", "Technique", "2,00", "120", "30,00", "60,00", "Relecture", "annulée"]
+    assert body[1][2:] == ["camille", "Communication", "1,50", "90", "25,00", "37,50", "Affiche; « AG »", "déclarée"]
+    assert body[2][2:] == ["camille", "Formation", "", "", "", "250,50", "'=Atelier Nextcloud", "déclarée"]
     assert decoded.splitlines()[0] == ";".join(CSV_HEADER)
 
 

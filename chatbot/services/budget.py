@@ -22,9 +22,8 @@ from chatbot.db.models import (
     Member,
 )
 from chatbot.errors import DomainError
+from chatbot.services.limits import MAX_BUDGET_REASON, MAX_ENVELOPE_NAME, check_length
 from chatbot.text import slug
-
-MAX_ENVELOPE_NAME = 80
 
 
 @dataclass(frozen=True)
@@ -171,6 +170,7 @@ class BudgetService:
             raise DomainError("year_not_closed", year=year)
         if not reason.strip():
             raise DomainError("reason_required")
+        check_length(reason, MAX_BUDGET_REASON, "budget_reason_too_long")
         row.closed_at = None
         row.closed_by_id = None
         self._audit(actor, "reopen_year", year, reason=reason)
@@ -338,6 +338,7 @@ class BudgetService:
         await self.ensure_open(year)
         if amount_cents < 0:
             raise DomainError("amount_negative")
+        check_length(reason, MAX_BUDGET_REASON, "budget_reason_too_long")
         await self.ensure_configured_envelopes(year)
         envelope = await self.session.scalar(
             select(Envelope).where(Envelope.year == year, Envelope.slug == envelope_slug).with_for_update()
@@ -386,6 +387,7 @@ class BudgetService:
         await self.ensure_open(year)
         if not reason.strip():
             raise DomainError("reason_required")
+        check_length(reason, MAX_BUDGET_REASON, "budget_reason_too_long")
         envelope = await self.get(envelope_slug, year, for_update=True)
         old = envelope.amount_cents
         if old + delta_cents < 0:
@@ -405,8 +407,7 @@ class BudgetService:
         owner = names.get(new_slug)
         if exists is not None or (owner is not None and owner != new_slug):
             raise DomainError("envelope_exists", envelope=new_slug, year=year)
-        if len(name.strip()) > MAX_ENVELOPE_NAME:
-            raise DomainError("envelope_name_too_long", limit=MAX_ENVELOPE_NAME)
+        check_length(name, MAX_ENVELOPE_NAME, "envelope_name_too_long")
         settings = EnvelopeSettings(slug=new_slug, name=name.strip() or new_slug, amount_cents=amount_cents)
         envelope = self._new_envelope(settings, year, None)
         self.session.add(envelope)

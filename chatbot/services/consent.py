@@ -21,6 +21,7 @@ from chatbot.config import Settings
 from chatbot.converters_deadline import ReviewSpec, review_date
 from chatbot.db.models import ConsentPosition, ConsentRound, Decision, Member, PositionKind, RoundStatus
 from chatbot.errors import DomainError, PermissionDenied
+from chatbot.services.limits import MAX_POSITION_REASON, MAX_PROPOSAL, check_length
 from chatbot.services.tasks import TaskService
 
 TASK_DEADLINE = "consent_deadline"
@@ -112,6 +113,7 @@ class ConsentService:
         review: ReviewSpec | None,
         parent_id: int | None = None,
     ) -> ConsentRound:
+        check_length(text, MAX_PROPOSAL, "proposal_too_long")
         rules = self.settings.consent.rules(circle)
         now = self.clock.now()
         round_ = ConsentRound(
@@ -223,6 +225,7 @@ class ConsentService:
         if by_reaction and current is not None and current.kind == kind:
             reason, by_reaction = current.reason, current.by_reaction
         reason = reason.strip()
+        check_length(reason, MAX_POSITION_REASON, "position_reason_too_long")
         await self._upsert(round_.id, member.id, kind, reason, by_reaction)
         counted = not (kind is PositionKind.OBJECTION and not reason)
         return PositionChange(round_, kind, counted, previous)
@@ -309,6 +312,7 @@ class ConsentService:
     ) -> tuple[ConsentRound, Tally, ConsentRound]:
         """Open the amended proposal as a round linked to one that met objections: an open round is closed as
         amended; a round already closed without adoption may be amended once."""
+        check_length(text, MAX_PROPOSAL, "proposal_too_long")
         old = await self.get(number, lock="update")
         if old.author_id != actor.id and not is_admin:
             raise PermissionDenied("round_not_yours", number=number, author=await self.author_name(old))

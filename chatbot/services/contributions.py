@@ -22,9 +22,8 @@ from chatbot.db.models import (
 from chatbot.errors import DomainError, PermissionDenied
 from chatbot.money import amount_for_minutes
 from chatbot.services.budget import BudgetService, EnvelopeStatus
+from chatbot.services.limits import MAX_DESCRIPTION, check_length
 from chatbot.values import Duration, FlatAmount, Period, Quantity
-
-MAX_DESCRIPTION = 1000
 
 # Built once (every declaration runs it; building a statement costs more than SQLite takes to answer it): in one
 # round trip, the last declaration just like this one (same member, envelope, day, amount, text, kind), and the
@@ -140,8 +139,7 @@ class ContributionService:
         work_date = work_date or today
         if work_date > today and not intention:
             raise DomainError("date_in_future", date=work_date)
-        if len(description) > MAX_DESCRIPTION:
-            raise DomainError("description_too_long", limit=MAX_DESCRIPTION)
+        check_length(description, MAX_DESCRIPTION, "description_too_long")
         year = work_date.year
         await self.budget.ensure_open(year)
         envelope = await self.budget.get(envelope_slug, year, for_update=True)

@@ -19,6 +19,7 @@ from chatbot.clock import Clock
 from chatbot.config import CircleSettings, Settings
 from chatbot.db.models import Meeting, MeetingStatus, Member
 from chatbot.errors import DomainError, PermissionDenied
+from chatbot.services.limits import MAX_LINK, check_length
 from chatbot.services.tasks import TaskService
 from chatbot.when import MeetingTime, Recurrence, expand, reminder_instant, zone
 
@@ -90,6 +91,7 @@ class MeetingService:
         place: str,
         agenda: str,
     ) -> Created:
+        check_length(link, MAX_LINK, "meeting_link_too_long")
         circle = self.circle(circle_slug)
         now = self.clock.now()
         first = when.start if isinstance(when, MeetingTime) else when.first

@@ -1,0 +1,159 @@
+"""Member text kept whole and inert: links never cut, exact CSV figures, bounded stored text, no bidi controls,
+slugs that never hide a subcommand, and messages that say what is true (issue 10, items 9 to 14)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import func, select
+
+from chatbot.app import Bot
+from chatbot.clock import FixedClock
+from chatbot.db.models import AuditEvent, ConsentPosition, ConsentRound, Contribution, Meeting
+from chatbot.text import chat_safe, visible
+from tests.conftest import Chat, plain
+from tests.test_meetings import Channel, tick, utc
+
+TEAMS = "https://teams.microsoft.com/l/meetup-join/19%3ameeting_" + "N2Q5ZjM4" * 24 + "%40thread.v2/0?context=x"
+MAX_PROPOSAL, MAX_POSITION_REASON, MAX_BUDGET_REASON, MAX_LINK = 3000, 1000, 500, 2000  # chatbot.services.limits
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f"
+
+
+async def rows(bot: Bot, model: type) -> int:
+    async with bot.sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+# --- 9. links are never cut -----------------------------------------------------------------------------------
+
+
+def test_a_long_link_is_kept_whole_and_the_words_around_it_are_cut() -> None:
+    assert len(TEAMS) > 200
+    assert visible(chat_safe(TEAMS, 200)) == TEAMS
+    shown = visible(chat_safe("Salle du fond, puis " + TEAMS + " et la suite " * 30, 200))
+    assert TEAMS + " " in shown and shown.startswith("Salle du fond") and shown.endswith("…")
+    assert len(visible(chat_safe("mot " * 100, 50))) == 50  # words alone are still cut to the limit
+
+
+async def test_a_teams_link_is_whole_in_the_announcement_the_list_and_the_reminders(
+    chat: Chat, bot: Bot, clock: FixedClock
+) -> None:
+    channel = Channel(bot)
+    await chat(f"/reunion tech 29/03/2027 14h {TEAMS}", user="alice")
+    assert f"Visio : {TEAMS}" in plain(chat.posts[-1].text)
+    assert (await chat("/reunion liste")).endswith(TEAMS)
+    assert await tick(bot, clock, utc(2027, 3, 28, 12)) == 1
+    assert channel.take()[0].endswith(f"Visio : {TEAMS}")
+
+
+# --- 10. an exact duration beside the rounded hours -----------------------------------------------------------
+
+
+async def test_the_csv_lets_a_spreadsheet_recompute_every_amount_to_the_cent(chat: Chat) -> None:
+    for command in (
+        "/contrib 1h20 tech",
+        "/contrib 50min 29,99€/h tech",
+        "/contrib 1min 0,30€/h tech",
+        "/contrib 7min tech",
+    ):
+        await chat(command)
+    out = await chat.send("/contrib export")
+    table = list(csv.reader(io.StringIO(out[0].attachments[0].content.decode("utf-8-sig")), delimiter=";"))
+    header, body = table[0], table[1:]
+    assert header[4:7] == ["durée (h)", "durée (min)", "taux (€/h)"]
+    assert body[0][4:8] == ["1,33", "80", "30,00", "40,00"]
+    for row in body:
+        minutes, rate, amount = Decimal(row[5]), Decimal(row[6].replace(",", ".")), Decimal(row[7].replace(",", "."))
+        assert (minutes * rate / 60).quantize(Decimal("0.01"), ROUND_HALF_UP) == amount, row
+
+
+# --- 11. every stored text has a limit ------------------------------------------------------------------------
+
+
+async def test_a_huge_proposal_is_refused_with_its_limit(chat: Chat, bot: Bot) -> None:
+    reply = await chat("/consent " + "Adopter la charte. " * 6000, room="gouvernance")
+    assert f"La proposition est trop longue (au plus {MAX_PROPOSAL} caractères)" in reply
+    assert await rows(bot, ConsentRound) == 0
+    await chat("/consent " + "x" * (MAX_PROPOSAL - 10), room="gouvernance", user="alice")
+    assert await rows(bot, ConsentRound) == 1
+
+
+async def test_a_huge_objection_reason_is_refused_with_its_limit(chat: Chat, bot: Bot) -> None:
+    await chat("/consent Adopter la charte", room="gouvernance", user="alice")
+    reply = await chat("/consent 1 objection " + "trop cher " * 10_000, room="gouvernance")
+    assert f"La raison est trop longue (au plus {MAX_POSITION_REASON} caractères)" in reply
+    assert await rows(bot, ConsentPosition) == 0
+    await chat("/consent 1 objection trop cher", room="gouvernance")
+    assert await rows(bot, ConsentPosition) == 1
+
+
+async def test_a_huge_amendment_is_refused_and_the_round_stays_open(chat: Chat, bot: Bot) -> None:
+    await chat("/consent Adopter la charte", room="gouvernance", user="alice")
+    await chat("/consent 1 objection trop cher", room="gouvernance")
+    reply = await chat("/consent 1 amender " + "y" * 100_000, room="gouvernance", user="alice")
+    assert f"au plus {MAX_PROPOSAL} caractères" in reply
+    async with bot.sessions() as session:
+        assert list(await session.scalars(select(ConsentRound.status))) == ["open"]
+
+
+async def test_huge_budget_reasons_are_refused_with_their_limit(chat: Chat, bot: Bot) -> None:
+    before = await rows(bot, AuditEvent)
+    for command in (
+        "/budget ajuster communication -300 " + "erreur " * 15_000,
+        "/budget definir communication 2000 2026 " + "erreur " * 15_000,
+    ):
+        reply = await chat(command)
+        assert f"La raison est trop longue (au plus {MAX_BUDGET_REASON} caractères)" in reply, reply
+    assert await rows(bot, AuditEvent) == before
+    assert "ajustée" in await chat("/budget ajuster communication -300 erreur de saisie")
+
+
+async def test_a_huge_meeting_link_is_refused_with_its_limit(chat: Chat, bot: Bot) -> None:
+    reply = await chat("/reunion tech jeudi 14h https://visio.example/" + "a" * 20_000)
+    assert f"Le lien de la réunion est trop long (au plus {MAX_LINK} caractères)" in reply
+    assert await rows(bot, Meeting) == 0
+    await chat(f"/reunion tech jeudi 14h {TEAMS}")
+    assert await rows(bot, Meeting) == 1
+
+
+# --- 12. no bidirectional control is stored or echoed ---------------------------------------------------------
+
+
+async def test_bidi_controls_are_neither_stored_nor_echoed(chat: Chat, bot: Bot) -> None:
+    reply = await chat(f"/contrib 1h tech Relecture{BIDI} du wiki")
+    assert "Relecture du wiki" in reply and not set(BIDI) & set(reply)
+    await chat("/consent Adopter \u202ela charte\u202c", room="gouvernance", user="alice")
+    await chat("/consent 1 ok", room="gouvernance")
+    await chat("/consent 1 clore", room="gouvernance", user="alice")
+    register = await chat("/decisions")
+    assert "Adopter la charte" in register and not set(BIDI) & set(register)
+    async with bot.sessions() as session:
+        stored = [
+            *await session.scalars(select(Contribution.description)),
+            *await session.scalars(select(ConsentRound.text)),
+        ]
+    assert stored == ["Relecture du wiki", "Adopter la charte"]
+
+
+def test_bidi_controls_are_dropped_from_any_echo_and_any_csv_cell() -> None:
+    from chatbot.text import spreadsheet_cell
+
+    assert visible(chat_safe(f"n°1{BIDI} · alice")) == "n°1 · alice"
+    assert spreadsheet_cell(f"ab{BIDI}c") == "abc"
+
+
+def test_an_invisible_character_does_not_let_a_formula_through_the_csv_guard() -> None:
+    from chatbot.text import spreadsheet_cell
+
+    for sneaky in ("\ufeff=1+1", "\u200b=1+1", "\u202e=1+1", "\u2066@SUM(A1)", " =1+1", "\xa0+1"):
+        assert spreadsheet_cell(sneaky).startswith("'"), sneaky
+    assert spreadsheet_cell("Atelier = 2h") == "Atelier = 2h"
+
+
+async def test_the_csv_exports_guard_a_formula_behind_a_byte_order_mark(chat: Chat) -> None:
+    await chat("/contrib 1h tech \ufeff=1+1")
+    out = await chat.send("/contrib export")
+    body = out[0].attachments[0].content.decode("utf-8-sig").splitlines()[1]
+    assert body.split(";")[-2].startswith("'")
