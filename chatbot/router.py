@@ -8,11 +8,12 @@ from datetime import date
 from typing import Any
 
 from chatbot.commandkit import Command, CommandGroup, Permission
-from chatbot.converters import ParseContext
+from chatbot.converters import Converter, ParseContext
 from chatbot.errors import ArgumentError, PermissionDenied, UsageError, UserError
 from chatbot.formatting import Formatter
 from chatbot.messages import Catalogue
 from chatbot.text import chat_safe, fold
+from chatbot.tokens import tokenize
 
 PREFIXES = ("/", "!")
 TRUSTED_KEYS = frozenset({"command", "usage"})  # text the bot built itself, not text a member wrote
@@ -47,6 +48,22 @@ class Router:
         name, arguments = parts[0], (parts[1] if len(parts) > 1 else "")
         group = self._by_word.get(fold(name))
         return Recognised(group, name, arguments)
+
+    def taken_word(self, word: str, ctx: ParseContext, kind: type[Converter]) -> bool:
+        """Does `word` already mean something where a `kind` argument is read: a subcommand of a family that
+        reads one (`/budget journal`), or another argument's value in the same command (`hier`, `mois`)? A new
+        name spelt so would be unreachable, or would hide that meaning."""
+        folded, tokens = fold(word), tokenize(word)
+        for group in self.groups:
+            readers = [c for c in group.commands if any(isinstance(a.converter, kind) for a in c.args)]
+            if not readers:
+                continue
+            if any(folded in command.words for command in group.commands):
+                return True
+            others = (a.converter for c in readers for a in c.args if not isinstance(a.converter, kind))
+            if any(_reads(converter, tokens, ctx) for converter in others):
+                return True
+        return False
 
     def suggest(self, name: str) -> list[str]:
         close = difflib.get_close_matches(fold(name), list(self._by_word), n=3, cutoff=0.6)
@@ -134,3 +151,11 @@ class Router:
         if high is not None:
             return self.t("format.bounds_max", high=self.fmt.money(high))
         return ""
+
+
+def _reads(converter: Converter, tokens: list[Any], ctx: ParseContext) -> bool:
+    """Would this converter take (or refuse, as its own kind of value) the first of these tokens?"""
+    try:
+        return converter.match(tokens, ctx) is not None
+    except UserError:
+        return True

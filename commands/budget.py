@@ -13,6 +13,7 @@ from chatbot.converters import (
     NewSlugConverter,
     YearConverter,
 )
+from chatbot.errors import ArgumentError
 from chatbot.services.budget import EnvelopeStatus
 from chatbot.text import chat_safe
 from chatbot.values import EnvelopeRef, Money, Rate
@@ -41,10 +42,12 @@ async def _overview(ctx: Context, year: int) -> None:
     total = sum(s.amount_cents for s in statuses)
     spent = sum(s.spent_cents for s in statuses)
     committed = sum(s.committed_cents for s in statuses)
+    remaining = total - spent - committed
     lines.append(
         ctx.t(
-            "budget.overview_total",
-            remaining=ctx.fmt.money(total - spent - committed),
+            "budget.overview_total" if remaining >= 0 else "budget.overview_total_over",
+            remaining=ctx.fmt.money(remaining),
+            over=ctx.fmt.money(-remaining),
             amount=ctx.fmt.money(total),
             spent=ctx.fmt.money(spent),
             committed=ctx.fmt.money(committed),
@@ -55,10 +58,11 @@ async def _overview(ctx: Context, year: int) -> None:
 
 def _overview_line(ctx: Context, status: EnvelopeStatus) -> str:
     return ctx.t(
-        "budget.overview_line",
+        "budget.overview_line" if status.remaining_cents >= 0 else "budget.overview_line_over",
         name=chat_safe(status.name, 40),
         slug=status.slug,
         remaining=ctx.fmt.money(status.remaining_cents),
+        over=ctx.fmt.money(-status.remaining_cents),
         amount=ctx.fmt.money(status.amount_cents),
         bar=ctx.fmt.bar(status.used_percent),
         percent=status.used_percent,
@@ -166,6 +170,8 @@ async def adjust(ctx: Context, envelope: EnvelopeRef, delta: Money, year: int | 
 )
 async def create(ctx: Context, new_slug: str, name: str | None, amount: Money, year: int | None) -> None:
     year = year or ctx.today.year
+    if ctx.router.taken_word(new_slug, ctx.parse, EnvelopeConverter):
+        raise ArgumentError("envelope_slug_taken", given=new_slug)
     row = await ctx.services.budget.create(ctx.member, new_slug, name or new_slug, amount.cents, year)
     ctx.reply(
         ctx.t(

@@ -4,6 +4,7 @@ slugs that never hide a subcommand, and messages that say what is true (issue 10
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -11,7 +12,8 @@ from sqlalchemy import func, select
 
 from chatbot.app import Bot
 from chatbot.clock import FixedClock
-from chatbot.db.models import AuditEvent, ConsentPosition, ConsentRound, Contribution, Meeting
+from chatbot.config import Settings
+from chatbot.db.models import AuditEvent, ConsentPosition, ConsentRound, Contribution, Envelope, Meeting
 from chatbot.text import chat_safe, visible
 from tests.conftest import Chat, plain
 from tests.test_meetings import Channel, tick, utc
@@ -157,3 +159,74 @@ async def test_the_csv_exports_guard_a_formula_behind_a_byte_order_mark(chat: Ch
     out = await chat.send("/contrib export")
     body = out[0].attachments[0].content.decode("utf-8-sig").splitlines()[1]
     assert body.split(";")[-2].startswith("'")
+
+
+# --- 13. a new envelope's slug never hides a subcommand or an argument's word ---------------------------------
+
+
+async def test_a_slug_that_is_a_subcommand_or_an_argument_word_is_refused(chat: Chat, bot: Bot) -> None:
+    envelopes = await rows(bot, Envelope)
+    for word in ("journal", "audit", "fixer", "liste", "export", "csv", "prevoir", "Annuler", "hier", "mois", "moi"):
+        reply = await chat(f'/budget creer {word} "Journal" 100')
+        assert "est déjà un mot des commandes" in reply, (word, reply)
+        assert "Exemple" in reply
+    assert await rows(bot, Envelope) == envelopes
+    assert "Journal du budget 2026" in await chat("/budget journal")
+    assert "créée pour 2026" in await chat('/budget creer journal-coop "Journal" 100')
+
+
+# --- 14. messages that say what is true -----------------------------------------------------------------------
+
+
+async def test_a_refused_overrun_says_how_far_the_envelope_is_already_overrun(
+    settings: Settings, clock: FixedClock
+) -> None:
+    warned = Bot.create(settings, clock=clock)
+    await warned.start(auto_migrate=False)
+    try:
+        for hours in (24, 24, 15):  # 1 890 € in a 1 000 € envelope: overrun, warned
+            await Chat(warned)(f"/contrib {hours}h orientation")
+    finally:
+        await warned.close()
+    refusing = dataclasses.replace(settings, budget=dataclasses.replace(settings.budget, overrun_policy="refuse"))
+    bot = Bot.create(refusing, clock=clock)
+    await bot.start(auto_migrate=False)
+    try:
+        chat = Chat(bot)
+        reply = await chat("/contrib 1h orientation")
+        assert "l'enveloppe Orientation est déjà dépassée de 890 €, elle ne peut pas prendre 30 € de plus" in reply
+        assert "-890" not in reply
+        overview = await chat("/budget")
+        assert "Orientation (`orientation`) : dépassée de 890 € / 1 000 €" in overview
+        assert "-" not in overview.split("Orientation")[1].split("\n")[0]
+    finally:
+        await bot.close()
+
+
+async def test_an_exhausted_envelope_is_called_so(settings: Settings, clock: FixedClock) -> None:
+    refusing = dataclasses.replace(settings, budget=dataclasses.replace(settings.budget, overrun_policy="refuse"))
+    bot = Bot.create(refusing, clock=clock)
+    await bot.start(auto_migrate=False)
+    try:
+        chat = Chat(bot)
+        await chat("/contrib 1000€ orientation")
+        reply = await chat("/contrib 1h orientation")
+        assert "l'enveloppe Orientation est épuisée, elle ne peut pas prendre 30 €" in reply
+        assert "ne reste que 0" not in reply
+    finally:
+        await bot.close()
+
+
+async def test_a_work_date_in_year_1_names_the_budget_years_and_suggests_nothing_refused(chat: Chat, bot: Bot) -> None:
+    for command in ("/contrib 1h tech 01/01/0001", "/contrib 1h tech le 3 mars 0001"):
+        reply = await chat(command)
+        assert "Il n'y a pas de budget pour l'an 1 : les années budgétaires vont de 2000 à 2099" in reply, reply
+        assert "/budget definir tech 3000 1" not in reply
+    assert await rows(bot, Contribution) == 0
+
+
+async def test_a_member_name_with_no_letter_is_explained(chat: Chat) -> None:
+    for command in ("/contrib liste @_", "/contrib liste @-", "/contrib liste @__"):
+        reply = await chat(command)
+        assert "Je ne lis pas de nom de membre après « @ »" in reply, reply
+        assert "«  »" not in reply

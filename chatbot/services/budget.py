@@ -25,6 +25,8 @@ from chatbot.errors import DomainError
 from chatbot.services.limits import MAX_BUDGET_REASON, MAX_ENVELOPE_NAME, check_length
 from chatbot.text import slug
 
+BUDGET_YEARS = range(2000, 2100)  # the years `/budget … <année>` reads (YearConverter)
+
 
 @dataclass(frozen=True)
 class EnvelopeStatus:
@@ -272,6 +274,7 @@ class BudgetService:
             await self.ensure_configured_envelopes(year)
             envelope = await self.session.scalar(query, parameters)
         if envelope is None:
+            check_budget_year(year)  # else the hint would suggest a year that `/budget definir` refuses
             raise DomainError("envelope_missing_for_year", envelope=envelope_slug, year=year)
         return envelope
 
@@ -477,3 +480,9 @@ class BudgetService:
 
     def audit(self, actor: Member | None, action: str, year: int, **kwargs: object) -> None:
         self._audit(actor, action, year, **kwargs)  # type: ignore[arg-type]
+
+
+def check_budget_year(year: int) -> None:
+    """Refuse a year no budget can have (a work date in year 1, say), naming the years that can."""
+    if year not in BUDGET_YEARS:
+        raise DomainError("year_out_of_range", year=year, first=BUDGET_YEARS[0], last=BUDGET_YEARS[-1])

@@ -21,7 +21,7 @@ from chatbot.db.models import (
 )
 from chatbot.errors import DomainError, PermissionDenied
 from chatbot.money import amount_for_minutes
-from chatbot.services.budget import BudgetService, EnvelopeStatus
+from chatbot.services.budget import BudgetService, EnvelopeStatus, check_budget_year
 from chatbot.services.limits import MAX_DESCRIPTION, check_length
 from chatbot.values import Duration, FlatAmount, Period, Quantity
 
@@ -141,6 +141,7 @@ class ContributionService:
             raise DomainError("date_in_future", date=work_date)
         check_length(description, MAX_DESCRIPTION, "description_too_long")
         year = work_date.year
+        check_budget_year(year)
         await self.budget.ensure_open(year)
         envelope = await self.budget.get(envelope_slug, year, for_update=True)
         minutes, rate, amount = self._price(quantity, envelope, rate_cents, intention)
@@ -156,12 +157,18 @@ class ContributionService:
         after = before + spent_delta + committed_delta
         overrun = after > envelope.amount_cents and after > before
         if overrun and self.settings.budget.overrun_policy == "refuse":
+            remaining = envelope.amount_cents - before
             raise DomainError(
-                "overrun_refused",
+                "overrun_refused"
+                if remaining > 0
+                else "overrun_refused_empty"
+                if remaining == 0
+                else "overrun_refused_over",
                 envelope=envelope.name,
                 slug=envelope.slug,
                 amount_cents=amount,
-                remaining_cents=envelope.amount_cents - before,
+                remaining_cents=remaining,
+                over_cents=-remaining,
             )
         flagged = not intention and linked is None and amount > self.settings.budget.announcement_threshold_cents
         row = {
