@@ -132,6 +132,8 @@ class Router:
                 out[key] = self.fmt.date_short(value)
             elif isinstance(value, list | tuple):
                 out[key] = ", ".join(chat_safe(str(v), 60) for v in value)
+            elif isinstance(value, str) and not value.strip() and key == "given":
+                out[key] = '""'  # an empty quoted group: « "" » says what was read, «  » looks like a bug
             elif isinstance(value, str):
                 out[key] = value if key in TRUSTED_KEYS else chat_safe(value, 80)
             else:

@@ -230,3 +230,19 @@ async def test_a_member_name_with_no_letter_is_explained(chat: Chat) -> None:
         reply = await chat(command)
         assert "Je ne lis pas de nom de membre après « @ »" in reply, reply
         assert "«  »" not in reply
+
+
+async def test_an_empty_quoted_word_is_shown_as_typed_not_as_nothing(chat: Chat) -> None:
+    for command in ('/budget creer "" "X" 100', '/budget definir "" 100', '/contrib liste ""', '/aide ""'):
+        reply = await chat(command)
+        assert '« "" »' in reply and "«  »" not in reply, (command, reply)
+
+
+async def test_a_year_written_in_full_is_not_told_to_be_written_in_full(chat: Chat) -> None:
+    reply = await chat("/budget 1999")
+    assert "Année invalide : « 1999 ». Une année budgétaire s'écrit en entier, de 2000 à 2099" in reply
+
+
+async def test_an_adjustment_below_zero_says_where_it_would_land(chat: Chat) -> None:
+    reply = await chat("/budget ajuster communication -3000 erreur")
+    assert "L'enveloppe passerait sous zéro : elle est à 2 500 €, et -3 000 € la mettrait à -500 €." in reply

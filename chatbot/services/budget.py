@@ -394,7 +394,9 @@ class BudgetService:
         envelope = await self.get(envelope_slug, year, for_update=True)
         old = envelope.amount_cents
         if old + delta_cents < 0:
-            raise DomainError("adjust_below_zero", amount_cents=old, delta_cents=delta_cents)
+            raise DomainError(
+                "adjust_below_zero", amount_cents=old, delta_cents=delta_cents, result_cents=old + delta_cents
+            )
         envelope.amount_cents = old + delta_cents
         self._audit(actor, "adjust", year, envelope, old_cents=old, new_cents=envelope.amount_cents, reason=reason)
         return envelope
