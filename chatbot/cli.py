@@ -6,31 +6,55 @@ import argparse
 import asyncio
 import gc
 import logging
+import os
+import re
+import socket
 import sys
+import traceback
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import NoReturn
+from urllib.parse import quote, unquote
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from chatbot.app import Bot, SchemaOutOfDate
 from chatbot.config import ConfigError, Settings, load_settings
 from chatbot.db import migrate
-from chatbot.db.engine import make_engine
+from chatbot.db.engine import DatabaseUrlError, check_url, make_engine
 from chatbot.messages import load_catalogue
 from chatbot.transport.console import ConsoleTransport
 from chatbot.web import start_web
 
+EXIT_INTERNAL = 1
 EXIT_CONFIG = 2
 EXIT_DATABASE = 3
+# What a failing connection raises: the driver's errors (wrapped by SQLAlchemy), the network's, a port too large,
+# a host name no resolver takes (UnicodeError) or a connection option the driver refuses (ValueError).
+DATABASE_ERRORS = (DBAPIError, OSError, OverflowError, ValueError)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """The usage, then one French line (argparse's own ends in English)."""
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_CONFIG, load_catalogue("fr")("cli.usage_error", error=message, prog=self.prog) + "\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="chatbot", description="A Rocket.Chat bot for cooperatives.")
+    parser = _Parser(prog="chatbot", description="A Rocket.Chat bot for cooperatives.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--config", type=Path, help="TOML configuration (default: the embedded example)")
         p.add_argument("--database", help="SQLAlchemy URL, overrides the configuration and DATABASE_URL")
-        p.add_argument("-v", "--verbose", action="store_true", help="log debug information on stderr")
+        p.add_argument(
+            "-v",
+            "--verbose",
+            action="store_true",
+            help="log debug information on stderr, and the traceback of an error",
+        )
 
     console = sub.add_parser("console", help="talk to the bot on this terminal (or pipe a script into it)")
     common(console)
@@ -68,13 +92,47 @@ def _host_port(value: str) -> tuple[str, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run a command. Whatever fails ends in one French line on stderr, secrets masked, and an exit code other
+    than 0; `-v` adds the (masked) traceback before it."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr)
+    redact = Redactor([os.environ.get("DATABASE_URL"), args.database])  # the one in use last
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(RedactingFormatter(redact, logging.BASIC_FORMAT))
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, handlers=[handler])
+    t = load_catalogue("fr")
+    try:
+        return _command(args, redact)
+    except DatabaseUrlError as error:
+        return _fail(
+            t(f"cli.{error.key}", url=redact.shown_url, **error.data), error, args.verbose, redact, EXIT_CONFIG
+        )
+    except Exception as error:
+        detail = _first_line(redact(f"{type(error).__name__}: {error}"))
+        return _fail(t("cli.internal_error", error=detail), error, args.verbose, redact, EXIT_INTERNAL)
+
+
+def _fail(line: str, error: BaseException, verbose: bool, redact: Redactor, code: int) -> int:
+    if verbose:
+        print(redact("".join(traceback.format_exception(error))), file=sys.stderr, end="")
+    print(_one_line(line), file=sys.stderr)
+    return code
+
+
+def _one_line(text: str) -> str:
+    """Control characters (a URL may hold a line break) escaped, so that an error stays on one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _command(args: argparse.Namespace, redact: Redactor) -> int:
+    if given := args.database or os.environ.get("DATABASE_URL"):
+        check_url(given)  # before the configuration inserts DATABASE_PASSWORD into it
     try:
         settings = load_settings(args.config, args.database)
     except ConfigError as error:
-        print(load_catalogue("fr")("cli.config_error", error=error), file=sys.stderr)
+        print(load_catalogue("fr")("cli.config_error", error=redact(str(error))), file=sys.stderr)
         return EXIT_CONFIG
+    redact.add_url(settings.database_url)
+    check_url(settings.database_url)
     if args.command == "console":
         return asyncio.run(_console(settings, args.user, args.room, args.web))
     if args.command == "run":
@@ -96,10 +154,144 @@ async def _started(bot: Bot, *, run_scheduler: bool = False) -> bool:
         current = error.current or bot.t("cli.schema_empty")
         print(bot.t("cli.schema_out_of_date", current=current, head=error.head), file=sys.stderr)
         return False
-    except (OperationalError, OSError) as error:
-        print(bot.t("cli.database_unreachable", error=error), file=sys.stderr)
+    except DATABASE_ERRORS as error:
+        _unreachable(error, bot.settings.database_url, bot.t)
         return False
     return True
+
+
+def _unreachable(error: BaseException, url: str, t: Callable[..., str]) -> None:
+    """One French line on why the database cannot be opened; the traceback only with -v."""
+    redact = Redactor([url])
+    logging.getLogger(__name__).debug("database unreachable", exc_info=error)
+    line = t("cli.database_unreachable", url=redact.shown_url, reason=_why(error, url, t, redact))
+    print(_one_line(line), file=sys.stderr)
+
+
+def _why(error: BaseException, url: str, t: Callable[..., str], redact: Redactor) -> str:
+    parsed = make_url(url)
+    where = f"{parsed.host or 'localhost'}:{parsed.port or 5432}"
+    for cause in _causes(error):
+        name = type(cause).__name__
+        if name == "InvalidCatalogNameError":
+            return t("cli.database_missing", database=parsed.database or "")
+        if name in ("InvalidPasswordError", "InvalidAuthorizationSpecificationError"):
+            return t("cli.database_denied", user=parsed.username or "")
+        if isinstance(cause, socket.gaierror | UnicodeError):
+            return t("cli.database_host_unknown", host=parsed.host or "")
+        if isinstance(cause, TimeoutError):
+            return t("cli.database_timeout", where=where)
+        if isinstance(cause, ConnectionError) or "Connect call failed" in str(cause):
+            return t("cli.database_refused", where=where)
+    if parsed.drivername.startswith("sqlite"):
+        return t("cli.database_file", path=parsed.database or "")
+    innermost = list(_causes(error))[-1]
+    return _first_line(redact(str(getattr(innermost, "orig", innermost)))) or type(innermost).__name__
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """The error, then what caused it, and so on (SQLAlchemy wraps the driver's error, which wraps the network's)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__ or getattr(current, "orig", None)
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
+
+
+# --- secrets ---------------------------------------------------------------------------------------------------
+
+SECRET_VARIABLES = ("DATABASE_PASSWORD", "ROCKETCHAT_PASSWORD", "ROCKETCHAT_AUTH_TOKEN")
+# `scheme://user:password@` in some text: the password runs to the last @ of the word.
+_USERINFO = re.compile(r"(?P<head>(?:[A-Za-z][\w+.-]*)?://[^\s:/]*):(?P<password>\S*)@")
+_PASSWORD_PARAMETER = re.compile(r"(?i)\b(?P<head>password|passwd|pwd)=(?P<password>[^&\s]+)")
+_MASK = "***"
+_FRAGMENT = 3  # the parts of a password (between : @ / ? #) this long or longer are masked too, wherever they are
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password shown as *** (`bot:***@host`), even a URL that cannot be parsed."""
+    parts = _userinfo(url)
+    if parts is not None:
+        url = f"{parts[0]}{_MASK}{parts[2]}"
+    return _mask_in_text(url)
+
+
+def _userinfo(url: str) -> tuple[str, str, str] | None:
+    """(up to the user's colon, the password, from the @ on): the password runs from the first colon after `://`
+    to the URL's last @, whatever it holds (an unparsable URL may have several, or spaces)."""
+    start = url.find("://")
+    start = start + 3 if start >= 0 else 0
+    at = url.rfind("@")
+    colon = url.find(":", start, at)
+    if at <= start or colon < 0:
+        return None
+    return url[: colon + 1], url[colon + 1 : at], url[at:]
+
+
+def _mask_in_text(text: str) -> str:
+    masked = _USERINFO.sub(lambda found: f"{found['head']}:{_MASK}@", text)
+    return _PASSWORD_PARAMETER.sub(lambda found: f"{found['head']}={_MASK}", masked)
+
+
+def _url_secrets(url: str) -> set[str]:
+    found = {m["password"] for pattern in (_USERINFO, _PASSWORD_PARAMETER) for m in pattern.finditer(url)}
+    if (parts := _userinfo(url)) is not None:
+        found.add(parts[1])
+    try:
+        password = make_url(url).password
+    except Exception:  # an unparsable URL: the patterns above found what it holds
+        password = None
+    if password:
+        found.add(str(password))
+    fragments = {part for secret in found for part in re.split(r"[:@/?#]", secret) if len(part) >= _FRAGMENT}
+    return found | fragments
+
+
+class Redactor:
+    """Masks what must never reach the terminal or the logs: the database URLs' passwords (their parts too, as a
+    parser's message may quote a piece) and the secrets of the environment."""
+
+    def __init__(self, urls: Iterable[str | None]) -> None:
+        self.urls: list[str] = []
+        self.secrets: set[str] = {os.environ.get(name, "") for name in SECRET_VARIABLES} - {""}
+        for url in urls:
+            if url:
+                self.add_url(url)
+
+    def add_url(self, url: str) -> None:
+        self.urls.append(url)
+        self.secrets |= _url_secrets(url)
+
+    @property
+    def shown_url(self) -> str:
+        """The URL in use, as it may be shown."""
+        return self(self.urls[-1]) if self.urls else ""
+
+    def __call__(self, text: str) -> str:
+        for url in self.urls:
+            text = text.replace(url, mask_url(url))
+        text = _mask_in_text(text)
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            for form in (secret, quote(secret, safe=""), unquote(secret)):
+                if form:
+                    text = text.replace(form, _MASK)
+        return text
+
+
+class RedactingFormatter(logging.Formatter):
+    """Log lines (message, arguments, traceback) with the secrets masked."""
+
+    def __init__(self, redact: Redactor, fmt: str) -> None:
+        super().__init__(fmt)
+        self.redact = redact
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.redact(super().format(record))
 
 
 async def _console(settings: Settings, user: str | None, room: str | None, web: tuple[str, int] | None = None) -> int:
@@ -185,8 +377,8 @@ async def _db_upgrade(settings: Settings) -> int:
         state = await migrate.schema_state(engine)
         print(t("cli.upgraded", head=state.head))
         return 0
-    except (OperationalError, OSError) as error:
-        print(t("cli.database_unreachable", error=error), file=sys.stderr)
+    except DATABASE_ERRORS as error:
+        _unreachable(error, settings.database_url, t)
         return EXIT_DATABASE
     finally:
         await engine.dispose()
@@ -197,8 +389,8 @@ async def _db_status(settings: Settings) -> int:
     engine = make_engine(settings.database_url)
     try:
         state = await migrate.schema_state(engine)
-    except (OperationalError, OSError) as error:
-        print(t("cli.database_unreachable", error=error), file=sys.stderr)
+    except DATABASE_ERRORS as error:
+        _unreachable(error, settings.database_url, t)
         return EXIT_DATABASE
     finally:
         await engine.dispose()

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -40,8 +41,37 @@ def _count_writes(connection: Any, _cursor: Any, statement: str, *_args: Any) ->
         connection.info[WRITES] = connection.info.get(WRITES, 0) + 1
 
 
+DRIVERS = ("postgresql+asyncpg", "sqlite+aiosqlite")  # the async drivers the bot is built and tested with
+
+
+class DatabaseUrlError(ValueError):
+    """A database URL the bot cannot use. `key` names the French sentence (catalogue `cli.<key>`); nothing here
+    holds the URL's password."""
+
+    def __init__(self, key: str, **data: Any) -> None:
+        super().__init__(key)
+        self.key = key
+        self.data = data
+
+
+def check_url(url: str) -> URL:
+    """The parsed URL, or DatabaseUrlError before any driver is loaded or any connection tried: unreadable, a
+    driver the bot does not run on, a port out of range."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError) as error:  # ValueError: a port that is no number, a broken IPv6 host
+        raise DatabaseUrlError("database_url_unreadable") from error
+    if parsed.drivername not in DRIVERS:
+        raise DatabaseUrlError("database_driver_unsupported", driver=parsed.drivername)
+    if parsed.port is not None and not 0 < parsed.port <= 65535:
+        raise DatabaseUrlError("database_port_invalid", port=parsed.port)
+    if parsed.get_backend_name() == "sqlite" and (parsed.host or parsed.username or parsed.password or parsed.port):
+        raise DatabaseUrlError("database_url_unreadable")  # a file, not a server: `sqlite+aiosqlite:///chatbot.db`
+    return parsed
+
+
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    if make_url(url).drivername == "sqlite+aiosqlite" and "async_creator" not in kwargs:
+    if check_url(url).drivername == "sqlite+aiosqlite" and "async_creator" not in kwargs:
         engine = _in_loop_sqlite(url, **kwargs)
     else:
         engine = create_async_engine(url, **kwargs)
