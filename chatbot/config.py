@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from decimal import Decimal
+from importlib import resources
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from chatbot.config_reader import ConfigError, TomlReader
+from chatbot.config_reader import ConfigError, Schema, TomlReader, check_known_keys, line_of
 from chatbot.consent_settings import ConsentSettings, parse_consent
 from chatbot.money import euros_to_cents
 from chatbot.text import slug
@@ -18,6 +20,55 @@ from chatbot.text import slug
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///chatbot.db"
 OVERRUN_POLICIES = ("warn", "refuse")
 ENVELOPE_MODES = ("hours", "flat", "both")
+YEARS = (2000, 2100)  # budget.year: a typo such as 20266 or 99999 is refused, not seeded
+MAX_HOURLY_CAP = Decimal(1000)  # euros: above it the cap was surely written in cents (3000 for 30 €)
+USERNAME_MAX = 119  # member rows keep 120 characters of a username: a name that long may have been cut
+
+_CIRCLE_KEYS = (
+    "slug name aliases public_channel private_channel meeting_minutes meeting_reminders meeting_announce_days "
+    "meeting_keepers"
+)
+_CONSENT_KEYS = "style quorum deadline_hours reminder_hours"
+# Every table and key the bot reads (see config_reader.check_known_keys): any other one stops start-up.
+SCHEMA: Schema = {
+    "bot": dict.fromkeys("timezone language admins".split()),
+    "database": dict.fromkeys(["url"]),
+    "console": dict.fromkeys(["user", "room"]),
+    "budget": dict.fromkeys(
+        "year hourly_cap announcement_threshold overrun_policy warning_percent max_hours_per_declaration "
+        "max_hours_per_intention contribution_channel export_dir".split()
+    ),
+    "meetings": dict.fromkeys("jitsi_server calendar_token default_minutes reminders announce_days".split()),
+    "circles": [dict.fromkeys(_CIRCLE_KEYS.split())],
+    "envelopes": [dict.fromkeys("slug name amount circle aliases rate mode flat_min flat_max".split())],
+    "consent": {
+        **dict.fromkeys(["governance_channels", *_CONSENT_KEYS.split()]),
+        "circles": {"*": dict.fromkeys(_CONSENT_KEYS.split())},
+    },
+    "rocketchat": dict.fromkeys(
+        "url username thread_replies extra_rooms catchup_max_hours catchup_overlap_seconds".split()
+    ),
+    "web": dict.fromkeys(["host", "port"]),
+}
+
+
+def account_key(username: str) -> str:
+    """The form of a username that rights are compared on: the exact name, ASCII letters in lower case.
+
+    Rocket.Chat keeps usernames unique case-insensitively (a /^name$/i regex), and nothing else folds there: not
+    accents, not `_`/`-`, not full-width letters. A role must not fold more than that, or a look-alike account
+    gets it. Only A-Z are lowered: `str.casefold()` also folds ß to ss, and `str.lower()` turns the Kelvin sign
+    into k and İ into two characters, pairs Rocket.Chat may well keep apart. A non-ASCII letter must therefore be
+    configured in its exact case: it errs on refusing a right, never on granting one."""
+    return username.translate(_ASCII_LOWER)
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def holds_role(username: str, holders: frozenset[str] | tuple[str, ...]) -> bool:
+    """Whether this account is one of `holders` (account keys, see `account_key`)."""
+    return len(username) <= USERNAME_MAX and account_key(username) in holders
 
 
 @dataclass(frozen=True)
@@ -31,7 +82,7 @@ class CircleSettings:
     meeting_minutes: int = 60
     meeting_reminders: tuple[int, ...] = (1440, 60)  # minutes before the start; whole days keep the wall-clock time
     meeting_announce_days: int = 7  # recurring meetings: each occurrence is announced this many days before
-    meeting_keepers: tuple[str, ...] = ()  # usernames who may cancel or move any of the circle's meetings
+    meeting_keepers: tuple[str, ...] = ()  # who may cancel or move any of the circle's meetings (account_key)
 
 
 @dataclass(frozen=True)
@@ -96,7 +147,7 @@ class WebSettings:
 class Settings:
     timezone: ZoneInfo
     language: str = "fr"
-    admins: frozenset[str] = frozenset()
+    admins: frozenset[str] = frozenset()  # account keys (see `account_key`), compared with `holds_role`
     database_url: str = DEFAULT_DATABASE_URL
     console_user: str | None = None
     console_room: str = "@bot"
@@ -140,26 +191,49 @@ def example_config_path() -> Path:
 def load_settings(path: Path | None = None, database_url: str | None = None) -> Settings:
     """Read and validate a configuration file (the embedded default when `path` is None)."""
     path = path or example_config_path()
+    text = _read_text(path)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        # tomllib (Python 3.11) says where only in its English message: "… (at line 3, column 5)".
+        at = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        detail = str(exc)[: at.start()].strip() if at else str(exc)
+        error = ConfigError(f"ce n'est pas un fichier TOML valide ({detail}) ; voir https://toml.io/fr/")
+        raise error.located(str(path), int(at[1]) if at else None) from exc
+    url = database_url or os.environ.get("DATABASE_URL")
+    try:
+        return parse_settings(raw, source=path, database_url=url)
+    except ConfigError as error:
+        raise error.located(str(path), line_of(text, error.where)) from error.__cause__
+
+
+def _read_text(path: Path) -> str:
+    """The file as UTF-8 text, or a ConfigError naming the file (and the line of a byte that is not UTF-8)."""
+    try:
+        data = path.read_bytes()
     except FileNotFoundError as exc:
         raise ConfigError(f"Fichier de configuration introuvable : {path}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path} n'est pas un fichier TOML valide : {exc}") from exc
-    url = database_url or os.environ.get("DATABASE_URL")
-    return parse_settings(raw, source=path, database_url=url)
+    except OSError as exc:
+        raise ConfigError(f"Fichier de configuration illisible : {path} ({exc.strerror or exc})") from exc
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        error = ConfigError("le fichier n'est pas encodé en UTF-8 ; enregistrez-le en UTF-8 (sans BOM de préférence).")
+        raise error.located(str(path), line) from exc
 
 
 def parse_settings(raw: dict[str, Any], source: Path | None = None, database_url: str | None = None) -> Settings:
+    check_known_keys(raw, SCHEMA)
     reader = TomlReader(raw)
     bot = reader.table("bot")
     tz_name = reader.string(bot, "bot.timezone", default="Europe/Paris")
     try:
         timezone = ZoneInfo(tz_name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a name such as "../x" or "a\0"
         raise ConfigError(f'bot.timezone : fuseau horaire inconnu « {tz_name} » (ex. "Europe/Paris").') from exc
-    language = reader.string(bot, "bot.language", default="fr")
-    admins = frozenset(slug(a) for a in reader.string_list(bot, "bot.admins"))
+    language = _language(reader.string(bot, "bot.language", default="fr"))
+    admins = frozenset(_usernames(reader, bot, "bot.admins"))
 
     database = reader.table("database")
     url = database_url or reader.string(database, "database.url", default=DEFAULT_DATABASE_URL)
@@ -167,12 +241,14 @@ def parse_settings(raw: dict[str, Any], source: Path | None = None, database_url
 
     console = reader.table("console")
     console_user = reader.optional_string(console, "console.user")
+    console_user = console_user.removeprefix("@") if console_user else None
     console_room = reader.string(console, "console.room", default="@bot")
 
     budget = _parse_budget(reader, reader.table("budget"))
     meetings = _parse_meetings(reader, reader.table("meetings"))
     circles = tuple(_parse_circle(reader, i, t, meetings) for i, t in enumerate(reader.table_list("circles")))
     _check_unique([c.slug for c in circles], "circles.slug")
+    _check_channels(circles)
     circle_slugs = {c.slug for c in circles}
     envelopes = tuple(
         _parse_envelope(reader, i, t, circles, budget) for i, t in enumerate(reader.table_list("envelopes"))
@@ -199,7 +275,7 @@ def parse_settings(raw: dict[str, Any], source: Path | None = None, database_url
         language=language,
         admins=admins,
         database_url=url,
-        console_user=slug(console_user) if console_user else None,
+        console_user=console_user or None,
         console_room=console_room,
         budget=budget,
         circles=circles,
@@ -212,6 +288,59 @@ def parse_settings(raw: dict[str, Any], source: Path | None = None, database_url
     )
 
 
+def _language(name: str) -> str:
+    """A language the bot has a message catalogue for (chatbot/messages/<language>/)."""
+    known = sorted(
+        entry.name for entry in resources.files("chatbot.messages").iterdir() if re.fullmatch(r"[a-z]{2}", entry.name)
+    )
+    if name not in known:
+        raise ConfigError(
+            f"bot.language : pas de catalogue de messages pour « {name} » ; langues disponibles : "
+            f'{", ".join(known)} (ex. language = "fr").'
+        )
+    return name
+
+
+def _usernames(reader: TomlReader, table: dict[str, Any], where: str) -> list[str]:
+    """Rocket.Chat usernames (a leading @ allowed), as account keys: rights go to these exact accounts only."""
+    names = []
+    for name in reader.string_list(table, where):
+        bare = name.removeprefix("@")
+        if not bare or any(c.isspace() or c == "@" for c in bare) or len(bare) > USERNAME_MAX:
+            raise ConfigError(
+                f"{where} : « {name} » n'est pas un nom d'utilisateur Rocket.Chat "
+                f'(sans espace, au plus {USERNAME_MAX} caractères ; ex. ["camille"]).'
+            )
+        names.append(account_key(bare))
+    return names
+
+
+def _check_channels(circles: tuple[CircleSettings, ...]) -> None:
+    """Each circle has a channel, and no channel belongs to two circles (nor is both public and private)."""
+    owner: dict[str, str] = {}
+    for index, circle in enumerate(circles):
+        where = f"circles[{index + 1}]"
+        if not circle.public_channel and not circle.private_channel:
+            raise ConfigError(
+                f"{where} (« {circle.slug} ») n'a aucun canal : indiquez public_channel et/ou private_channel "
+                f'(ex. public_channel = "cercle-{circle.slug}").',
+                where,
+            )
+        for key in ("public_channel", "private_channel"):
+            channel = getattr(circle, key)
+            if not channel:
+                continue
+            other = owner.setdefault(slug(channel), circle.slug)
+            if other != circle.slug or (
+                key == "private_channel" and slug(channel) == slug(circle.public_channel or "")
+            ):
+                whose = "de ce cercle" if other == circle.slug else f"du cercle « {other} »"
+                raise ConfigError(
+                    f"{where}.{key} : le canal « {channel} » est déjà celui {whose} ; "
+                    "chaque cercle a ses propres canaux, et son canal privé n'est pas son canal public."
+                )
+
+
 def _parse_rocketchat(reader: TomlReader, table: dict[str, Any]) -> RocketChatSettings:
     url = reader.string(table, "rocketchat.url", default="http://localhost:3000").rstrip("/")
     if not url.startswith(("http://", "https://")):
@@ -222,8 +351,8 @@ def _parse_rocketchat(reader: TomlReader, table: dict[str, Any]) -> RocketChatSe
     if not isinstance(thread_replies, bool):
         raise ConfigError("rocketchat.thread_replies doit valoir true ou false.")
     hours = reader.optional_int(table, "rocketchat.catchup_max_hours")
-    if hours is not None and hours <= 0:
-        raise ConfigError("rocketchat.catchup_max_hours doit être positif (ex. 24).")
+    if hours is not None and not 1 <= hours <= 24 * 366:
+        raise ConfigError("rocketchat.catchup_max_hours doit être compris entre 1 et 8784 heures (ex. 24).")
     overlap = reader.optional_int(table, "rocketchat.catchup_overlap_seconds")
     if overlap is not None and not 0 <= overlap <= 3600:
         raise ConfigError("rocketchat.catchup_overlap_seconds doit être compris entre 0 et 3600 (ex. 60).")
@@ -253,9 +382,14 @@ def _with_password(url: str) -> str:
 
 def _parse_budget(reader: TomlReader, table: dict[str, Any]) -> BudgetSettings:
     year = reader.optional_int(table, "budget.year")
+    if year is not None and not YEARS[0] <= year <= YEARS[1]:
+        raise ConfigError(
+            f"budget.year doit être une année entre {YEARS[0]} et {YEARS[1]} (ex. 2026), "
+            "ou absent pour l'année en cours."
+        )
     cap = reader.money(table, "budget.hourly_cap", default=Decimal(30))
-    if cap <= 0:
-        raise ConfigError("budget.hourly_cap doit être positif (ex. 30).")
+    if not 0 < cap <= MAX_HOURLY_CAP:
+        raise ConfigError("budget.hourly_cap doit être positif et au plus 1000 € de l'heure (ex. 30).")
     policy = reader.string(table, "budget.overrun_policy", default="warn")
     if policy not in OVERRUN_POLICIES:
         raise ConfigError(f'budget.overrun_policy : « {policy} » inconnu ; attendu "warn" ou "refuse".')
@@ -263,10 +397,8 @@ def _parse_budget(reader: TomlReader, table: dict[str, Any]) -> BudgetSettings:
     percent = 80 if percent is None else percent
     if not 1 <= percent <= 100:
         raise ConfigError("budget.warning_percent doit être entre 1 et 100 (ex. 80).")
-    max_decl = reader.optional_int(table, "budget.max_hours_per_declaration") or 24
-    max_int = reader.optional_int(table, "budget.max_hours_per_intention") or 200
-    if max_decl <= 0 or max_int <= 0:
-        raise ConfigError("budget.max_hours_per_* doivent être positifs (ex. 24).")
+    max_decl = _bounded(reader, table, "budget.max_hours_per_declaration", 24, 24 * 366)
+    max_int = _bounded(reader, table, "budget.max_hours_per_intention", 200, 24 * 366)
     return BudgetSettings(
         year=year,
         hourly_cap_cents=euros_to_cents(cap),
@@ -290,18 +422,19 @@ def _parse_meetings(reader: TomlReader, table: dict[str, Any]) -> MeetingSetting
     return MeetingSettings(
         jitsi_server=server,
         calendar_token=token,
-        default_minutes=_positive(reader, table, "meetings.default_minutes", MeetingSettings.default_minutes),
+        default_minutes=_bounded(reader, table, "meetings.default_minutes", MeetingSettings.default_minutes, 24 * 60),
         reminders=_reminders(reader, table, "meetings.reminders", MeetingSettings.reminders),
-        announce_days=_positive(reader, table, "meetings.announce_days", MeetingSettings.announce_days),
+        announce_days=_bounded(reader, table, "meetings.announce_days", MeetingSettings.announce_days, 366),
     )
 
 
-def _positive(reader: TomlReader, table: dict[str, Any], where: str, default: int) -> int:
+def _bounded(reader: TomlReader, table: dict[str, Any], where: str, default: int, most: int) -> int:
+    """A whole number from 1 to `most`: beyond, a duration overflows the dates it is added to."""
     value = reader.optional_int(table, where)
     if value is None:
         return default
-    if value <= 0:
-        raise ConfigError(f"{where} doit être un entier positif (ex. {default}).")
+    if not 1 <= value <= most:
+        raise ConfigError(f"{where} doit être un entier positif, au plus {most} (ex. {default}).")
     return value
 
 
@@ -309,9 +442,16 @@ def _reminders(reader: TomlReader, table: dict[str, Any], where: str, default: t
     value = reader._leaf(table, where)
     if value is None:
         return default
-    if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value):
-        raise ConfigError(f"{where} doit être une liste de minutes positives (ex. [1440, 60]).")
+    if not isinstance(value, list) or not all(
+        isinstance(v, int) and not isinstance(v, bool) and 0 < v <= _MAX_REMINDER for v in value
+    ):
+        raise ConfigError(
+            f"{where} doit être une liste de minutes positives, au plus {_MAX_REMINDER} (ex. [1440, 60])."
+        )
     return tuple(sorted(set(value), reverse=True))
+
+
+_MAX_REMINDER = 60 * 24 * 366  # a reminder at most a year before the meeting
 
 
 def _parse_circle(reader: TomlReader, index: int, table: dict[str, Any], meetings: MeetingSettings) -> CircleSettings:
@@ -325,10 +465,10 @@ def _parse_circle(reader: TomlReader, index: int, table: dict[str, Any], meeting
         aliases=tuple(reader.string_list(table, f"{where}.aliases")),
         public_channel=reader.optional_string(table, f"{where}.public_channel"),
         private_channel=reader.optional_string(table, f"{where}.private_channel"),
-        meeting_minutes=_positive(reader, table, f"{where}.meeting_minutes", meetings.default_minutes),
+        meeting_minutes=_bounded(reader, table, f"{where}.meeting_minutes", meetings.default_minutes, 24 * 60),
         meeting_reminders=_reminders(reader, table, f"{where}.meeting_reminders", meetings.reminders),
-        meeting_announce_days=_positive(reader, table, f"{where}.meeting_announce_days", meetings.announce_days),
-        meeting_keepers=tuple(slug(k) for k in reader.string_list(table, f"{where}.meeting_keepers")),
+        meeting_announce_days=_bounded(reader, table, f"{where}.meeting_announce_days", meetings.announce_days, 366),
+        meeting_keepers=tuple(_usernames(reader, table, f"{where}.meeting_keepers")),
     )
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatbot.clock import Clock
-from chatbot.config import CircleSettings, Settings
+from chatbot.config import CircleSettings, Settings, holds_role
 from chatbot.db.models import Meeting, MeetingStatus, Member
 from chatbot.errors import DomainError, PermissionDenied
 from chatbot.services.limits import MAX_LINK, check_length
@@ -236,7 +236,7 @@ class MeetingService:
 
     def _check_may_change(self, actor: Member, meeting: Meeting, is_admin: bool) -> None:
         keepers = self.circle(meeting.circle_slug).meeting_keepers
-        if not (is_admin or actor.id == meeting.author_id or actor.username in keepers):
+        if not (is_admin or actor.id == meeting.author_id or holds_role(actor.username, keepers)):
             raise PermissionDenied("meeting_not_yours", id=meeting.id)
 
     async def cancel(self, actor: Member, meeting_id: int, *, is_admin: bool, day: date | None = None) -> Meeting:

@@ -8,10 +8,9 @@ from sqlalchemy import bindparam, func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatbot.clock import Clock
-from chatbot.config import Settings
+from chatbot.config import Settings, holds_role
 from chatbot.db.models import Member
 from chatbot.errors import DomainError
-from chatbot.text import slug
 
 _BY_USER_IDS = select(Member).where(Member.user_id.in_(bindparam("user_ids", expanding=True)))  # built once
 
@@ -78,4 +77,5 @@ class MemberService:
         return member
 
     def is_admin(self, member: Member) -> bool:
-        return slug(member.username) in self.settings.admins
+        """Rights go to the exact account (see config.account_key): never to a look-alike name."""
+        return holds_role(member.username, self.settings.admins)
