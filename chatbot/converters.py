@@ -91,6 +91,16 @@ class Converter:
         return None
 
 
+MAX_DIGITS = 9  # no count, number of days or item number a member types has more; bigger ones are refused unread
+
+
+def digits_fit(digits: str, most: int = MAX_DIGITS) -> bool:
+    """Whether a number typed by a member (`12`, `-300.50`) has at most `most` digits before its decimal point:
+    checked before `int()` (which refuses 4,300 digits) or Decimal arithmetic (which fails beyond 28)."""
+    whole = digits.lstrip("+-").partition(".")[0]
+    return len(whole.lstrip("0")) <= most
+
+
 def _numeric(text: str) -> str:
     """Fold and normalise what people type around numbers: `1,5`, `−3`, non-breaking spaces."""
     return fold(text).replace(",", ".").replace("−", "-").replace("\u202f", " ").replace("\xa0", " ").strip()
@@ -100,6 +110,9 @@ _DURATION = re.compile(
     r"^(?:(?P<h>[+-]?\d+(?:\.\d+)?)\s*(?:h|hr|hrs|heures?)(?:\s*(?P<m>\d+)\s*(?:min|mn|m)?)?"
     r"|(?P<mins>[+-]?\d+(?:\.\d+)?)\s*(?:min|mn|minutes?))$"
 )
+
+
+MAX_DURATION_DIGITS = 7  # ten million hours or minutes: far above any limit, which then gets its own answer
 
 
 class DurationConverter(Converter):
@@ -120,6 +133,10 @@ class DurationConverter(Converter):
         found = _DURATION.match(_numeric(text))
         if not found:
             return None
+        if not digits_fit(found["h"] or found["mins"], MAX_DURATION_DIGITS):
+            raise ArgumentError("duration_too_large", given=text)
+        if found["m"] is not None and not digits_fit(found["m"], 2):
+            raise ArgumentError("duration_invalid", given=text)
         if found["mins"] is not None:
             minutes = Decimal(found["mins"])
         else:
@@ -149,6 +166,8 @@ MAX_CENTS = 10**10  # 100 million euros: far above any envelope, far below what 
 
 
 def _cents(raw: str, text: str) -> int:
+    if not digits_fit(raw.replace(" ", ""), len(str(MAX_CENTS // 100))):
+        raise ArgumentError("amount_too_large", given=text)
     try:
         cents = euros_to_cents(parse_euros(raw.replace(" ", "")))
     except ValueError as exc:

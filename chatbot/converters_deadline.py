@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from chatbot.converters import digits_fit
 from chatbot.errors import ArgumentError, DomainError, UsageError
 from chatbot.french_dates import MONTHS, WEEKDAYS
 from chatbot.text import fold
@@ -173,6 +174,8 @@ def _match_review(tokens: list[Token], today: date) -> tuple[ReviewSpec, int] | 
         text = " ".join(t.text for t in rest)
         words = fold(text).strip()
         if found := _REVIEW_IN.match(words):
+            if not digits_fit(found.group(1)):
+                raise DomainError("review_too_far", given=text, years=MAX_REVIEW_YEARS)
             count = _positive(found.group(1), text)
             months = count if found.group(2) == "mois" else 12 * count
             if months > MAX_REVIEW_MONTHS:
@@ -239,6 +242,8 @@ def _years_after(day: date, years: int) -> date:
 
 def _bounded(digits: str, text: str, most: int) -> int:
     """A positive count of time units, at most `most` (`99999 jours` is too far, not a proposal's words)."""
+    if not digits_fit(digits):
+        raise DomainError("deadline_too_far", given=text, days=MAX_DEADLINE.days)
     value = _positive(digits, text)
     if value > most:
         raise DomainError("deadline_too_far", given=text, days=MAX_DEADLINE.days)

@@ -8,11 +8,22 @@ CENTS_PER_EURO = 100
 
 
 def euros_to_cents(value: Decimal) -> int:
-    """Euros (Decimal) to integer cents; refuses sub-cent precision rather than rounding it away."""
-    cents = value * CENTS_PER_EURO
-    if cents != cents.to_integral_value():
+    """Euros (Decimal) to integer cents; refuses sub-cent precision rather than rounding it away.
+
+    Computed on the digits, not with Decimal arithmetic, which rounds to 28 digits: `1,000…0001` (30 decimals)
+    would otherwise pass for exactly 1 €.
+    """
+    sign, digits, exponent = value.as_tuple()
+    if not isinstance(exponent, int):
+        raise ValueError(f"{value} is not a number")
+    significant = "".join(map(str, digits)).rstrip("0")
+    if not significant:
+        return 0
+    exponent += len(digits) - len(significant)
+    if exponent < -2:
         raise ValueError(f"{value} has more than two decimals")
-    return int(cents)
+    cents = int(significant) * 10 ** (exponent + 2)
+    return -cents if sign else cents
 
 
 def parse_euros(text: str) -> Decimal:

@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
 
-from chatbot.converters import Converter, ParseContext
+from chatbot.converters import Converter, ParseContext, digits_fit
 from chatbot.errors import ArgumentError
 from chatbot.french_dates import MONTHS, WEEKDAYS
 from chatbot.text import fold
@@ -197,6 +197,8 @@ def _rule(found: re.Match[str], given: str) -> tuple[str, int]:
     if groups.get("ord"):
         return f"FREQ=MONTHLY;BYDAY={_ORDINALS[groups['ord']]}{byday}", 1
     interval = 1
+    if not all(digits_fit(groups.get(count) or "") for count in ("days", "weeks")):
+        raise ArgumentError("meeting_interval_invalid", given=given)
     if groups.get("days"):
         days = int(groups["days"])
         if days in (14, 15):  # « tous les 15 jours » is French for every other week
