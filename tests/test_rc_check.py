@@ -44,6 +44,8 @@ async def test_everything_wrong_that_can_be(fake_rc: FakeRocketChat) -> None:  #
 
 async def test_all_good(fake_rc: FakeRocketChat) -> None:  # noqa: F811
     fake_rc.settings["Message_AllowUnrecognizedSlashCommand"] = True
+    for username in ("camille", "dominique"):  # the example's admin and tech's meeting keeper
+        fake_rc.add_user(username)
     for name in room_names(settings_for(fake_rc)):
         if fake_rc.store.find_room(name) is None:
             fake_rc.add_channel(name, ["bot"])

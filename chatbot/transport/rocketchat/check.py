@@ -1,7 +1,8 @@
 """`chatbot check`: what an admin must fix before the bot can work on Rocket.Chat, in plain French.
 
 Each finding is OK, a warning (the bot works, less well) or a problem (it will not work). The checks read only:
-server info, the bot's own account, one public setting, and the rooms the configuration names.
+server info, the bot's own account, one public setting, the rooms the configuration names, and the accounts it
+gives rights to.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-from chatbot.config import Settings
+from chatbot.config import Settings, holds_role
 from chatbot.messages import Catalogue
 from chatbot.transport.base import RoomKind
 from chatbot.transport.rocketchat.credentials import Secrets, connect
@@ -40,6 +41,15 @@ def room_names(settings: Settings) -> list[str]:
         names.append(settings.budget.contribution_channel)
     names += [*settings.consent.governance_channels, *settings.rocketchat.extra_rooms]
     return list(dict.fromkeys(n.lstrip("#") for n in names))
+
+
+def role_holders(settings: Settings, t: Catalogue) -> dict[str, list[str]]:
+    """Each account the configuration gives a right to (its account key) → the rights, in words."""
+    holders: dict[str, list[str]] = {name: [t("check.role_admin")] for name in sorted(settings.admins)}
+    for circle in settings.circles:
+        for name in circle.meeting_keepers:
+            holders.setdefault(name, []).append(t("check.role_keeper", circle=circle.slug))
+    return holders
 
 
 async def run_checks(settings: Settings, secrets: Secrets, t: Catalogue) -> list[Finding]:
@@ -83,6 +93,7 @@ async def run_checks(settings: Settings, secrets: Secrets, t: Catalogue) -> list
             findings.append(Finding(Level.WARN, t("check.roles_no_bot", roles=shown, username=username)))
         findings.append(await _slash_setting(rest, t))
         findings += await _rooms(rest, settings, t, username)
+        findings += await _accounts(rest, settings, t)
     except TransientError as error:
         findings.append(Finding(Level.FAIL, t("check.server_unreachable", error=error)))
     finally:
@@ -127,6 +138,25 @@ async def _rooms(rest: RestClient, settings: Settings, t: Catalogue, username: s
             findings.append(Finding(Level.OK, t("check.room_ok", room=name)))
         else:
             findings.append(Finding(Level.FAIL, t("check.room_not_member", room=name, username=username)))
+    return findings
+
+
+async def _accounts(rest: RestClient, settings: Settings, t: Catalogue) -> list[Finding]:
+    """Every name given a right is an existing account, spelt as that account is: else nobody has the right
+    today, and whoever creates the name tomorrow gets it."""
+    findings = []
+    for name, roles in role_holders(settings, t).items():
+        shown = ", ".join(roles)
+        try:
+            reply = await rest.call("users_info", username=name)
+        except RestError:
+            findings.append(Finding(Level.FAIL, t("check.account_missing", name=name, roles=shown)))
+            continue
+        actual = str(((reply.get("user") if isinstance(reply, dict) else None) or {}).get("username") or "")
+        if holds_role(actual, frozenset({name})):
+            findings.append(Finding(Level.OK, t("check.account_ok", name=actual, roles=shown)))
+        else:
+            findings.append(Finding(Level.FAIL, t("check.account_spelling", name=name, actual=actual, roles=shown)))
     return findings
 
 
