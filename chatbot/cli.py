@@ -205,7 +205,7 @@ def _first_line(text: str) -> str:
 
 # --- secrets ---------------------------------------------------------------------------------------------------
 
-SECRET_VARIABLES = ("DATABASE_PASSWORD", "ROCKETCHAT_PASSWORD", "ROCKETCHAT_AUTH_TOKEN")
+SECRET_VARIABLES = ("DATABASE_PASSWORD", "ROCKETCHAT_PASSWORD", "ROCKETCHAT_AUTH_TOKEN", "CALENDAR_TOKEN")
 # `scheme://user:password@` in some text: the password runs to the last @ of the word.
 _USERINFO = re.compile(r"(?P<head>(?:[A-Za-z][\w+.-]*)?://[^\s:/]*):(?P<password>\S*)@")
 _PASSWORD_PARAMETER = re.compile(r"(?i)\b(?P<head>password|passwd|pwd)=(?P<password>[^&\s]+)")
