@@ -17,6 +17,13 @@ _WORDY_DATE = re.compile(r"^(?:le\s+)?(1er|\d{1,2})\s+([a-z]+)\.?(?:\s+(\d{4}))?
 FUTURE_WORDS = ("demain", "apres-demain", "apres demain")
 _NEXT_WEEKDAY = re.compile(r"^(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|semaine|mois)\s+prochaine?$")
 _WEEKDAY = re.compile(r"^(?:(?:ce|le)\s+)?([a-z]+)(?:\s+(?:dernier|passe))?$")
+# Date shapes whose numbers are too long (`le 999/03`, `12/03/20266`, `le 123 mars`): refused as dates, not left to
+# become words of the description. Without `le`, `100/200` may be such words, and a short number after a date too.
+_OVERSIZED_DATES = (
+    re.compile(r"^le\s+\d+[/.-]\d+(?:[/.-]\d+)?$"),
+    re.compile(r"^\d{1,2}[/.-]\d{1,2}[/.-](?:\d|\d{3}|\d{5,})$"),
+    re.compile(r"^le\s+\d+\s+(?P<month>[a-z]+)\.?(?:\s+\d{5,})?$"),
+)
 
 
 class PastDateConverter(Converter):
@@ -46,6 +53,8 @@ class PastDateConverter(Converter):
             if found.group(3) is None:
                 return _recent_past(ctx.today, MONTHS[found.group(2)], day, text)
             return _make_date(int(found.group(3)), MONTHS[found.group(2)], day, text)
+        if any(_oversized(shape.match(words)) for shape in _OVERSIZED_DATES):
+            raise ArgumentError("date_invalid", given=text)
         if (found := _WEEKDAY.match(words)) and found.group(1) in WEEKDAYS:
             back = (ctx.today.weekday() - WEEKDAYS[found.group(1)]) % 7
             return ctx.today - timedelta(days=back)
@@ -53,6 +62,11 @@ class PastDateConverter(Converter):
 
 
 YEAR_TURN_DAYS = 62
+
+
+def _oversized(found: re.Match[str] | None) -> bool:
+    month = found and found.groupdict().get("month")
+    return found is not None and (month is None or month in MONTHS)
 
 
 def _recent_past(today: date, month: int, day: int, text: str) -> date:

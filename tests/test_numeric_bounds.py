@@ -9,6 +9,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from chatbot.app import Bot
@@ -134,6 +136,30 @@ async def test_what_a_huge_number_is_told(chat: Chat, command: str, expected: st
     assert not reply.startswith(INTERNAL_PREFIX)
 
 
+@pytest.mark.parametrize(
+    "when",
+    [f"le {NINES}/03", f"12/03/{NINES}", f"le 12/03/{NINES}", f"le {NINES} mars", "le 12 mars 20266", "le 123/03"],
+)
+async def test_a_date_with_oversized_numbers_is_refused_not_described(chat: Chat, bot: Bot, when: str) -> None:
+    """It used to become the description: « Description : le 999…/03 x », and the work dated today."""
+    reply = await chat(f"/contrib 2h tech {when} Relecture")
+    assert reply.startswith(f"Cette date n'existe pas : « {when} ». Exemples :"), reply
+    async with bot.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Contribution)) == 0
+
+
+@pytest.mark.parametrize(
+    ("line", "description"),
+    [
+        ("/contrib 2h tech 100/200 pages relues", "100/200 pages relues"),
+        ("/contrib 2h tech le 12 mars 3 tickets", "3 tickets"),
+    ],
+)
+async def test_numbers_of_the_description_stay_in_it(chat: Chat, line: str, description: str) -> None:
+    reply = await chat(line)
+    assert f"Description : {description}" in reply, reply
+
+
 async def test_a_duration_just_within_the_bound_reaches_the_declaration_limit(chat: Chat) -> None:
     """Seven digits are read, and get the declaration's own answer (its maximum), not « démesurée »."""
     assert "c'est plus que le maximum" in await chat("/contrib 9999999h tech x")
@@ -160,3 +186,26 @@ def test_euros_to_cents_is_exact(euros: str, cents: int) -> None:
 def test_euros_to_cents_refuses_sub_cents_at_any_length(euros: str) -> None:
     with pytest.raises(ValueError):
         euros_to_cents(Decimal(euros))
+
+
+# --- fuzzing: any number in any numeric slot ------------------------------------------------------------------
+
+FUZZ = settings(
+    max_examples=80,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+numbers = st.one_of(
+    st.integers(0, 10**40).map(str),
+    st.integers(1, 5000).map(lambda digits: "9" * digits),
+    st.tuples(st.integers(0, 10**30), st.integers(0, 10**40)).map(lambda n: f"{n[0]},{n[1]}"),
+    st.integers(1, 60).map(lambda digits: "0" * digits + "1"),
+)
+
+
+@FUZZ
+@given(template=st.sampled_from(TEMPLATES), number=numbers, sign=st.sampled_from(["", "-", "+"]))
+async def test_any_number_in_any_slot(chat: Chat, template: str, number: str, sign: str) -> None:
+    reply = await chat(template.format(n=sign + number))
+    assert reply.strip()
+    assert not reply.startswith(INTERNAL_PREFIX), (template, number, reply[:200])
