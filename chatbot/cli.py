@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import gc
 import logging
 import os
@@ -30,6 +31,7 @@ from chatbot.web import start_web
 EXIT_INTERNAL = 1
 EXIT_CONFIG = 2
 EXIT_DATABASE = 3
+EXIT_INTERRUPTED = 130  # what a shell reports for Ctrl-C
 # What a failing connection raises: the driver's errors (wrapped by SQLAlchemy), the network's, a port too large,
 # a host name no resolver takes (UnicodeError) or a connection option the driver refuses (ValueError).
 DATABASE_ERRORS = (DBAPIError, OSError, OverflowError, ValueError)
@@ -106,9 +108,36 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(
             t(f"cli.{error.key}", url=redact.shown_url, **error.data), error, args.verbose, redact, EXIT_CONFIG
         )
+    except KeyboardInterrupt:
+        print(t("cli.interrupted"), file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except OSError as error:  # a file or a port the system refuses (the database's are told where they occur)
+        return _fail(_system_refusal(error, t, redact), error, args.verbose, redact, EXIT_INTERNAL)
     except Exception as error:
         detail = _first_line(redact(f"{type(error).__name__}: {error}"))
         return _fail(t("cli.internal_error", error=detail), error, args.verbose, redact, EXIT_INTERNAL)
+
+
+_OS_REASONS = {
+    errno.ENOENT: "cli.reason_missing",
+    errno.EISDIR: "cli.reason_directory",
+    errno.EACCES: "cli.reason_denied",
+    errno.EPERM: "cli.reason_denied",
+    errno.ENOSPC: "cli.reason_full",
+    errno.EROFS: "cli.reason_read_only",
+    errno.EADDRINUSE: "cli.reason_address_in_use",
+    errno.EADDRNOTAVAIL: "cli.reason_address_unavailable",
+}
+
+
+def _system_refusal(error: OSError, t: Callable[..., str], redact: Redactor) -> str:
+    key = _OS_REASONS.get(error.errno or 0)
+    reason = t(key) if key else _first_line(redact(error.strerror or str(error)))
+    if error.filename is not None:
+        return t("cli.file_refused", path=redact(str(error.filename)), reason=reason)
+    if error.errno in (errno.EADDRINUSE, errno.EADDRNOTAVAIL) or "bind" in str(error):
+        return t("cli.port_refused", reason=reason)
+    return t("cli.system_refused", reason=reason)
 
 
 def _fail(line: str, error: BaseException, verbose: bool, redact: Redactor, code: int) -> int:

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import os
 import re
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -196,3 +199,58 @@ def test_fuzzed_database_urls(
     assert "Traceback" not in err
     assert not re.search(r"Erreur inattendue", err), (url, err)
     assert MARK not in err and password not in err, (url, err)
+
+
+# --- other failures of the system: files, ports, Ctrl-C -------------------------------------------------------
+
+
+def sqlite_env(tmp_path: Path) -> dict[str, str]:
+    return environment(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
+
+
+@pytest.mark.parametrize(
+    ("output", "expected"),
+    [
+        (
+            "/nonexistent/dir/decisions.md",
+            "Impossible d'utiliser « /nonexistent/dir/decisions.md » : ce fichier ou son",
+        ),
+        (".", "c'est un dossier, pas un fichier."),
+    ],
+)
+def test_export_to_a_path_that_cannot_be_written(tmp_path: Path, output: str, expected: str) -> None:
+    result = chatbot(tmp_path, "export", "decisions", "--output", output, env=sqlite_env(tmp_path))
+    assert result.returncode == 1
+    assert_one_french_line(result.stderr, expected)
+
+
+def test_web_port_in_use(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = chatbot(tmp_path, "console", "--web", f"127.0.0.1:{port}", env=sqlite_env(tmp_path))
+    assert result.returncode == 1
+    assert_one_french_line(result.stderr, "adresse déjà utilisée par un autre programme")
+
+
+def test_ctrl_c_in_the_console_is_no_traceback(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chatbot", "console"],
+        cwd=tmp_path,
+        env={**sqlite_env(tmp_path), "PYTHONUTF8": "1"},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+    )
+    assert process.stdin is not None and process.stdout is not None
+    process.stdin.write("/budget\n")
+    process.stdin.flush()
+    assert "Budget contributif" in process.stdout.readline()  # started and answering: now interrupt it
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.5)
+    _, err = process.communicate(timeout=30)  # closes stdin, which the reading thread waits on
+    assert process.returncode == 130, err
+    assert_one_french_line(err, "Interrompu.")
