@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from sqlalchemy.engine import make_url
 
 from chatbot.cli import Redactor, main, mask_url
-from tests.conftest import plain
+from tests.conftest import PG_SKIP_REASON, plain
 
 PASSWORD = "Super-Secret-PW5"
 SECRET_PARTS = ("Super", "Secret", "PW5")
@@ -85,10 +85,18 @@ def test_bad_database_url_is_one_french_line(tmp_path: Path, case: str, command:
     assert_one_french_line(result.stderr, expected)
 
 
-def test_unknown_database(tmp_path: Path) -> None:
-    server = os.environ.get("TEST_DATABASE_URL")
-    if not server:
-        pytest.skip("TEST_DATABASE_URL is not set")
+@pytest.fixture
+def server() -> str:
+    """TEST_DATABASE_URL: a PostgreSQL server to be refused by (a database or a role it does not have)."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        if os.environ.get("REQUIRE_POSTGRES"):
+            pytest.fail("REQUIRE_POSTGRES is set but TEST_DATABASE_URL is not")
+        pytest.skip(PG_SKIP_REASON)
+    return url
+
+
+def test_unknown_database(tmp_path: Path, server: str) -> None:
     url = make_url(server).set(drivername="postgresql+asyncpg", database="chatbot_no_such_base_x7")
     for command in COMMANDS:
         result = chatbot(tmp_path, *command, env=environment(url.render_as_string(hide_password=False)))
@@ -96,10 +104,7 @@ def test_unknown_database(tmp_path: Path) -> None:
         assert_one_french_line(result.stderr, "la base « chatbot_no_such_base_x7 » n'existe pas")
 
 
-def test_refused_login_masks_the_password(tmp_path: Path) -> None:
-    server = os.environ.get("TEST_DATABASE_URL")
-    if not server:
-        pytest.skip("TEST_DATABASE_URL is not set")
+def test_refused_login_masks_the_password(tmp_path: Path, server: str) -> None:
     url = make_url(server).set(drivername="postgresql+asyncpg", username="no_such_role_x7", password=PASSWORD)
     result = chatbot(tmp_path, "db", "status", env=environment(url.render_as_string(hide_password=False)))
     assert result.returncode == 3
