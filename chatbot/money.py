@@ -5,6 +5,11 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 CENTS_PER_EURO = 100
+MAX_EURO_DIGITS = 15  # digits before the decimal point: beyond, no amount is meant (and `1e99999999` would hang)
+
+
+class AmountTooLarge(ValueError):
+    """More than MAX_EURO_DIGITS digits of euros: refused before any computation."""
 
 
 def euros_to_cents(value: Decimal) -> int:
@@ -16,6 +21,8 @@ def euros_to_cents(value: Decimal) -> int:
     sign, digits, exponent = value.as_tuple()
     if not isinstance(exponent, int):
         raise ValueError(f"{value} is not a number")
+    if value and value.adjusted() >= MAX_EURO_DIGITS:
+        raise AmountTooLarge(f"{value} has more than {MAX_EURO_DIGITS} digits")
     significant = "".join(map(str, digits)).rstrip("0")
     if not significant:
         return 0

@@ -6,6 +6,7 @@ fails beyond 28 (`decimal.InvalidOperation`), or silently rounds.
 
 from __future__ import annotations
 
+import threading
 from decimal import Decimal
 
 import pytest
@@ -15,7 +16,7 @@ from sqlalchemy import func, select
 
 from chatbot.app import Bot
 from chatbot.db.models import Contribution
-from chatbot.money import euros_to_cents
+from chatbot.money import AmountTooLarge, euros_to_cents
 from tests.conftest import Chat
 
 INTERNAL_PREFIX = "Désolé, une erreur interne"
@@ -209,3 +210,22 @@ async def test_any_number_in_any_slot(chat: Chat, template: str, number: str, si
     reply = await chat(template.format(n=sign + number))
     assert reply.strip()
     assert not reply.startswith(INTERNAL_PREFIX), (template, number, reply[:200])
+
+
+def test_euros_to_cents_refuses_a_huge_exponent_before_computing() -> None:
+    """`1e99999999` (a configuration string amount) raised decimal.Overflow, no ValueError; computed on the digits
+    without a bound, it would build a 100-million-digit integer."""
+    outcome: list[BaseException | int] = []
+
+    def convert() -> None:
+        try:
+            outcome.append(euros_to_cents(Decimal("1e99999999")))
+        except ValueError as error:
+            outcome.append(error)
+
+    worker = threading.Thread(target=convert, daemon=True)  # a daemon: on the old code, the test ends anyway
+    worker.start()
+    worker.join(timeout=5)
+    assert not worker.is_alive(), "euros_to_cents computed with a 100-million-digit number"
+    assert outcome and isinstance(outcome[0], AmountTooLarge), outcome
+    assert euros_to_cents(Decimal("999999999999999.99")) == 99999999999999999  # fifteen digits still are read
