@@ -332,7 +332,9 @@ class MemberConverter(Converter):
         if word in ("moi", "me", "mes"):
             return MemberRef(None)
         if word.startswith("@") and len(word) > 1:
-            return MemberRef(slug(word[1:]))
+            # The account as written: usernames differ by `_`, `-` or accents (camille_ is not camille), so
+            # nothing is folded; the lookup ignores the case of the letters, as Rocket.Chat does.
+            return MemberRef(text.strip()[1:])
         return None
 
     def near_miss(self, word: str, ctx: ParseContext) -> ArgumentError | None:

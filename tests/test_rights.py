@@ -104,6 +104,16 @@ async def test_a_look_alike_of_an_admin_is_not_an_admin(chat: Chat, name: str) -
     assert "clôturée" not in await chat("/contrib 1h tech", user=name)
 
 
+async def test_a_member_is_looked_up_as_written_not_as_a_look_alike(chat: Chat) -> None:
+    await chat("/contrib 1h tech Relecture", user="jean_pierre")
+    await chat("/contrib 2h tech Tri", user="jean-pierre")
+    mine = await chat("/contrib liste @jean_pierre")
+    assert "Relecture" in mine and "Tri" not in mine
+    assert "Relecture" in await chat("/contrib liste @Jean_Pierre")  # the same account
+    unknown = await chat("/contrib liste @jean_pierr")
+    assert "pierr »" in unknown and "jean-pierr" not in unknown  # named as typed, not folded
+
+
 @pytest.mark.parametrize("name", SAME_ACCOUNT)
 async def test_the_admin_in_any_case_is_the_admin(chat: Chat, name: str) -> None:
     reply = await chat("/budget definir tech 4000", user=name)
