@@ -373,8 +373,12 @@ def _with_password(url: str) -> str:
     if not password or "://" not in url:
         return url
     from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
 
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return url  # not readable as a URL: left as it is, for the database's own check to refuse it in French
     if parsed.username and not parsed.password:
         return parsed.set(password=password).render_as_string(hide_password=False)
     return url

@@ -123,6 +123,20 @@ def test_password_from_the_environment_is_masked(tmp_path: Path) -> None:
     assert_no_secret(verbose.stderr)
 
 
+def test_an_unreadable_url_with_a_password_from_the_environment_is_refused_in_french(tmp_path: Path) -> None:
+    """DATABASE_PASSWORD is inserted only into a URL that can be read; an unreadable one is refused as such."""
+    example = (Path(__file__).resolve().parents[1] / "config.example.toml").read_text(encoding="utf-8")
+    config = tmp_path / "coop.toml"
+    broken = 'url = "postgresql+asyncpg://bot@127.0.0.1:abc/x"'
+    config.write_text(example.replace('url = "sqlite+aiosqlite:///chatbot.db"', broken, 1), encoding="utf-8")
+    env = environment("", DATABASE_PASSWORD="DbPass-4321")
+    env.pop("DATABASE_URL", None)
+    result = chatbot(tmp_path, "db", "status", "--config", str(config), env=env)
+    assert result.returncode == 2
+    assert_one_french_line(result.stderr, "postgresql+asyncpg://bot@127.0.0.1:abc/x")
+    assert "DbPass" not in result.stderr and "ValueError" not in result.stderr
+
+
 @pytest.mark.parametrize("case", ["password-with-@", "port", "closed-port"])
 def test_verbose_adds_the_traceback_masked(tmp_path: Path, case: str) -> None:
     url, code, expected = BAD_URLS[case]
