@@ -12,6 +12,7 @@ from typing import Any
 from chatbot.text import slug
 
 STYLES = ("s3", "sofa")
+MAX_QUORUM = 10_000  # members who must have answered: more than any cooperative's membership is a typo
 
 
 @dataclass(frozen=True)
@@ -64,16 +65,18 @@ def _rules(table: dict[str, Any], where: str, base: ConsentRules) -> ConsentRule
     if style not in STYLES:
         raise ValueError(f'{where}.style : « {style} » inconnu ; attendu "s3" ou "sofa".')
     quorum = table.get("quorum", base.quorum)
-    if quorum is not None and (not _is_int(quorum) or quorum < 1):
-        raise ValueError(f"{where}.quorum doit être un nombre entier positif (ex. 3), ou absent.")
+    if quorum is not None and (not _is_int(quorum) or not 1 <= quorum <= MAX_QUORUM):
+        raise ValueError(f"{where}.quorum doit être un nombre entier entre 1 et {MAX_QUORUM} (ex. 3), ou absent.")
     hours = table.get("deadline_hours", base.deadline_hours)
     if not _is_int(hours) or not 1 <= hours <= 24 * 90:
         raise ValueError(f"{where}.deadline_hours doit être un nombre d'heures entre 1 et 2160 (ex. 72).")
     reminder = table.get("reminder_hours", base.reminder_hours)
     if reminder is False or reminder == 0:
         reminder = None
-    if reminder is not None and (not _is_int(reminder) or reminder < 0):
-        raise ValueError(f"{where}.reminder_hours doit être un nombre d'heures (ex. 24), ou 0 pour aucun rappel.")
+    if reminder is not None and (not _is_int(reminder) or not 0 <= reminder <= 24 * 90):
+        raise ValueError(
+            f"{where}.reminder_hours doit être un nombre d'heures entre 0 et 2160 (ex. 24), 0 pour aucun rappel."
+        )
     return ConsentRules(style=style, quorum=quorum, deadline_hours=hours, reminder_hours=reminder)
 
 

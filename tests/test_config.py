@@ -62,6 +62,8 @@ def test_circle_of_room() -> None:
         (lambda c: c["bot"].update(admins="camille"), "bot.admins doit être une liste"),
         (lambda c: c.update(circles={"slug": "x"}), "circles doit être une liste"),
         (lambda c: c["rocketchat"].update(catchup_overlap_seconds=-1), "catchup_overlap_seconds doit être compris"),
+        (lambda c: c["consent"].update(quorum=10**30), "consent.quorum doit être un nombre entier entre 1 et 10000"),
+        (lambda c: c["consent"].update(reminder_hours=10**9), "consent.reminder_hours doit être un nombre d'heures"),
         (lambda c: c["rocketchat"].update(catchup_overlap_seconds=7200), "entre 0 et 3600 (ex. 60)"),
         (lambda c: c["rocketchat"].update(catchup_max_hours=10**30), "rocketchat.catchup_max_hours"),
         (lambda c: c["budget"].update(max_hours_per_declaration=0), "budget.max_hours_per_declaration"),

@@ -146,7 +146,7 @@ def test_consent_configuration_defaults_and_per_circle_rules() -> None:
     ("consent", "message_part"),
     [
         ({"style": "vote"}, 'consent.style : « vote » inconnu ; attendu "s3" ou "sofa".'),
-        ({"quorum": 0}, "consent.quorum doit être un nombre entier positif"),
+        ({"quorum": 0}, "consent.quorum doit être un nombre entier entre 1 et"),
         ({"deadline_hours": "72"}, "consent.deadline_hours doit être un nombre d'heures"),
         ({"circles": {"nulle-part": {}}}, "consent.circles.nulle-part : ce cercle n'est pas déclaré"),
         ({"governance_channels": "gouvernance"}, "consent.governance_channels doit être une liste"),
