@@ -83,6 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
     common(decisions)
     decisions.add_argument("--format", choices=("csv", "markdown"), default="markdown")
     decisions.add_argument("--output", type=Path, help="file to write (default: standard output)")
+    decisions.add_argument(
+        "--include-private",
+        action="store_true",
+        help="also the decisions adopted in private rooms (marked as private); left out by default",
+    )
     return parser
 
 
@@ -169,7 +174,7 @@ def _command(args: argparse.Namespace, redact: Redactor) -> int:
     if args.command == "check":
         return asyncio.run(_check(settings))
     if args.command == "export":
-        return asyncio.run(_export_decisions(settings, args.format, args.output))
+        return asyncio.run(_export_decisions(settings, args.format, args.output, args.include_private))
     if args.db_command == "upgrade":
         return asyncio.run(_db_upgrade(settings))
     return asyncio.run(_db_status(settings))
@@ -343,7 +348,7 @@ async def _console(settings: Settings, user: str | None, room: str | None, web: 
         await bot.close()
 
 
-async def _export_decisions(settings: Settings, form: str, output: Path | None) -> int:
+async def _export_decisions(settings: Settings, form: str, output: Path | None, include_private: bool) -> int:
     from chatbot.export_decisions import decisions_csv, decisions_markdown
     from chatbot.services import Services
 
@@ -352,7 +357,8 @@ async def _export_decisions(settings: Settings, form: str, output: Path | None) 
         if not await _started(bot):
             return EXIT_DATABASE
         async with bot.sessions() as session:
-            entries = await Services.bind(session, settings, bot.clock).decisions.register()
+            register = Services.bind(session, settings, bot.clock).decisions.register
+            entries = await register(include_private=include_private)
         if form == "csv":
             content = decisions_csv(entries, settings, bot.t, bot.fmt)
         else:

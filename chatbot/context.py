@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TypedDict
@@ -14,7 +15,16 @@ from chatbot.formatting import Formatter
 from chatbot.messages import Catalogue
 from chatbot.router import Router
 from chatbot.services import Services
-from chatbot.transport.base import Attachment, Author, IncomingMessage, MembersOf, Outgoing, ReactionChange, Room
+from chatbot.transport.base import (
+    Attachment,
+    Author,
+    IncomingMessage,
+    MembersOf,
+    Outgoing,
+    ReactionChange,
+    Room,
+    RoomKind,
+)
 
 
 async def nobody_known(room: Room) -> list[Author] | None:
@@ -61,6 +71,20 @@ class Context(UnitOfWork):
     @property
     def today(self) -> date:
         return self.clock.now().date()
+
+    async def may_see(self, room: Room) -> bool:
+        """What was said in a private room is shown only in that room, or in a direct message to one of its members
+        (as the transport lists them: when it cannot, nobody outside the room). Rooms are told apart by id."""
+        if room.kind is not RoomKind.GROUP or room.id == self.message.room.id:
+            return True
+        if not self.message.room.is_direct:
+            return False
+        members = await self.members_of(room)
+        return members is not None and self.member.user_id in {m.id for m in members}
+
+    async def private_rooms_seen(self, rooms: Iterable[Room]) -> set[str]:
+        """The ids of those private rooms whose content may be shown here (see `may_see`)."""
+        return {room.id for room in rooms if room.kind is RoomKind.GROUP and await self.may_see(room)}
 
     @property
     def room_circle(self) -> CircleSettings | None:

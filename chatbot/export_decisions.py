@@ -1,4 +1,5 @@
-"""The decision register as a file: CSV for spreadsheets, Markdown for the cooperative's wiki."""
+"""The decision register as a file: CSV for spreadsheets, Markdown for the cooperative's wiki. Decisions of private
+rooms are in it only when asked for (`chatbot export decisions --include-private`), and marked as private."""
 
 from __future__ import annotations
 
@@ -19,6 +20,12 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-!|~])")
 def _scope(settings: Settings, t: Catalogue, circle: str | None) -> str:
     found = settings.circle(circle) if circle else None
     return found.name if found else t("consent.governance")
+
+
+def _visibility(entry: DecisionEntry, t: Catalogue) -> str:
+    if not entry.private:
+        return t("decisions.export.public")
+    return t("decisions.export.private", room=without_bidi_controls(entry.room_name or "?"))
 
 
 def _adopted_on(entry: DecisionEntry, tz: tzinfo) -> date:
@@ -43,6 +50,7 @@ def decisions_csv(entries: list[DecisionEntry], settings: Settings, t: Catalogue
                 spreadsheet_cell(concerns),
                 " ".join(f"n°{n}" for n in entry.rounds),
                 fmt.date_short(d.review_on) if d.review_on else "",
+                spreadsheet_cell(_visibility(entry, t)),
             ]
         )
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
@@ -70,6 +78,8 @@ def decisions_markdown(
             ),
             t("decisions.export.rounds", rounds=", ".join(f"n°{n}" for n in entry.rounds)),
         ]
+        if entry.private:
+            lines.append(t("decisions.export.private_line", room=_md(entry.room_name or "?")))
         if entry.concerns:
             lines.append(t("decisions.export.concerns"))
             lines += [f"- {_md(c.username)}" + (f" : {_md(c.reason)}" if c.reason else "") for c in entry.concerns]

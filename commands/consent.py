@@ -58,15 +58,16 @@ async def consent(ctx: Context, target: RoundTarget | None, text: str) -> None:
         proposal = parse_proposal(_as_typed(ctx, text), ctx.parse.today)
         await _refuse_answer_like(ctx, proposal.text)
         await _open(ctx, proposal)
-    elif target.verb is None:
-        await ctx.services.consent.get(target.number)  # « Aucun cycle n°… » comes first
+        return
+    if text and target.verb in (Verb.SHOW, Verb.CLOSE, Verb.WITHDRAW):
+        raise UsageError("unexpected_words", given=text)
+    await _check_visible(ctx, await ctx.services.consent.get(target.number))  # « Aucun cycle n°… » comes first
+    if target.verb is None:
         raise ArgumentError(
             "round_verb_unknown", given=target.word, number=target.number, suggestions=list(target.suggestions)
         )
     elif target.verb in POSITIONS:
         await _answer(ctx, target.number, POSITIONS[target.verb], text)
-    elif text and target.verb in (Verb.SHOW, Verb.CLOSE, Verb.WITHDRAW):
-        raise UsageError("unexpected_words", given=text)
     elif target.verb is Verb.SHOW:
         await _show(ctx, target.number)
     elif target.verb is Verb.CLOSE:
@@ -158,6 +159,13 @@ async def _check_in_room(members_of: MembersOf, round_: ConsentRound, member: Me
     members = await members_of(_room(round_))
     if members is not None and member.user_id not in {m.id for m in members}:
         raise PermissionDenied("not_in_room", room=round_.room_name or "?", number=number)
+
+
+async def _check_visible(ctx: Context, round_: ConsentRound) -> None:
+    """A round opened in a private room is read, answered and handled only there, or in a direct message by one
+    of its members; anyone else learns that it is private, nothing of what it says."""
+    if not await ctx.may_see(_room(round_)):
+        raise PermissionDenied("round_private", number=round_.id)
 
 
 def _room(round_: ConsentRound) -> Room:

@@ -172,7 +172,12 @@ class ConsentText:
             text=chat_safe(d.text, LINE_PREVIEW),
             author=chat_safe(entry.author, 40),
             review=review,
+            private=self.private_mark(entry),
         )
+
+    def private_mark(self, entry: DecisionEntry) -> str:
+        """Said after the scope of a decision adopted in a private room, so that nobody repeats it elsewhere."""
+        return self.t("decisions.private_mark", room=chat_safe(entry.room_name or "?", 60)) if entry.private else ""
 
     def decision(self, entry: DecisionEntry) -> str:
         d = entry.decision
@@ -182,6 +187,7 @@ class ConsentText:
                 number=d.id,
                 date=self.day(d.adopted_at.astimezone(self.tz).date()),
                 scope=self.scope(d.circle),
+                private=self.private_mark(entry),
                 text=chat_safe(d.text, 1000),
                 author=chat_safe(entry.author, 40),
                 chain=self.t("consent.chain", rounds=" → ".join(f"n°{n}" for n in entry.rounds)),

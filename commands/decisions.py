@@ -6,8 +6,9 @@ from chatbot.commandkit import CommandGroup, opt
 from chatbot.context import Context
 from chatbot.converters import EnvelopeConverter, FreeText
 from chatbot.converters_consent import DecisionRefConverter
-from chatbot.errors import DomainError
+from chatbot.errors import DomainError, PermissionDenied
 from chatbot.text import chat_safe
+from chatbot.transport.base import Room, RoomKind
 from chatbot.values import EnvelopeRef
 from commands.consent_text import ConsentText
 
@@ -21,11 +22,16 @@ group = CommandGroup("decisions", aliases=("decision", "registre"))
 )
 async def decisions(ctx: Context, number: int | None, circle: EnvelopeRef | None, keyword: str) -> None:
     render = ConsentText(ctx.t, ctx.fmt, ctx.settings)
+    service = ctx.services.decisions
     if number is not None:
-        ctx.reply(render.decision(await ctx.services.decisions.get(number)))
+        entry = await service.get(number)
+        if entry.private and not await ctx.may_see(Room(entry.room_id, entry.room_name, RoomKind.GROUP)):
+            raise PermissionDenied("decision_private", number=number)
+        ctx.reply(render.decision(entry))
         return
     circle_slug = _circle_of(ctx, circle) if circle else None
-    entries, total = await ctx.services.decisions.search(circle_slug, keyword)
+    rooms = [Room(room_id, name, RoomKind.GROUP) for room_id, name in await service.private_rooms()]
+    entries, total = await service.search(circle_slug, keyword, await ctx.private_rooms_seen(rooms))
     parts = []
     if circle_slug is not None:
         parts.append(render.scope(circle_slug))

@@ -29,6 +29,7 @@ TASK_REMINDER = "consent_reminder"
 TASK_REVIEW = "decision_review"
 REVIEW_REMINDER_AT = time(9, 0)
 SOFA_KINDS = (PositionKind.CONSENT, PositionKind.OBJECTION)
+PRIVATE = "p"  # ConsentRound.room_kind of a private room (transport.base.RoomKind.GROUP)
 
 
 @dataclass(frozen=True)

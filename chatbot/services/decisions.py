@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatbot.db.models import ConsentPosition, ConsentRound, Decision, Member, PositionKind
 from chatbot.errors import DomainError
-from chatbot.services.consent import Answer, ConsentService
+from chatbot.services.consent import PRIVATE, Answer, ConsentService
 from chatbot.text import fold
 
 
@@ -20,6 +21,8 @@ class DecisionEntry:
     rounds: list[int]  # the rounds that led to it, oldest first
     concerns: list[Answer]
     room_name: str | None
+    room_id: str
+    private: bool  # adopted in a private room: shown only there, or to its members in a direct message
 
 
 class DecisionService:
@@ -33,9 +36,27 @@ class DecisionService:
             raise DomainError("decision_unknown", number=number)
         return await self._entry(decision)
 
-    async def search(self, circle: str | None, keyword: str, limit: int = 15) -> tuple[list[DecisionEntry], int]:
-        """Newest first; the keyword matches the text with accents and case ignored."""
-        query = select(Decision).order_by(Decision.id.desc())
+    async def private_rooms(self) -> list[tuple[str, str | None]]:
+        """The private rooms (id, name) where decisions were adopted."""
+        query = (
+            select(ConsentRound.room_id, ConsentRound.room_name)
+            .join(Decision, Decision.round_id == ConsentRound.id)
+            .where(ConsentRound.room_kind == PRIVATE)
+            .distinct()
+        )
+        return [(room_id, name) for room_id, name in (await self.session.execute(query)).all()]
+
+    async def search(
+        self, circle: str | None, keyword: str, private_rooms: Collection[str] = (), limit: int = 15
+    ) -> tuple[list[DecisionEntry], int]:
+        """Newest first; the keyword matches the text with accents and case ignored. Decisions of private rooms
+        are left out, but for those of `private_rooms` (room ids)."""
+        query = (
+            select(Decision)
+            .join(ConsentRound, ConsentRound.id == Decision.round_id)
+            .where(or_(ConsentRound.room_kind != PRIVATE, ConsentRound.room_id.in_(list(private_rooms))))
+            .order_by(Decision.id.desc())
+        )
         if circle is not None:
             query = query.where(Decision.circle == circle)
         decisions = list((await self.session.scalars(query)).all())
@@ -44,9 +65,12 @@ class DecisionService:
             decisions = [d for d in decisions if wanted in fold(d.text)]
         return [await self._entry(d) for d in decisions[:limit]], len(decisions)
 
-    async def register(self) -> list[DecisionEntry]:
-        """The whole register, oldest first (export)."""
-        decisions = (await self.session.scalars(select(Decision).order_by(Decision.id))).all()
+    async def register(self, *, include_private: bool = False) -> list[DecisionEntry]:
+        """The whole register, oldest first (export); decisions of private rooms only with `include_private`."""
+        query = select(Decision).join(ConsentRound, ConsentRound.id == Decision.round_id).order_by(Decision.id)
+        if not include_private:
+            query = query.where(ConsentRound.room_kind != PRIVATE)
+        decisions = (await self.session.scalars(query)).all()
         return [await self._entry(d) for d in decisions]
 
     async def _entry(self, decision: Decision) -> DecisionEntry:
@@ -61,5 +85,11 @@ class DecisionService:
         )
         concerns = [Answer(m.id, m.user_id, m.username, PositionKind.CONCERN, p.reason) for p, m in rows.all()]
         return DecisionEntry(
-            decision, author.username if author else "?", await self.consent.chain(round_), concerns, round_.room_name
+            decision,
+            author.username if author else "?",
+            await self.consent.chain(round_),
+            concerns,
+            round_.room_name,
+            round_.room_id,
+            round_.room_kind == PRIVATE,
         )
