@@ -7,7 +7,7 @@ from datetime import date
 from chatbot.commandkit import Arg, CommandGroup, opt
 from chatbot.context import Context
 from chatbot.converters import FreeText, NumberConverter
-from chatbot.errors import ArgumentError, UsageError
+from chatbot.errors import ArgumentError, PermissionDenied, UsageError
 from chatbot.meeting_args import (
     AllCircles,
     CircleConverter,
@@ -20,7 +20,7 @@ from chatbot.meeting_args import (
     place_and_agenda,
 )
 from chatbot.text import chat_safe
-from chatbot.transport.base import Outgoing
+from chatbot.transport.base import Outgoing, Room, RoomKind
 from chatbot.values import Duration
 from chatbot.when import MeetingTime, MeetingWhenConverter, OccurrenceDateConverter, Recurrence
 from commands.reunion_feed import ROUTES
@@ -87,6 +87,7 @@ async def announce(
         link=link,
         place=where,
         agenda=agenda,
+        private_room=_said_only_here(ctx, circle.slug),
     )
     texts = _texts(ctx)
     meeting = created.meeting
@@ -100,6 +101,24 @@ async def announce(
             )
 
 
+def _said_only_here(ctx: Context, circle_slug: str) -> tuple[str, str | None] | None:
+    """The private room typed in, when the announcement stays there (the circle has no public channel)."""
+    circle = ctx.settings.circle(circle_slug)
+    room = ctx.message.room
+    if (circle is not None and circle.public_channel) or room.kind is not RoomKind.GROUP:
+        return None
+    return room.id, room.name
+
+
+async def _check_visible(ctx: Context, number: int) -> None:
+    """A meeting said only in a private room is changed only there, or in a direct message by one of its members."""
+    meeting = await ctx.services.meetings.get(number)
+    if meeting.private_room_id is not None:
+        room = Room(meeting.private_room_id, meeting.private_room_name, RoomKind.GROUP)
+        if not await ctx.may_see(room):
+            raise PermissionDenied("meeting_private", id=number)
+
+
 @group.command("liste", aliases=("lister", "list", "prochaines"), args=(opt("circle", ListScopeConverter()),))
 async def listing(ctx: Context, circle: CircleRef | AllCircles | None) -> None:
     """In a circle's channel, `/reunion liste` shows that circle's meetings and says how to see them all."""
@@ -110,7 +129,9 @@ async def listing(ctx: Context, circle: CircleRef | AllCircles | None) -> None:
         circle_slug = ctx.room_circle.slug if from_room and ctx.room_circle else None
     texts = _texts(ctx)
     scope = texts.circle_name(circle_slug) if circle_slug else ctx.t("reunion.list_all")
-    upcoming = await ctx.services.meetings.upcoming(circle_slug)
+    meetings = ctx.services.meetings
+    rooms = [Room(room_id, name, RoomKind.GROUP) for room_id, name in await meetings.private_rooms()]
+    upcoming = await meetings.upcoming(circle_slug, await ctx.private_rooms_seen(rooms))
     if not upcoming:
         ctx.reply(ctx.t("reunion.list_empty_room" if from_room else "reunion.list_empty", scope=scope))
         return
@@ -125,6 +146,7 @@ async def listing(ctx: Context, circle: CircleRef | AllCircles | None) -> None:
     args=(Arg("number", NumberConverter()), opt("day", OccurrenceDateConverter())),
 )
 async def cancel(ctx: Context, number: int, day: date | None) -> None:
+    await _check_visible(ctx, number)
     meeting = await ctx.services.meetings.cancel(ctx.member, number, is_admin=ctx.is_admin, day=day)
     text = _texts(ctx).cancelled(meeting, chat_safe(ctx.member.username, 40))
     _publish(ctx, meeting.circle_slug, text, f"meeting-{meeting.id}-cancelled", "reunion.cancel_done")
@@ -140,6 +162,7 @@ async def cancel(ctx: Context, number: int, day: date | None) -> None:
     ),
 )
 async def move(ctx: Context, number: int, day: date | None, when: MeetingTime) -> None:
+    await _check_visible(ctx, number)
     meeting, former = await ctx.services.meetings.move(ctx.member, number, when, is_admin=ctx.is_admin, day=day)
     text = _texts(ctx).moved(meeting, former, chat_safe(ctx.member.username, 40))
     post_id = f"meeting-{meeting.id}-moved-{meeting.sequence}"

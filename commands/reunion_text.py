@@ -151,6 +151,8 @@ class MeetingTexts:
         when = self.when(next_start, meeting.timezone)
         where = chat_safe(meeting.place, 80) if meeting.place else chat_safe(meeting.link, PLACE_LIMIT)
         extra = f" · {where}" if where else ""
+        if meeting.private_room_id is not None:  # so that nobody repeats it elsewhere
+            circle += self.t("reunion.private_mark", room=chat_safe(meeting.private_room_name or "?", 60))
         if meeting.rrule is not None:
             return self.t("reunion.list_series", id=meeting.id, circle=circle, rule=self.rule(meeting), when=when)
         return self.t("reunion.list_line", id=meeting.id, circle=circle, when=when) + extra

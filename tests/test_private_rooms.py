@@ -5,18 +5,24 @@ Rocket.Chat here, the console below, which cannot list members). Rooms are told 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
+from aiohttp.test_utils import TestServer
 from sqlalchemy import text
 
 from chatbot.app import Bot
+from chatbot.clock import FixedClock
+from chatbot.config import Settings
 from chatbot.export_decisions import decisions_csv, decisions_markdown
 from chatbot.services import Services
 from chatbot.transport.base import Author, IncomingMessage, Outgoing, Room, RoomKind
+from chatbot.web import make_web_app
 from tests.conftest import NOW, plain
 from tests.fakerc.fixtures import fake_rc  # noqa: F401
 from tests.fakerc.server import FakeRocketChat
@@ -206,3 +212,72 @@ def test_console_private_channel_and_cli_export(tmp_path: Path) -> None:
     included = chatbot(tmp_path, "export", "decisions", "--include-private")
     assert included.returncode == 0 and SECRET in included.stdout
     assert r"🔒 Décision privée du salon #cercle\-tech\-prive" in included.stdout
+
+
+# --- meetings ----------------------------------------------------------------------------------------------------
+
+FEED_TOKEN = "s3cret-token"
+
+
+@pytest.fixture
+async def quiet_rooms(settings: Settings, clock: FixedClock, fake_rc: FakeRocketChat) -> AsyncIterator[Rooms]:  # noqa: F811
+    """The tech circle has no public channel: a meeting announced in its private group is said only there."""
+    circles = tuple(dataclasses.replace(c, public_channel=None) if c.slug == "tech" else c for c in settings.circles)
+    meetings = dataclasses.replace(settings.meetings, calendar_token=FEED_TOKEN)
+    bot = Bot.create(dataclasses.replace(settings, circles=circles, meetings=meetings), clock=clock)
+    await bot.start(auto_migrate=False)
+    fake_rc.add_user("dora", password="dora-password")
+    fake_rc.add_channel("gouvernance", ["bot", "alice", "bob", "carol", "dora"])
+    transport = transport_for(bot, fake_rc)
+    bot.members_of = transport.room_members
+    try:
+        yield Rooms(bot, fake_rc)
+    finally:
+        await transport.rest.close()
+        await bot.close()
+
+
+async def feed(bot: Bot, path: str) -> str:
+    async with (
+        TestServer(make_web_app(bot), host="127.0.0.1") as server,
+        aiohttp.ClientSession() as session,
+        session.get(str(server.make_url(path))) as response,
+    ):
+        assert response.status == 200
+        return (await response.read()).decode()
+
+
+async def test_a_meeting_said_only_in_a_private_room_stays_there(quiet_rooms: Rooms) -> None:
+    rooms = quiet_rooms
+    said = await rooms(
+        "/reunion demain 14h https://visio.example.org/embauche-zoe Entretien Zoé", user="alice", room=PRIVATE
+    )
+    assert "Zoé" in said  # the announcement is the answer, in the private room
+    await rooms("/reunion communication demain 10h Fête", user="alice", room="gouvernance")  # n°2, public
+
+    for user, room in (("bob", "gouvernance"), ("dora", DM), ("alice", "cercle-tech")):
+        listing = await rooms("/reunion liste tous", user=user, room=room)
+        assert "n°2" in listing and "n°1" not in listing and "privée" not in listing, (user, room, listing)
+        assert "Aucune réunion prévue (Technique)" in await rooms("/reunion liste tech", user=user, room=room)
+        for command in ("/reunion annuler 1", "/reunion deplacer 1 lundi 15h"):
+            refused = await rooms(command, user=user, room=room)
+            assert "annoncée dans un salon privé" in refused and "Zoé" not in refused, (command, refused)
+    for user, room in (("carol", PRIVATE), ("bob", DM)):
+        listing = await rooms("/reunion liste tous", user=user, room=room)
+        assert f"• n°1 · Technique · 🔒 privée (#{PRIVATE}) · vendredi 27 novembre 2026 à 14 h" in listing, listing
+        assert "n°2" in listing
+    assert "n°1" in await rooms("/reunion liste", user="carol", room=PRIVATE)
+
+    for path in (f"/calendar/{FEED_TOKEN}/all.ics", f"/calendar/{FEED_TOKEN}/tech.ics"):
+        body = await feed(rooms.bot, path)
+        assert "Zoé" not in body and "embauche" not in body, path
+    assert "Fête" in await feed(rooms.bot, f"/calendar/{FEED_TOKEN}/all.ics")
+    assert "annulée" in (await rooms("/reunion annuler 1", user="bob", room=DM)).lower()
+
+
+async def test_a_meeting_announced_from_a_private_room_to_a_public_channel_is_public(rooms: Rooms) -> None:
+    """A circle with a public channel: the announcement is posted there, so the meeting is public."""
+    out = await rooms.send("/reunion demain 14h Atelier", user="alice", room=PRIVATE)
+    assert [(o.room_name, o.is_reply) for o in out] == [("cercle-tech", False), (PRIVATE, True)]
+    listing = await rooms("/reunion liste tous", user="dora", room="gouvernance")
+    assert "n°1 · Technique" in listing and "privée" not in listing

@@ -304,6 +304,10 @@ class Meeting(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    # Set when the meeting was only ever said in a private room (a circle with no public channel, announced in a
+    # private group): shown only in that room, or to its members in a direct message, and left out of the feeds.
+    private_room_id: Mapped[str | None] = mapped_column(String(64))
+    private_room_name: Mapped[str | None] = mapped_column(String(120))
 
 
 # --- Rocket.Chat transport (issue 3): the outbox --------------------------------------------------------------------

@@ -9,10 +9,11 @@ Moving a meeting withdraws its pending tasks and schedules new ones, so the old 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatbot.clock import Clock
@@ -90,7 +91,9 @@ class MeetingService:
         link: str,
         place: str,
         agenda: str,
+        private_room: tuple[str, str | None] | None = None,
     ) -> Created:
+        """`private_room`: (id, name) of the private room the meeting is said in, when it is said nowhere else."""
         check_length(link, MAX_LINK, "meeting_link_too_long")
         circle = self.circle(circle_slug)
         now = self.clock.now()
@@ -105,6 +108,8 @@ class MeetingService:
             link=link,
             agenda=agenda,
             rrule=when.rule if isinstance(when, Recurrence) else None,
+            private_room_id=private_room[0] if private_room else None,
+            private_room_name=private_room[1] if private_room else None,
             status=MeetingStatus.SCHEDULED,
             sequence=0,
             created_at=now,
@@ -208,6 +213,8 @@ class MeetingService:
             agenda=series.agenda,
             series_id=series.id,
             occurrence_start=original,
+            private_room_id=series.private_room_id,
+            private_room_name=series.private_room_name,
             status=MeetingStatus.CANCELLED if cancelled else MeetingStatus.SCHEDULED,
             sequence=0,
             created_at=now,
@@ -346,10 +353,23 @@ class MeetingService:
 
     # --- reading ----------------------------------------------------------------------------------------------
 
-    async def upcoming(self, circle_slug: str | None) -> list[Upcoming]:
-        """Meetings not over yet, and the next unannounced occurrence of each active series, soonest first."""
+    async def private_rooms(self) -> list[tuple[str, str | None]]:
+        """The private rooms (id, name) that scheduled meetings were said in only."""
+        query = (
+            select(Meeting.private_room_id, Meeting.private_room_name)
+            .where(Meeting.private_room_id.is_not(None), Meeting.status == MeetingStatus.SCHEDULED)
+            .distinct()
+        )
+        return [(room_id, name) for room_id, name in (await self.session.execute(query)).all() if room_id]
+
+    async def upcoming(self, circle_slug: str | None, private_rooms: Collection[str] = ()) -> list[Upcoming]:
+        """Meetings not over yet, and the next unannounced occurrence of each active series, soonest first. Those
+        said only in a private room are left out, but for those of `private_rooms` (room ids)."""
         now = self.clock.now()
-        query = select(Meeting).where(Meeting.status == MeetingStatus.SCHEDULED)
+        query = select(Meeting).where(
+            Meeting.status == MeetingStatus.SCHEDULED,
+            or_(Meeting.private_room_id.is_(None), Meeting.private_room_id.in_(list(private_rooms))),
+        )
         if circle_slug is not None:
             query = query.where(Meeting.circle_slug == circle_slug)
         rows = list((await self.session.scalars(query.order_by(Meeting.start_at, Meeting.id))).all())
@@ -372,8 +392,9 @@ class MeetingService:
         return found[:LIST_LIMIT]
 
     async def for_feed(self, circle_slug: str | None) -> list[Meeting]:
-        """Every meeting of the calendar feed: one-off meetings and series (with their occurrences' exceptions)."""
-        query = select(Meeting).order_by(Meeting.id)
+        """Every meeting of the calendar feed: one-off meetings and series (with their occurrences' exceptions).
+        A feed is read by calendars, not by members of a room: meetings said only in a private room are not in it."""
+        query = select(Meeting).where(Meeting.private_room_id.is_(None)).order_by(Meeting.id)
         if circle_slug is not None:
             query = query.where(Meeting.circle_slug == circle_slug)
         return list((await self.session.scalars(query)).all())
