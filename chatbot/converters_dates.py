@@ -19,9 +19,11 @@ _NEXT_WEEKDAY = re.compile(r"^(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dima
 _WEEKDAY = re.compile(r"^(?:(?:ce|le)\s+)?([a-z]+)(?:\s+(?:dernier|passe))?$")
 # Date shapes whose numbers are too long (`le 999/03`, `12/03/20266`, `le 123 mars`): refused as dates, not left to
 # become words of the description. Without `le`, `100/200` may be such words, and a short number after a date too.
+# With dots or hyphens only a five-digit year makes a date: `1.2.3` or `2.4.1` is a version number, a description.
 _OVERSIZED_DATES = (
-    re.compile(r"^le\s+\d+[/.-]\d+(?:[/.-]\d+)?$"),
-    re.compile(r"^\d{1,2}[/.-]\d{1,2}[/.-](?:\d|\d{3}|\d{5,})$"),
+    re.compile(r"^le\s+\d+/\d+(?:/\d+)?$"),
+    re.compile(r"^\d{1,2}/\d{1,2}/(?:\d|\d{3}|\d{5,})$"),
+    re.compile(r"^(?:le\s+)?\d{1,2}([.-])\d{1,2}\1\d{5,}$"),
     re.compile(r"^le\s+\d+\s+(?P<month>[a-z]+)\.?(?:\s+\d{5,})?$"),
 )
 

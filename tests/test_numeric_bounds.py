@@ -139,7 +139,15 @@ async def test_what_a_huge_number_is_told(chat: Chat, command: str, expected: st
 
 @pytest.mark.parametrize(
     "when",
-    [f"le {NINES}/03", f"12/03/{NINES}", f"le 12/03/{NINES}", f"le {NINES} mars", "le 12 mars 20266", "le 123/03"],
+    [
+        f"le {NINES}/03",
+        f"12/03/{NINES}",
+        f"le 12/03/{NINES}",
+        f"le {NINES} mars",
+        "le 12 mars 20266",
+        "le 123/03",
+        "12.03.20266",
+    ],
 )
 async def test_a_date_with_oversized_numbers_is_refused_not_described(chat: Chat, bot: Bot, when: str) -> None:
     """It used to become the description: « Description : le 999…/03 x », and the work dated today."""
@@ -154,6 +162,9 @@ async def test_a_date_with_oversized_numbers_is_refused_not_described(chat: Chat
     [
         ("/contrib 2h tech 100/200 pages relues", "100/200 pages relues"),
         ("/contrib 2h tech le 12 mars 3 tickets", "3 tickets"),
+        ("/contrib 2h tech 1.2.3 mise à jour de Nextcloud", "1.2.3 mise à jour de Nextcloud"),  # a version number
+        ("/contrib 2h tech 2.4.1 migration", "2.4.1 migration"),
+        ("/contrib 2h tech 10-2-3 ateliers", "10-2-3 ateliers"),
     ],
 )
 async def test_numbers_of_the_description_stay_in_it(chat: Chat, line: str, description: str) -> None:
