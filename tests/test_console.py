@@ -158,7 +158,7 @@ def test_user_and_room_given_on_the_command_line(tmp_path: Path) -> None:
     assert "enveloppe Communication" in result.stdout
     assert "Description : Maquette" in result.stdout
     assert "réservée aux administrateurs" in result.stdout
-    assert "Contributions (de bob · " in result.stdout
+    assert "Contributions (de Bob · " in result.stdout
 
 
 def test_as_option_accepts_an_at_sign_like_the_meta_command(tmp_path: Path) -> None:
@@ -340,3 +340,17 @@ def test_postgres_schema_must_be_upgraded_first(tmp_path: Path, fresh_postgres_u
     result = console(tmp_path, lines("/contrib 2h tech Sur PostgreSQL", "/budget"), "--database", url)
     assert "Contribution n°1 enregistrée" in result.stdout
     assert "reste 2 940 € sur 3 000 €" in result.stdout
+
+
+@pytest.mark.parametrize("name", ["camille_", "_Camille-", "@camille__", "camillé"])
+def test_a_look_alike_typing_in_the_console_is_not_the_admin(tmp_path: Path, name: str) -> None:
+    """The console names its user as typed: a look-alike of an admin is another account, with no right."""
+    result = chatbot(tmp_path, "console", "--as", name, script="/budget definir tech 5000\n")
+    assert "réservée aux administrateurs" in result.stdout, result.stdout
+    switched = chatbot(tmp_path, "console", script=f":as {name}\n/budget definir tech 5000\n")
+    assert "réservée aux administrateurs" in switched.stdout, switched.stdout
+
+
+def test_the_admin_in_the_console_is_the_admin_in_any_case(tmp_path: Path) -> None:
+    result = chatbot(tmp_path, "console", "--as", "Camille", script="/budget definir tech 5000\n")
+    assert "réservée aux administrateurs" not in result.stdout and "5 000" in result.stdout, result.stdout

@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from chatbot.config import Settings
+from chatbot.config import Settings, account_key
 from chatbot.messages import Catalogue
-from chatbot.text import slug, visible
+from chatbot.text import visible
 from chatbot.transport.base import Author, Handler, IncomingMessage, Outgoing, Room, RoomKind
 
 DIRECT = "@bot"
@@ -35,7 +35,7 @@ class ConsoleTransport:
     ) -> None:
         self.settings = settings
         self.t = t
-        self.user = slug(user.lstrip("@")) or "membre"
+        self.user = _username(user) or "membre"
         self.room = self._room(room)
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
@@ -68,7 +68,7 @@ class ConsoleTransport:
             message = IncomingMessage(
                 id=uuid.uuid4().hex,
                 room=self.room,
-                author=Author(id=f"console:{self.user}", username=self.user),
+                author=Author(id=f"console:{account_key(self.user)}", username=self.user),
                 text=line,
                 ts=datetime.now(UTC),
             )
@@ -89,7 +89,7 @@ class ConsoleTransport:
         command, _, value = line.partition(" ")
         value = value.strip()
         if command == ":as" and value:
-            self.user = slug(value.lstrip("@")) or self.user
+            self.user = _username(value) or self.user
             self._print(self.t("console.now_user", user=self.user))
         elif command == ":room" and value:
             self.room = self._room(value)
@@ -121,3 +121,10 @@ class ConsoleTransport:
 
     def _print(self, text: str) -> None:
         print(text, file=self.stdout, flush=True)
+
+
+def _username(typed: str) -> str:
+    """The account typed after `--as` or `:as`, as written (a look-alike is another account: nothing is folded);
+    empty when it is no username (a space inside). One account whatever the case of A-Z, as on Rocket.Chat."""
+    name = typed.strip().removeprefix("@")
+    return "" if any(c.isspace() or c == "@" for c in name) else name
