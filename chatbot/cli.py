@@ -357,8 +357,8 @@ async def _export_decisions(settings: Settings, form: str, output: Path | None, 
         if not await _started(bot):
             return EXIT_DATABASE
         async with bot.sessions() as session:
-            register = Services.bind(session, settings, bot.clock).decisions.register
-            entries = await register(include_private=include_private)
+            register = await Services.bind(session, settings, bot.clock).decisions.register(include_private=True)
+        entries = [e for e in register if include_private or not e.private]
         if form == "csv":
             content = decisions_csv(entries, settings, bot.t, bot.fmt)
         else:
@@ -369,6 +369,8 @@ async def _export_decisions(settings: Settings, form: str, output: Path | None, 
         else:
             await asyncio.to_thread(output.write_bytes, content)
             print(bot.t("cli.exported", path=str(output), count=len(entries)), file=sys.stderr)
+        if len(entries) < len(register):
+            print(bot.t("cli.private_left_out", count=len(register) - len(entries)), file=sys.stderr)
         return 0
     finally:
         await bot.close()

@@ -207,6 +207,7 @@ def test_console_private_channel_and_cli_export(tmp_path: Path) -> None:
     default = chatbot(tmp_path, "export", "decisions", "--format", "csv", "--output", "registre.csv")
     assert default.returncode == 0, default.stderr
     assert "Zoé" not in (tmp_path / "registre.csv").read_text("utf-8-sig")
+    assert "1 décision(s) prise(s) dans un salon privé laissée(s) de côté ; ajoutez --include-private" in default.stderr
     markdown = chatbot(tmp_path, "export", "decisions")
     assert markdown.returncode == 0 and "Zoé" not in markdown.stdout
     included = chatbot(tmp_path, "export", "decisions", "--include-private")
