@@ -15,7 +15,8 @@ from chatbot.text import spreadsheet_cell
 
 def contributions_csv(rows: list[ContributionLine], t: Catalogue, fmt: Formatter) -> bytes:
     """`;`-separated, decimal commas, UTF-8 with a BOM so that spreadsheet software opens it right. Hours are
-    rounded to two decimals, so the exact minutes stand beside them: amount = round(minutes × rate / 60, 2)."""
+    rounded to two decimals, so the exact minutes come too, last (the columns before keep the places spreadsheets
+    already rely on): amount = round(minutes × rate / 60, 2)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow(t.strings("export.columns"))
@@ -27,11 +28,11 @@ def contributions_csv(rows: list[ContributionLine], t: Catalogue, fmt: Formatter
                 spreadsheet_cell(row.username),
                 spreadsheet_cell(row.envelope_name),
                 _decimal(Decimal(row.minutes) / 60) if row.minutes is not None else "",
-                row.minutes if row.minutes is not None else "",  # exact: the hours above are rounded
                 _decimal(Decimal(row.rate_cents) / CENTS_PER_EURO) if row.rate_cents is not None else "",
                 _decimal(Decimal(row.amount_cents) / CENTS_PER_EURO),
                 spreadsheet_cell(row.description),
                 t(f"export.status.{row.status}"),
+                row.minutes if row.minutes is not None else "",  # exact: the hours are rounded
             ]
         )
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")

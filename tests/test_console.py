@@ -28,11 +28,11 @@ CSV_HEADER = [
     "membre",
     "enveloppe",
     "durée (h)",
-    "durée (min)",
     "taux (€/h)",
     "montant (€)",
     "description",
     "statut",
+    "durée (min)",
 ]
 
 
@@ -228,9 +228,9 @@ def test_export_writes_a_french_csv(tmp_path: Path) -> None:
     for row in body:
         assert re.fullmatch(rf"\d\d/\d\d/{year}", row[1])
     assert [r[0] for r in body] == ["1", "2", "3"]
-    assert body[0][2:] == ["camille", "Technique", "2,00", "120", "30,00", "60,00", "Relecture", "annulée"]
-    assert body[1][2:] == ["camille", "Communication", "1,50", "90", "25,00", "37,50", "Affiche; « AG »", "déclarée"]
-    assert body[2][2:] == ["camille", "Formation", "", "", "", "250,50", "'=Atelier Nextcloud", "déclarée"]
+    assert body[0][2:] == ["camille", "Technique", "2,00", "30,00", "60,00", "Relecture", "annulée", "120"]
+    assert body[1][2:] == ["camille", "Communication", "1,50", "25,00", "37,50", "Affiche; « AG »", "déclarée", "90"]
+    assert body[2][2:] == ["camille", "Formation", "", "", "250,50", "'=Atelier Nextcloud", "déclarée", ""]
     assert decoded.splitlines()[0] == ";".join(CSV_HEADER)
 
 
