@@ -16,7 +16,7 @@ from chatbot.converters import (
     YearConverter,
 )
 from chatbot.converters_dates import PastDateConverter, PeriodConverter
-from chatbot.errors import ArgumentError, UsageError
+from chatbot.errors import UsageError
 from chatbot.export import contributions_csv
 from chatbot.services.contributions import Outcome
 from chatbot.text import chat_safe
@@ -168,8 +168,6 @@ def _mirror(ctx: Context, outcome: Outcome, description: str) -> str | None:
 async def listing(ctx: Context, who: MemberRef | None, envelope: EnvelopeRef | None, period: Period | None) -> None:
     period = period or Period(ctx.today.year)
     member = None
-    if who is not None and who.username == "":  # `@_`: nothing left of the name once folded
-        raise ArgumentError("member_name_empty")
     if who is not None and who.username is not None:
         member = await ctx.services.members.by_username(who.username)
     elif who is not None or envelope is None:
