@@ -16,11 +16,11 @@ from chatbot.config_reader import ConfigError, Schema, TomlReader, check_known_k
 from chatbot.consent_settings import ConsentSettings, parse_consent
 from chatbot.money import euros_to_cents
 from chatbot.text import slug
+from chatbot.values import BUDGET_YEARS
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///chatbot.db"
 OVERRUN_POLICIES = ("warn", "refuse")
 ENVELOPE_MODES = ("hours", "flat", "both")
-YEARS = (2000, 2100)  # budget.year: a typo such as 20266 or 99999 is refused, not seeded
 MAX_HOURLY_CAP = Decimal(1000)  # euros: above it the cap was surely written in cents (3000 for 30 €)
 USERNAME_MAX = 119  # member rows keep 120 characters of a username: a name that long may have been cut
 
@@ -386,9 +386,9 @@ def _with_password(url: str) -> str:
 
 def _parse_budget(reader: TomlReader, table: dict[str, Any]) -> BudgetSettings:
     year = reader.optional_int(table, "budget.year")
-    if year is not None and not YEARS[0] <= year <= YEARS[1]:
+    if year is not None and year not in BUDGET_YEARS:
         raise ConfigError(
-            f"budget.year doit être une année entre {YEARS[0]} et {YEARS[1]} (ex. 2026), "
+            f"budget.year doit être une année entre {BUDGET_YEARS[0]} et {BUDGET_YEARS[-1]} (ex. 2026), "
             "ou absent pour l'année en cours."
         )
     cap = reader.money(table, "budget.hourly_cap", default=Decimal(30))

@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+# The budget years the bot keeps: `/budget … <année>`, `budget.year` in the configuration and work dates. A typo
+# such as 20266 or 99999 is refused, never seeded nor stored.
+BUDGET_YEARS = range(2000, 2100)
+
 
 @dataclass(frozen=True)
 class Duration:

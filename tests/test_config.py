@@ -192,7 +192,8 @@ def test_unknown_keys_stop_start_up(tmp_path: Path, old: str, new: str, message:
             "# no channel",
             "circles[2] (« communication ») n'a aucun canal",
         ),
-        ("# year = 2026", "year = 99999", "budget.year doit être une année entre 2000 et 2100"),
+        ("# year = 2026", "year = 99999", "budget.year doit être une année entre 2000 et 2099"),
+        ("# year = 2026", "year = 2100", "budget.year doit être une année entre 2000 et 2099"),  # no command reads it
         ('language = "fr"', 'language = "xx"', "bot.language : pas de catalogue de messages pour « xx »"),
         ('language = "fr"', 'language = "../../etc"', "bot.language"),
         ("hourly_cap = 30", "hourly_cap = 3000", "budget.hourly_cap doit être positif et au plus 1000 €"),

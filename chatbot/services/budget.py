@@ -24,8 +24,7 @@ from chatbot.db.models import (
 from chatbot.errors import DomainError
 from chatbot.services.limits import MAX_BUDGET_REASON, MAX_ENVELOPE_NAME, check_length
 from chatbot.text import slug
-
-BUDGET_YEARS = range(2000, 2100)  # the years `/budget … <année>` reads (YearConverter)
+from chatbot.values import BUDGET_YEARS
 
 
 @dataclass(frozen=True)
