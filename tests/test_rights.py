@@ -114,6 +114,14 @@ async def test_a_member_is_looked_up_as_written_not_as_a_look_alike(chat: Chat) 
     assert "pierr »" in unknown and "jean-pierr" not in unknown  # named as typed, not folded
 
 
+async def test_a_member_is_found_alike_on_both_databases(chat: Chat) -> None:
+    """Élodie and élodie differ beyond A-Z: other accounts on SQLite and PostgreSQL alike (lower() differs)."""
+    await chat("/contrib 1h tech Relecture", user="Élodie")
+    assert "Relecture" in await chat("/contrib liste @Élodie")
+    assert "Relecture" not in await chat("/contrib liste @élodie")
+    assert "Relecture" in await chat("/contrib liste @ÉLODIE")  # only A-Z differ in case
+
+
 @pytest.mark.parametrize("name", SAME_ACCOUNT)
 async def test_the_admin_in_any_case_is_the_admin(chat: Chat, name: str) -> None:
     reply = await chat("/budget definir tech 4000", user=name)

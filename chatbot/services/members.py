@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 
-from sqlalchemy import bindparam, func, inspect, select
+from sqlalchemy import bindparam, func, inspect, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatbot.clock import Clock
-from chatbot.config import Settings, holds_role
+from chatbot.config import Settings, account_key, holds_role
 from chatbot.db.models import Member
 from chatbot.errors import DomainError
 
@@ -70,8 +70,18 @@ class MemberService:
         return member
 
     async def by_username(self, username: str) -> Member:
-        query = select(Member).where(func.lower(Member.username) == username.lower()).order_by(Member.id)
-        member = await self.session.scalar(query)
+        """The member of that account: the name as written, only the case of A-Z ignored (as for rights).
+
+        SQL's lower() folds only ASCII on SQLite and every letter on PostgreSQL: the query asks for a superset on
+        either, and the account rule picks among it, so that both databases find the same member."""
+        wanted = account_key(username)
+        lowered = func.lower(Member.username)
+        query = (
+            select(Member)
+            .where(or_(Member.username == username, lowered == wanted, lowered == username.lower()))
+            .order_by(Member.id)
+        )
+        member = next((m for m in await self.session.scalars(query) if account_key(m.username) == wanted), None)
         if member is None:
             raise DomainError("member_unknown", username=username)
         return member
