@@ -347,6 +347,11 @@ def _parse_rocketchat(reader: TomlReader, table: dict[str, Any]) -> RocketChatSe
         raise ConfigError(
             f'rocketchat.url doit commencer par http:// ou https:// (ex. "https://chat.exemple.org"), pas « {url} ».'
         )
+    if "@" in url.split("://", 1)[1].split("/", 1)[0]:  # user:password@host: a secret in the file, and shown
+        raise ConfigError(
+            "rocketchat.url ne doit pas contenir d'identifiants (utilisateur:mot-de-passe@) : ils viennent de "
+            'l\'environnement, ROCKETCHAT_USER et ROCKETCHAT_PASSWORD (ex. url = "https://chat.exemple.org").'
+        )
     thread_replies = table.get("thread_replies", True)
     if not isinstance(thread_replies, bool):
         raise ConfigError("rocketchat.thread_replies doit valoir true ou false.")

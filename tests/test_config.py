@@ -194,6 +194,11 @@ def test_unknown_keys_stop_start_up(tmp_path: Path, old: str, new: str, message:
         ),
         ("# year = 2026", "year = 99999", "budget.year doit être une année entre 2000 et 2099"),
         ("# year = 2026", "year = 2100", "budget.year doit être une année entre 2000 et 2099"),  # no command reads it
+        (
+            'url = "http://localhost:3000"',
+            'url = "http://admin:Secr3tPW@localhost:3000"',
+            "rocketchat.url ne doit pas contenir d'identifiants",
+        ),
         ('language = "fr"', 'language = "xx"', "bot.language : pas de catalogue de messages pour « xx »"),
         ('language = "fr"', 'language = "../../etc"', "bot.language"),
         ("hourly_cap = 30", "hourly_cap = 3000", "budget.hourly_cap doit être positif et au plus 1000 €"),
