@@ -16,9 +16,9 @@ from sqlalchemy.sql.expression import Executable
 
 from chatbot.clock import Clock, SystemClock
 from chatbot.commandkit import Command, CommandGroup
-from chatbot.config import Settings
+from chatbot.config import ConfigError, Settings
 from chatbot.context import Context, ReactionContext, UnitFields
-from chatbot.converters import EnvelopeDirectory, ParseContext
+from chatbot.converters import EnvelopeConverter, EnvelopeDirectory, ParseContext
 from chatbot.db import migrate
 from chatbot.db.engine import make_engine, make_session_factory, writes
 from chatbot.db.models import Envelope, Member, ProcessedMessage
@@ -65,6 +65,21 @@ def feature_modules() -> list[ModuleType]:
 
 def command_groups() -> list[CommandGroup]:
     return [module.group for module in feature_modules()]
+
+
+def check_names_against_commands(settings: Settings, router: Router) -> None:
+    """Refuse (ConfigError) a configured circle or envelope slug or alias that is already a word of the commands
+    (`journal`, `hier`, `mois`): `/budget journal` would show the journal, never that envelope."""
+    today = SystemClock(settings.timezone).now()
+    context = ParseContext(today=today.date(), now=today, circles=circle_directory(settings))
+    named = [("circles", c.slug, n) for c in settings.circles for n in (c.slug, *c.aliases)]
+    named += [("envelopes", e.slug, n) for e in settings.envelopes for n in (e.slug, *e.aliases)]
+    for where, slug_, name in named:
+        if router.taken_word(name, context, EnvelopeConverter):
+            raise ConfigError(
+                f"{where} (« {slug_} ») : « {name} » est déjà un mot des commandes (`/budget {name}` ne "
+                "désignerait pas ce cercle ou cette enveloppe) ; choisissez un autre nom, ex. « cercle-{name} »."
+            )
 
 
 @dataclass
@@ -119,6 +134,8 @@ class Bot:
         t = load_catalogue(settings.language)
         fmt = Formatter(t("format.locale"))
         groups = command_groups()
+        router = Router(groups, t, fmt)
+        check_names_against_commands(settings, router)
         return cls(
             settings=settings,
             engine=engine,
@@ -126,7 +143,7 @@ class Bot:
             clock=clock or SystemClock(settings.timezone),
             t=t,
             fmt=fmt,
-            router=Router(groups, t, fmt),
+            router=router,
         )
 
     async def start(self, *, auto_migrate: bool | None = None, run_scheduler: bool = False) -> None:

@@ -113,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(
             t(f"cli.{error.key}", url=redact.shown_url, **error.data), error, args.verbose, redact, EXIT_CONFIG
         )
+    except ConfigError as error:  # found once the commands are known (a name that is a command word)
+        print(t("cli.config_error", error=redact(str(error))), file=sys.stderr)
+        return EXIT_CONFIG
     except KeyboardInterrupt:
         print(t("cli.interrupted"), file=sys.stderr)
         return EXIT_INTERRUPTED

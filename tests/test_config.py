@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from chatbot.app import Bot
 from chatbot.config import ConfigError, example_config_path, load_settings, parse_settings
 
 
@@ -267,3 +271,29 @@ def test_echoed_keys_and_values_stay_on_one_visible_line() -> None:
     raw["bot"]["\n"] = 0
     with pytest.raises(ConfigError, match=r"clé inconnue « \\u000a » dans \[bot\]"):
         parse_settings(raw)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ('slug = "inter-cae"', 'slug = "journal"'),  # /budget journal shows the journal
+        ('circle = "tech"\namount = 3000', 'circle = "tech"\namount = 3000\naliases = ["hier"]'),  # a work date
+        ('circle = "communication"\namount = 2500', 'circle = "communication"\namount = 2500\naliases = ["mois"]'),
+    ],
+)
+def test_a_configured_name_that_is_a_command_word_stops_start_up(tmp_path: Path, old: str, new: str) -> None:
+    path, _ = written(tmp_path, old, new)
+    with pytest.raises(ConfigError, match="est déjà un mot des commandes"):
+        Bot.create(load_settings(path, "sqlite+aiosqlite:///:memory:"))
+    result = subprocess.run(
+        [sys.executable, "-m", "chatbot", "console", "--config", str(path)],
+        input="",
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env={k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
+        timeout=60,
+    )
+    assert result.returncode == 2 and "est déjà un mot des commandes" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
