@@ -96,13 +96,26 @@ def _split_urls(text: str) -> list[tuple[str, bool]]:
 
 def _shortened(pieces: list[tuple[str, bool]], limit: int) -> list[tuple[str, bool]]:
     """About `limit` characters: the words are cut with `…` (a quarter of the limit is kept for them even beside a
-    long link), every URL is kept whole, however long."""
-    room = max(limit // 4, limit - sum(len(piece) for piece, is_url in pieces if is_url))
+    long link). A URL is never cut: the first is kept whole, however long, the others while they fit in the limit;
+    one that does not is left out (`…`), so that a line full of links cannot swell a listing past what a chat
+    message holds."""
+    whole: set[int] = set()  # the URLs shown
+    budget = limit
+    for index, (piece, is_url) in enumerate(pieces):
+        if is_url and (not whole or len(piece) <= budget):
+            whole.add(index)
+            budget -= len(piece)
+    room = max(limit // 4, limit - sum(len(pieces[index][0]) for index in whole))
     out: list[tuple[str, bool]] = []
     cut = False
-    for piece, is_url in pieces:
+    for index, (piece, is_url) in enumerate(pieces):
         if is_url:
-            out.append(((" " + piece) if cut else piece, True))
+            if index in whole:
+                out.append(((" " + piece) if cut else piece, True))
+            elif not cut:
+                spaced = bool(out) and not out[-1][1] and out[-1][0].endswith(" ")
+                out.append(("…" if spaced else " …", False))
+                cut = True
             continue
         if cut:
             continue

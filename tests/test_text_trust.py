@@ -39,6 +39,22 @@ def test_a_long_link_is_kept_whole_and_the_words_around_it_are_cut() -> None:
     assert len(visible(chat_safe("mot " * 100, 50))) == 50  # words alone are still cut to the limit
 
 
+def test_links_beyond_the_first_are_left_out_whole_not_cut_when_they_do_not_fit() -> None:
+    links = [f"https://exemple.org/{i}/" + "x" * 170 for i in range(5)]
+    shown = visible(chat_safe("Voir " + " ".join(links), 80))
+    assert shown == "Voir " + links[0] + " …"
+    assert not any(link[:40] in shown for link in links[1:])  # none of the others, not even cut
+    short = ["https://a.org/1", "https://a.org/2"]
+    assert visible(chat_safe(" et ".join(short), 80)) == " et ".join(short)  # what fits is kept
+
+
+async def test_a_listing_of_declarations_full_of_links_stays_a_chat_message(chat: Chat) -> None:
+    links = " ".join(f"https://exemple.org/{i}/" + "x" * 170 for i in range(5))
+    for _ in range(8):
+        await chat(f"/contrib 1h tech {links}")
+    assert len(visible(await chat("/contrib liste"))) < 5000  # Rocket.Chat's default message size
+
+
 async def test_a_teams_link_is_whole_in_the_announcement_the_list_and_the_reminders(
     chat: Chat, bot: Bot, clock: FixedClock
 ) -> None:
