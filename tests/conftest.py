@@ -13,6 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from aiohttp.test_utils import TestServer
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -25,6 +26,7 @@ from chatbot.db.models import Base
 from chatbot.text import visible
 from chatbot.transport.base import Author, IncomingMessage, Outgoing, Room, RoomKind
 from chatbot.transport.rocketchat.outbox import Outbox
+from chatbot.web import make_web_app
 
 PARIS = ZoneInfo("Europe/Paris")
 # A Thursday: 26 November 2026, 10:00 in Paris.
@@ -182,3 +184,27 @@ def _no_stray_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The developer's own DATABASE_URL must not leak into tests."""
     monkeypatch.delenv("DATABASE_URL", raising=False)
     yield
+
+
+CALENDAR_TOKEN = "s3cret-token"
+
+
+@pytest.fixture
+async def feed_bot(settings: Settings, clock: FixedClock) -> AsyncIterator[Bot]:
+    """The bot with a calendar token, for its web app."""
+    with_token = dataclasses.replace(
+        settings, meetings=dataclasses.replace(settings.meetings, calendar_token=CALENDAR_TOKEN)
+    )
+    bot = Bot.create(with_token, clock=clock)
+    await bot.start(auto_migrate=False)
+    try:
+        yield bot
+    finally:
+        await bot.close()
+
+
+@pytest.fixture
+async def server(feed_bot: Bot) -> AsyncIterator[TestServer]:
+    """The bot's web app (calendar feeds, health), served on loopback."""
+    async with TestServer(make_web_app(feed_bot), host="127.0.0.1") as running:
+        yield running

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import aiohttp
-import pytest
 from aiohttp.test_utils import TestServer
 from dateutil.rrule import rruleset, rrulestr
 from icalendar import Calendar
@@ -16,31 +13,12 @@ from sqlalchemy import select
 
 from chatbot.app import Bot
 from chatbot.clock import FixedClock
-from chatbot.config import Settings
 from chatbot.db.models import Meeting, MeetingStatus
 from chatbot.transport.base import Outgoing
-from chatbot.web import make_web_app
-from tests.conftest import Chat
+from tests.conftest import CALENDAR_TOKEN, Chat
 
 PARIS = ZoneInfo("Europe/Paris")
-TOKEN = "s3cret-token"
-
-
-@pytest.fixture
-async def feed_bot(settings: Settings, clock: FixedClock) -> AsyncIterator[Bot]:
-    with_token = dataclasses.replace(settings, meetings=dataclasses.replace(settings.meetings, calendar_token=TOKEN))
-    bot = Bot.create(with_token, clock=clock)
-    await bot.start(auto_migrate=False)
-    try:
-        yield bot
-    finally:
-        await bot.close()
-
-
-@pytest.fixture
-async def server(feed_bot: Bot) -> AsyncIterator[TestServer]:
-    async with TestServer(make_web_app(feed_bot), host="127.0.0.1") as running:
-        yield running
+TOKEN = CALENDAR_TOKEN
 
 
 async def fetch(server: TestServer, path: str) -> tuple[int, str, bytes]:

@@ -4,36 +4,15 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
-from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp.test_utils import TestServer
 
-from chatbot.app import Bot
-from chatbot.clock import FixedClock
-from chatbot.config import Settings
-from chatbot.web import TokenRedactor, make_web_app
+from chatbot.web import TokenRedactor
+from tests.conftest import CALENDAR_TOKEN
 
-TOKEN = "Tok3n-s3cret-9f8e7d"
-
-
-@pytest.fixture
-async def feed_bot(settings: Settings, clock: FixedClock) -> AsyncIterator[Bot]:
-    with_token = dataclasses.replace(settings, meetings=dataclasses.replace(settings.meetings, calendar_token=TOKEN))
-    bot = Bot.create(with_token, clock=clock)
-    await bot.start(auto_migrate=False)
-    try:
-        yield bot
-    finally:
-        await bot.close()
-
-
-@pytest.fixture
-async def server(feed_bot: Bot) -> AsyncIterator[TestServer]:
-    async with TestServer(make_web_app(feed_bot), host="127.0.0.1") as running:
-        yield running
+TOKEN = CALENDAR_TOKEN
 
 
 async def raw_request(server: TestServer, request: bytes) -> bytes:
