@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, text
@@ -43,3 +46,23 @@ async def snapshot(bot: Bot) -> dict[str, list[tuple[Any, ...]]]:
 async def count(bot: Bot, table: str, where: str = "1=1") -> int:
     async with bot.sessions() as session:
         return int((await session.execute(text(f"SELECT count(*) FROM {table} WHERE {where}"))).scalar_one())
+
+
+def run_cli(cwd: Path, *args: str, env: dict[str, str], script: str = "") -> subprocess.CompletedProcess[str]:
+    """Run `python -m chatbot ARGS` in `cwd` with this environment and `script` on stdin, as a person would in a
+    terminal; stdout and stderr as plain text (no invisible joiners)."""
+    from tests.conftest import plain
+
+    result = subprocess.run(
+        [sys.executable, "-m", "chatbot", *args],
+        cwd=cwd,
+        env={**env, "PYTHONUTF8": "1"},
+        input=script,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=60,
+    )
+    result.stdout = plain(result.stdout)
+    result.stderr = plain(result.stderr)
+    return result

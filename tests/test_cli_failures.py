@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 
 from chatbot.cli import Redactor, main, mask_url
 from tests.conftest import PG_SKIP_REASON, plain
+from tests.helpers import run_cli
 
 PASSWORD = "Super-Secret-PW5"
 SECRET_PARTS = ("Super", "Secret", "PW5")
@@ -41,19 +42,7 @@ BAD_URLS = {
 
 def chatbot(cwd: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """Run `python -m chatbot ARGS` in `cwd` with this environment (DATABASE_URL included), nothing on stdin."""
-    result = subprocess.run(
-        [sys.executable, "-m", "chatbot", *args],
-        cwd=cwd,
-        env={**env, "PYTHONUTF8": "1"},
-        input="",
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=60,
-    )
-    result.stdout = plain(result.stdout)
-    result.stderr = plain(result.stderr)
-    return result
+    return run_cli(cwd, *args, env=env)
 
 
 def environment(url: str, **more: str) -> dict[str, str]:

@@ -8,7 +8,6 @@ import io
 import os
 import re
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +17,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tests.conftest import PG_SKIP_REASON, plain
+from tests.conftest import PG_SKIP_REASON
+from tests.helpers import run_cli
 
 EXIT_CONFIG = 2
 EXIT_DATABASE = 3
@@ -39,23 +39,10 @@ CSV_HEADER = [
 def chatbot(
     cwd: Path, *args: str, script: str = "", env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run `python -m chatbot ARGS` in `cwd` with `script` on stdin; stdout and stderr as plain text."""
+    """Run `python -m chatbot ARGS` in `cwd` with `script` on stdin, DATABASE_URL left out of the environment."""
     environment = dict(os.environ if env is None else env)
     environment.pop("DATABASE_URL", None)
-    environment["PYTHONUTF8"] = "1"
-    result = subprocess.run(
-        [sys.executable, "-m", "chatbot", *args],
-        cwd=cwd,
-        env=environment,
-        input=script,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=60,
-    )
-    result.stdout = plain(result.stdout)
-    result.stderr = plain(result.stderr)
-    return result
+    return run_cli(cwd, *args, env=environment, script=script)
 
 
 def console(cwd: Path, script: str, *args: str) -> subprocess.CompletedProcess[str]:
