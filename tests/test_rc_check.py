@@ -55,6 +55,20 @@ async def test_all_good(fake_rc: FakeRocketChat) -> None:  # noqa: F811
     assert "dispense de la limite de requêtes" in text
 
 
+async def test_an_account_that_could_not_be_looked_up_is_not_called_missing(fake_rc: FakeRocketChat) -> None:  # noqa: F811
+    fake_rc.add_user("dominique")  # camille, the example's admin, is missing
+    fake_rc.faults.fail_next("users.info", 1, status=403)
+    text, _ = await report(fake_rc, token_of(fake_rc))
+    assert "« camille » (administrateur) n'a pas pu être vérifié (HTTP 403" in text
+    assert "« camille » (administrateur) ne correspond à aucun compte" not in text
+    fake_rc.faults.fail_next("users.info", 20, status=503)  # the server failing, retries included
+    text, _ = await report(fake_rc, token_of(fake_rc))
+    assert "« camille » (administrateur) n'a pas pu être vérifié" in text
+    fake_rc.faults.clear()
+    text, _ = await report(fake_rc, token_of(fake_rc))
+    assert "« camille » (administrateur) ne correspond à aucun compte" in text
+
+
 async def test_bot_not_in_a_room(fake_rc: FakeRocketChat) -> None:  # noqa: F811
     fake_rc.add_channel("cercle-sante", ["alice"])
     text, _ = await report(fake_rc, token_of(fake_rc))

@@ -149,8 +149,11 @@ async def _accounts(rest: RestClient, settings: Settings, t: Catalogue) -> list[
         shown = ", ".join(roles)
         try:
             reply = await rest.call("users_info", username=name)
-        except RestError:
-            findings.append(Finding(Level.FAIL, t("check.account_missing", name=name, roles=shown)))
+        except (RestError, TransientError) as error:
+            if isinstance(error, RestError) and error.status in (400, 404):  # Rocket.Chat's "User not found."
+                findings.append(Finding(Level.FAIL, t("check.account_missing", name=name, roles=shown)))
+            else:  # not allowed to look, or the server failing: nothing is known of the account
+                findings.append(Finding(Level.WARN, t("check.account_unverified", name=name, roles=shown, error=error)))
             continue
         actual = str(((reply.get("user") if isinstance(reply, dict) else None) or {}).get("username") or "")
         if holds_role(actual, frozenset({name})):
