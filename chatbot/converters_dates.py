@@ -59,6 +59,8 @@ class PastDateConverter(Converter):
             raise ArgumentError("date_invalid", given=text)
         if (found := _WEEKDAY.match(words)) and found.group(1) in WEEKDAYS:
             back = (ctx.today.weekday() - WEEKDAYS[found.group(1)]) % 7
+            if back == 0 and (words.endswith(" dernier") or words.endswith(" passe")):
+                back = 7  # `lundi dernier` typed on a Monday is a week ago; `lundi` alone is today
             return ctx.today - timedelta(days=back)
         return None
 

@@ -392,6 +392,15 @@ def test_past_date(text: str, expected: date, ctx: ParseContext) -> None:
     assert value(PastDateConverter(), text, ctx) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("lundi dernier", date(2026, 11, 23)), ("lundi passé", date(2026, 11, 23)), ("lundi", date(2026, 11, 30))],
+)
+def test_last_weekday_typed_on_that_weekday_is_a_week_ago(text: str, expected: date) -> None:
+    monday = ParseContext(today=date(2026, 11, 30))
+    assert value(PastDateConverter(), text, monday) == expected
+
+
 @pytest.mark.parametrize("text", ["31/02", "30/02/2026", "29/02/2026", "32/01", "12/13", "2026-02-30", "31 avril"])
 def test_impossible_dates(text: str, ctx: ParseContext) -> None:
     raised = error(PastDateConverter(), text, ctx)
