@@ -38,6 +38,8 @@ VERBS: dict[str, Verb] = {
     "amender": Verb.AMEND, "amende": Verb.AMEND, "amend": Verb.AMEND,
 }  # fmt: skip
 
+# The first person written in one word: `m'abstiens`, `j'objecte`.
+_WITHOUT_PRONOUN = {"m'abstiens": "abstiens", "j'objecte": "objecte", "j'approuve": "ok", "j'accepte": "ok"}
 _NUMBER = re.compile(r"(?:n°|no|n|#)?\s*(\d+)")
 _NUMBER_SIGNS = ("n°", "no", "#")
 MAX_NUMBER_DIGITS = 9  # rounds and decisions are numbered by the database: more digits name none
@@ -79,8 +81,13 @@ class RoundTargetConverter(Converter):
         if len(tokens) == used:
             return RoundTarget(number, Verb.SHOW), used
         word = fold(tokens[used].text).strip().rstrip(":")
-        if word in ("m'abstiens", "m’abstiens"):
-            word = "abstiens"
+        # `je consens`, `je m'abstiens`, `je suis d'accord`, `j'objecte`: the verb after the pronoun.
+        lead = [fold(t.text).strip() for t in tokens[used : used + 2] if not t.quoted]
+        pronoun = 2 if lead[:2] == ["je", "suis"] else 1 if lead[:1] == ["je"] else 0
+        if pronoun and len(tokens) > used + pronoun and not tokens[used + pronoun].quoted:
+            used += pronoun
+            word = fold(tokens[used].text).strip().rstrip(":")
+        word = _WITHOUT_PRONOUN.get(word.replace("’", "'"), word)
         verb = VERBS.get(word)
         if verb is None:
             close = difflib.get_close_matches(word, list(VERBS), n=1, cutoff=0.7)

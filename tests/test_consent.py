@@ -623,3 +623,17 @@ async def test_round_nobody_answered_is_adopted_at_its_deadline_with_a_warning(
     assert "Cycle n°1 adopté" in outcome and "Décision D-1" in outcome
     assert "Personne n'a répondu à ce cycle (à part son auteur)" in outcome
     assert await count(bot, "decision") == 1
+
+
+async def test_positions_in_the_first_person(chat: Chat, bot: Bot) -> None:
+    """Members write `je consens`, `je m'abstiens`, `je suis d'accord`, `j'objecte …` as often as the bare word."""
+    await open_round(chat, "Adopter la charte 48h")
+    assert "consentement au cycle n°1 est enregistré" in await chat("/consent 1 je consens", user="bruno", room=GOV)
+    assert "abstention sur le cycle n°1" in await chat("/consent 1 je m'abstiens", user="chloe", room=GOV)
+    assert "abstention sur le cycle n°1" in await chat("/consent 1 je m’abstiens", user="david", room=GOV)
+    reply = await chat("/consent 1 je suis d'accord", user="fanny", room=GOV)
+    assert "consentement au cycle n°1 est enregistré" in reply
+    reply = await chat("/consent 1 j'objecte : exclut ceux sans visio", user="emma", room=GOV)
+    assert "objection au cycle n°1 est enregistrée" in reply
+    assert "exclut ceux sans visio" in await chat("/consent 1", room=GOV)
+    assert await count(bot, "consent_position") == 5
