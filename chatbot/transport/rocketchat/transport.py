@@ -384,14 +384,14 @@ class RocketChatTransport:
                 commands.setdefault(document["_id"], (ts, document, info))
             elif read_at.get(document["_id"], -1) <= index:
                 emissions.append((document, info))
-        queued = [(d, i) for _ts, d, i in sorted(commands.values(), key=lambda c: (c[0], c[1]["_id"]))]
-        queued += [(document, info) for document, info, _mark in posts] + emissions
-        self._held = []
+        in_order = [(d, i) for _ts, d, i in sorted(commands.values(), key=lambda c: (c[0], c[1]["_id"]))]
         now = time.perf_counter()
-        for document, info in queued:
-            if why_ignored(document, self.user_id) is None:
-                self._received.setdefault(document["_id"], now)
-            self.queue.put_nowait((document, info))
+        for document, _info in in_order:
+            self._received.setdefault(document["_id"], now)
+        self._held = []
+        queued = [*in_order, *((document, info) for document, info, _mark in posts), *emissions]
+        for item in queued:
+            self.queue.put_nowait(item)
         return len(queued)
 
     async def _read_reactable_posts(self) -> list[ReadPost]:
