@@ -66,6 +66,11 @@ def account_key(username: str) -> str:
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
+def is_username(name: str) -> bool:
+    """Whether `name` (without its @) can be a Rocket.Chat username: not empty, no space, no @."""
+    return bool(name) and not any(c.isspace() or c == "@" for c in name)
+
+
 def holds_role(username: str, holders: frozenset[str] | tuple[str, ...]) -> bool:
     """Whether this account is one of `holders` (account keys, see `account_key`)."""
     return len(username) <= USERNAME_MAX and account_key(username) in holders
@@ -306,7 +311,7 @@ def _usernames(reader: TomlReader, table: dict[str, Any], where: str) -> list[st
     names = []
     for name in reader.string_list(table, where):
         bare = name.removeprefix("@")
-        if not bare or any(c.isspace() or c == "@" for c in bare) or len(bare) > USERNAME_MAX:
+        if not is_username(bare) or len(bare) > USERNAME_MAX:
             raise ConfigError(
                 f"{where} : « {name} » n'est pas un nom d'utilisateur Rocket.Chat "
                 f'(sans espace, au plus {USERNAME_MAX} caractères ; ex. ["camille"]).'

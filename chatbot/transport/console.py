@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from chatbot.config import Settings, account_key
+from chatbot.config import Settings, account_key, is_username
 from chatbot.messages import Catalogue
 from chatbot.text import visible
 from chatbot.transport.base import Author, Handler, IncomingMessage, Outgoing, Room, RoomKind
@@ -127,4 +127,4 @@ def _username(typed: str) -> str:
     """The account typed after `--as` or `:as`, as written (a look-alike is another account: nothing is folded);
     empty when it is no username (a space inside). One account whatever the case of A-Z, as on Rocket.Chat."""
     name = typed.strip().removeprefix("@")
-    return "" if any(c.isspace() or c == "@" for c in name) else name
+    return name if is_username(name) else ""
