@@ -15,7 +15,6 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import NoReturn
-from urllib.parse import quote, unquote
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
@@ -24,6 +23,7 @@ from chatbot.app import Bot, SchemaOutOfDate
 from chatbot.config import ConfigError, Settings, load_settings
 from chatbot.db import migrate
 from chatbot.db.engine import DatabaseUrlError, check_url, make_engine
+from chatbot.masking import MASK, mask_known
 from chatbot.messages import load_catalogue
 from chatbot.transport.console import ConsoleTransport
 from chatbot.web import start_web
@@ -246,7 +246,6 @@ SECRET_VARIABLES = ("DATABASE_PASSWORD", "ROCKETCHAT_PASSWORD", "ROCKETCHAT_AUTH
 # `scheme://user:password@` in some text: the password runs to the last @ of the word.
 _USERINFO = re.compile(r"(?P<head>(?:[A-Za-z][\w+.-]*)?://[^\s:/]*):(?P<password>\S*)@")
 _PASSWORD_PARAMETER = re.compile(r"(?i)\b(?P<head>password|passwd|pwd)=(?P<password>[^&\s]+)")
-_MASK = "***"
 _FRAGMENT = 3  # the parts of a password (between : @ / ? #) this long or longer are masked too, wherever they are
 
 
@@ -254,7 +253,7 @@ def mask_url(url: str) -> str:
     """The URL with its password shown as *** (`bot:***@host`), even a URL that cannot be parsed."""
     parts = _userinfo(url)
     if parts is not None:
-        url = f"{parts[0]}{_MASK}{parts[2]}"
+        url = f"{parts[0]}{MASK}{parts[2]}"
     return _mask_in_text(url)
 
 
@@ -271,8 +270,8 @@ def _userinfo(url: str) -> tuple[str, str, str] | None:
 
 
 def _mask_in_text(text: str) -> str:
-    masked = _USERINFO.sub(lambda found: f"{found['head']}:{_MASK}@", text)
-    return _PASSWORD_PARAMETER.sub(lambda found: f"{found['head']}={_MASK}", masked)
+    masked = _USERINFO.sub(lambda found: f"{found['head']}:{MASK}@", text)
+    return _PASSWORD_PARAMETER.sub(lambda found: f"{found['head']}={MASK}", masked)
 
 
 def _url_secrets(url: str) -> set[str]:
@@ -312,12 +311,7 @@ class Redactor:
     def __call__(self, text: str) -> str:
         for url in self.urls:
             text = text.replace(url, mask_url(url))
-        text = _mask_in_text(text)
-        for secret in sorted(self.secrets, key=len, reverse=True):
-            for form in (secret, quote(secret, safe=""), unquote(secret)):
-                if form:
-                    text = text.replace(form, _MASK)
-        return text
+        return mask_known(_mask_in_text(text), self.secrets)
 
 
 class RedactingFormatter(logging.Formatter):

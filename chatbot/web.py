@@ -8,9 +8,10 @@ from __future__ import annotations
 import logging
 import re
 from typing import TYPE_CHECKING
-from urllib.parse import quote
 
 from aiohttp import web
+
+from chatbot.masking import MASK, mask_known
 
 if TYPE_CHECKING:
     from chatbot.app import Bot
@@ -18,7 +19,6 @@ if TYPE_CHECKING:
 BOT_KEY = web.AppKey("bot", object)
 # aiohttp's loggers (aiohttp.log): the server one logs the start of a request it refuses, traceback included.
 AIOHTTP_LOGGERS = ("aiohttp.access", "aiohttp.client", "aiohttp.internal", "aiohttp.server", "aiohttp.web")
-_MASK = "***"
 # `/calendar/<token>/…` (or the token cut short at the end of a logged excerpt), but not `/calendar/<name>.ics`.
 _TOKEN_IN_PATH = re.compile(r"(/calendar/)(?![^/\s?#&'\"\\]*\.ics)[^/\s?#&'\"\\]+")
 _TOKEN_PARAMETER = re.compile(r"(?i)(\btoken=)[^&\s#'\"\\]+")
@@ -32,12 +32,9 @@ class TokenRedactor:
         self.known: set[str] = set()
 
     def __call__(self, text: str) -> str:
-        text = _TOKEN_IN_PATH.sub(rf"\g<1>{_MASK}", text)
-        text = _TOKEN_PARAMETER.sub(rf"\g<1>{_MASK}", text)
-        for token in sorted(self.known, key=len, reverse=True):
-            for form in {token, quote(token, safe="")}:
-                text = text.replace(form, _MASK)
-        return text
+        text = _TOKEN_IN_PATH.sub(rf"\g<1>{MASK}", text)
+        text = _TOKEN_PARAMETER.sub(rf"\g<1>{MASK}", text)
+        return mask_known(text, self.known)
 
 
 class TokenFilter(logging.Filter):
