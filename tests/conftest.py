@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import os
 import shutil
@@ -106,14 +107,26 @@ def clock() -> FixedClock:
     return FixedClock(NOW)
 
 
-@pytest.fixture
-async def bot(settings: Settings, clock: FixedClock) -> AsyncIterator[Bot]:
+@contextlib.asynccontextmanager
+async def started_bot(settings: Settings, clock: FixedClock) -> AsyncIterator[Bot]:
+    """The bot on these settings, started (schema checked, configuration seeded), closed afterwards."""
     instance = Bot.create(settings, clock=clock)
     await instance.start(auto_migrate=False)
     try:
         yield instance
     finally:
         await instance.close()
+
+
+def refusing_overruns(settings: Settings) -> Settings:
+    """The settings with `overrun_policy = "refuse"`: a declaration over the envelope is refused."""
+    return dataclasses.replace(settings, budget=dataclasses.replace(settings.budget, overrun_policy="refuse"))
+
+
+@pytest.fixture
+async def bot(settings: Settings, clock: FixedClock) -> AsyncIterator[Bot]:
+    async with started_bot(settings, clock) as instance:
+        yield instance
 
 
 def plain(text: str) -> str:
@@ -195,12 +208,8 @@ async def feed_bot(settings: Settings, clock: FixedClock) -> AsyncIterator[Bot]:
     with_token = dataclasses.replace(
         settings, meetings=dataclasses.replace(settings.meetings, calendar_token=CALENDAR_TOKEN)
     )
-    bot = Bot.create(with_token, clock=clock)
-    await bot.start(auto_migrate=False)
-    try:
-        yield bot
-    finally:
-        await bot.close()
+    async with started_bot(with_token, clock) as instance:
+        yield instance
 
 
 @pytest.fixture

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from chatbot.app import Bot
 from chatbot.clock import FixedClock
 from chatbot.config import Settings
-from tests.conftest import Chat
+from tests.conftest import Chat, refusing_overruns, started_bot
 from tests.helpers import envelope_row, snapshot
 
 
@@ -75,10 +73,7 @@ async def test_unknown_words_get_the_closest_envelope_or_the_member_form(chat: C
 
 
 async def test_refusal_examples_fit_the_envelope(settings: Settings, clock: FixedClock) -> None:
-    refusing = dataclasses.replace(settings, budget=dataclasses.replace(settings.budget, overrun_policy="refuse"))
-    bot = Bot.create(refusing, clock=clock)
-    await bot.start(auto_migrate=False)
-    try:
+    async with started_bot(refusing_overruns(settings), clock) as bot:
         chat = Chat(bot)
         await chat("/budget taux orientation 10")
         reply = await chat("/contrib 3h 12€/h orientation")
@@ -88,8 +83,6 @@ async def test_refusal_examples_fit_the_envelope(settings: Settings, clock: Fixe
         reply = await chat("/contrib 3h orientation")
         assert "Refusé : 30 € dépasserait l'enveloppe Orientation" in reply
         assert "`/budget orientation`" in reply
-    finally:
-        await bot.close()
 
 
 async def test_export_counts_lines_in_good_french(chat: Chat) -> None:

@@ -17,7 +17,7 @@ from chatbot.clock import FixedClock
 from chatbot.config import ConfigError, Settings, account_key, example_config_path, holds_role, parse_settings
 from chatbot.db.models import Member
 from chatbot.services.members import MemberService
-from tests.conftest import NOW, Chat
+from tests.conftest import NOW, Chat, started_bot
 
 ADMIN_ONLY = "réservée aux administrateurs"
 NOT_YOURS = "ne peut être annulée ou déplacée"
@@ -135,12 +135,8 @@ async def keeper_bot(settings: Settings, clock: FixedClock) -> AsyncIterator[Bot
     raw["circles"][0]["meeting_keepers"] = ["jean_pierre"]
     configured = parse_settings(raw, database_url=settings.database_url)
     configured = dataclasses.replace(configured, budget=settings.budget)
-    instance = Bot.create(configured, clock=clock)
-    await instance.start(auto_migrate=False)
-    try:
+    async with started_bot(configured, clock) as instance:
         yield instance
-    finally:
-        await instance.close()
 
 
 @pytest.mark.parametrize(

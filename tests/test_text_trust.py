@@ -4,7 +4,6 @@ slugs that never hide a subcommand, and messages that say what is true (issue 10
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -15,7 +14,7 @@ from chatbot.clock import FixedClock
 from chatbot.config import Settings
 from chatbot.db.models import AuditEvent, ConsentPosition, ConsentRound, Contribution, Envelope, Meeting
 from chatbot.text import chat_safe, visible
-from tests.conftest import Chat, plain
+from tests.conftest import Chat, plain, refusing_overruns, started_bot
 from tests.test_meetings import Channel, tick, utc
 
 TEAMS = "https://teams.microsoft.com/l/meetup-join/19%3ameeting_" + "N2Q5ZjM4" * 24 + "%40thread.v2/0?context=x"
@@ -201,17 +200,10 @@ async def test_a_slug_that_is_a_subcommand_or_an_argument_word_is_refused(chat: 
 async def test_a_refused_overrun_says_how_far_the_envelope_is_already_overrun(
     settings: Settings, clock: FixedClock
 ) -> None:
-    warned = Bot.create(settings, clock=clock)
-    await warned.start(auto_migrate=False)
-    try:
+    async with started_bot(settings, clock) as warned:
         for hours in (24, 24, 15):  # 1 890 € in a 1 000 € envelope: overrun, warned
             await Chat(warned)(f"/contrib {hours}h orientation")
-    finally:
-        await warned.close()
-    refusing = dataclasses.replace(settings, budget=dataclasses.replace(settings.budget, overrun_policy="refuse"))
-    bot = Bot.create(refusing, clock=clock)
-    await bot.start(auto_migrate=False)
-    try:
+    async with started_bot(refusing_overruns(settings), clock) as bot:
         chat = Chat(bot)
         reply = await chat("/contrib 1h orientation")
         assert "l'enveloppe Orientation est déjà dépassée de 890 €, elle ne peut pas prendre 30 € de plus" in reply
@@ -219,22 +211,15 @@ async def test_a_refused_overrun_says_how_far_the_envelope_is_already_overrun(
         overview = await chat("/budget")
         assert "Orientation (`orientation`) : dépassée de 890 € / 1 000 €" in overview
         assert "-" not in overview.split("Orientation")[1].split("\n")[0]
-    finally:
-        await bot.close()
 
 
 async def test_an_exhausted_envelope_is_called_so(settings: Settings, clock: FixedClock) -> None:
-    refusing = dataclasses.replace(settings, budget=dataclasses.replace(settings.budget, overrun_policy="refuse"))
-    bot = Bot.create(refusing, clock=clock)
-    await bot.start(auto_migrate=False)
-    try:
+    async with started_bot(refusing_overruns(settings), clock) as bot:
         chat = Chat(bot)
         await chat("/contrib 1000€ orientation")
         reply = await chat("/contrib 1h orientation")
         assert "l'enveloppe Orientation est épuisée, elle ne peut pas prendre 30 €" in reply
         assert "ne reste que 0" not in reply
-    finally:
-        await bot.close()
 
 
 async def test_a_work_date_in_year_1_names_the_budget_years_and_suggests_nothing_refused(chat: Chat, bot: Bot) -> None:
