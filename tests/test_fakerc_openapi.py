@@ -10,6 +10,12 @@ import pytest
 
 from tests.fakerc import FakeRocketChat
 from tests.fakerc.fixtures import assert_no_violations, populated
+from tests.fakerc.openapi import spec_available, spec_required
+
+pytestmark = pytest.mark.skipif(
+    not spec_available() and not spec_required(),
+    reason="no Rocket.Chat OpenAPI files (../shared/rocketchat-openapi or ROCKETCHAT_OPENAPI_DIR)",
+)
 
 
 @pytest.fixture
