@@ -18,13 +18,14 @@ from chatbot.clock import Clock, SystemClock
 from chatbot.commandkit import Command, CommandGroup
 from chatbot.config import ConfigError, Settings
 from chatbot.context import Context, ReactionContext, UnitFields
-from chatbot.converters import EnvelopeConverter, EnvelopeDirectory, ParseContext
 from chatbot.db import migrate
 from chatbot.db.engine import make_engine, make_session_factory, writes
 from chatbot.db.models import Envelope, Member, ProcessedMessage
+from chatbot.directories import circle_directory
 from chatbot.errors import UserError
 from chatbot.formatting import Formatter
-from chatbot.meeting_args import circle_directory
+from chatbot.grammar.arguments import EnvelopeConverter
+from chatbot.grammar.base import EnvelopeDirectory, ParseContext
 from chatbot.messages import Catalogue, load_catalogue
 from chatbot.router import Recognised, Router
 from chatbot.scheduler import Deliver, Persist, Scheduler

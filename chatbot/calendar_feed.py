@@ -13,9 +13,9 @@ from datetime import UTC, timedelta
 
 from icalendar import Calendar, Component, Event, vRecur
 
+from chatbot.clock import zone
 from chatbot.db.models import Meeting, MeetingStatus
 from chatbot.services.meetings import end_of
-from chatbot.when import zone
 
 UID_DOMAIN = "coop-chatbot"
 PRODID = "-//coop-chatbot//reunions//FR"

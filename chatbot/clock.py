@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 
 class Clock(Protocol):
@@ -43,3 +44,18 @@ class FixedClock:
 
 def today(clock: Clock) -> date:
     return clock.now().date()
+
+
+def reminder_instant(start: datetime, minutes: int, tz: tzinfo) -> datetime:
+    """When to remind: whole days before keep the wall-clock time (the day before at 14:00, even across a
+    daylight-saving change); other offsets are exact durations (1 h before is 60 minutes before)."""
+    days, rest = divmod(minutes, 24 * 60)
+    moment = start.astimezone(tz)
+    if days:
+        wall = datetime.combine(moment.date() - timedelta(days=days), moment.timetz().replace(tzinfo=None))
+        moment = wall.replace(tzinfo=tz)
+    return (moment - timedelta(minutes=rest)).astimezone(UTC)
+
+
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)

@@ -11,10 +11,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from chatbot.converters import Converter, FreeText, ParseContext
 from chatbot.errors import UsageError
+from chatbot.grammar.base import Converter, FreeText, ParseContext
+from chatbot.grammar.tokens import Token, rest_of_line, tokenize
 from chatbot.text import fold
-from chatbot.tokens import Token, rest_of_line, tokenize
 
 HandlerFn = Callable[..., Awaitable[None]]
 

@@ -9,9 +9,9 @@ from typing import TypedDict
 
 from chatbot.clock import Clock
 from chatbot.config import CircleSettings, Settings
-from chatbot.converters import ParseContext
 from chatbot.db.models import Member
 from chatbot.formatting import Formatter
+from chatbot.grammar.base import ParseContext
 from chatbot.messages import Catalogue
 from chatbot.router import Router
 from chatbot.services import Services

@@ -8,12 +8,12 @@ from datetime import date
 from typing import Any
 
 from chatbot.commandkit import Command, CommandGroup, Permission
-from chatbot.converters import Converter, ParseContext
 from chatbot.errors import ArgumentError, PermissionDenied, UsageError, UserError
 from chatbot.formatting import Formatter
+from chatbot.grammar.base import Converter, ParseContext
+from chatbot.grammar.tokens import tokenize
 from chatbot.messages import Catalogue
 from chatbot.text import chat_safe, fold
-from chatbot.tokens import tokenize
 
 PREFIXES = ("/", "!")
 TRUSTED_KEYS = frozenset({"command", "usage"})  # text the bot built itself, not text a member wrote

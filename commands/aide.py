@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from chatbot.commandkit import CommandGroup, Permission, opt
 from chatbot.context import Context
-from chatbot.converters import CommandNameConverter
 from chatbot.errors import UsageError
+from chatbot.grammar.arguments import CommandNameConverter
 
 group = CommandGroup("aide", aliases=("help", "aider", "?"))
 

@@ -4,16 +4,10 @@ from __future__ import annotations
 
 from chatbot.commandkit import Arg, CommandGroup, Permission, opt
 from chatbot.context import Context
-from chatbot.converters import (
-    EnvelopeConverter,
-    FreeText,
-    HourlyRateConverter,
-    MoneyConverter,
-    NameConverter,
-    NewSlugConverter,
-    YearConverter,
-)
 from chatbot.errors import ArgumentError
+from chatbot.grammar.amounts import HourlyRateConverter, MoneyConverter
+from chatbot.grammar.arguments import EnvelopeConverter, NameConverter, NewSlugConverter, YearConverter
+from chatbot.grammar.base import FreeText
 from chatbot.services.budget import EnvelopeStatus
 from chatbot.text import chat_safe
 from chatbot.values import EnvelopeRef, Money, Rate

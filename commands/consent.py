@@ -12,16 +12,16 @@ from collections.abc import Collection, Mapping
 
 from chatbot.commandkit import CommandGroup, opt
 from chatbot.context import Context, ReactionContext, nobody_known
-from chatbot.converters import FreeText
-from chatbot.converters_consent import RoundTarget, RoundTargetConverter, Verb, is_position_word
-from chatbot.converters_deadline import Proposal, parse_proposal, resolve_deadline
 from chatbot.db.models import ConsentRound, Member, PositionKind, RoundStatus
 from chatbot.errors import ArgumentError, DomainError, PermissionDenied, UsageError
+from chatbot.grammar.base import FreeText
+from chatbot.grammar.consent_arguments import RoundTarget, RoundTargetConverter, Verb, is_position_word
+from chatbot.grammar.deadlines import Proposal, parse_proposal, resolve_deadline
+from chatbot.grammar.tokens import tokenize
 from chatbot.scheduler import Firing
 from chatbot.services import Services
 from chatbot.services.consent import TASK_DEADLINE, TASK_REMINDER, TASK_REVIEW, ConsentService, PositionChange
 from chatbot.text import chat_safe, fold, without_control_characters
-from chatbot.tokens import tokenize
 from chatbot.transport.base import MembersOf, Outgoing, ReactionChange, Room, RoomKind
 from commands.consent_text import ConsentText, mention
 

@@ -6,21 +6,15 @@ from datetime import date
 
 from chatbot.commandkit import Arg, CommandGroup, opt
 from chatbot.context import Context
-from chatbot.converters import (
-    EnvelopeConverter,
-    FreeText,
-    MemberConverter,
-    NumberConverter,
-    QuantityConverter,
-    RateConverter,
-    YearConverter,
-)
-from chatbot.converters_dates import PastDateConverter, PeriodConverter
 from chatbot.errors import UsageError
 from chatbot.export import contributions_csv
+from chatbot.grammar.amounts import QuantityConverter, RateConverter
+from chatbot.grammar.arguments import EnvelopeConverter, MemberConverter, NumberConverter, YearConverter
+from chatbot.grammar.base import FreeText
+from chatbot.grammar.dates import PastDateConverter, PeriodConverter
+from chatbot.grammar.tokens import tokenize
 from chatbot.services.contributions import Outcome
 from chatbot.text import chat_safe
-from chatbot.tokens import tokenize
 from chatbot.transport.base import Attachment
 from chatbot.values import EnvelopeRef, MemberRef, Period, Quantity, Rate
 from commands.common import contribution_line, envelope_remaining, quantity_text, room_envelope

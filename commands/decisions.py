@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from chatbot.commandkit import CommandGroup, opt
 from chatbot.context import Context
-from chatbot.converters import EnvelopeConverter, FreeText
-from chatbot.converters_consent import DecisionRefConverter
 from chatbot.errors import DomainError, PermissionDenied
+from chatbot.grammar.arguments import EnvelopeConverter
+from chatbot.grammar.base import FreeText
+from chatbot.grammar.consent_arguments import DecisionRefConverter
 from chatbot.text import chat_safe
 from chatbot.transport.base import Room, RoomKind
 from chatbot.values import EnvelopeRef

@@ -6,9 +6,10 @@ from datetime import date
 
 from chatbot.commandkit import Arg, CommandGroup, opt
 from chatbot.context import Context
-from chatbot.converters import FreeText, NumberConverter
 from chatbot.errors import ArgumentError, PermissionDenied, UsageError
-from chatbot.meeting_args import (
+from chatbot.grammar.arguments import NumberConverter
+from chatbot.grammar.base import FreeText
+from chatbot.grammar.meeting_arguments import (
     AllCircles,
     CircleConverter,
     CircleRef,
@@ -19,10 +20,11 @@ from chatbot.meeting_args import (
     Video,
     place_and_agenda,
 )
+from chatbot.grammar.meeting_dates import MeetingTime, MeetingWhenConverter, OccurrenceDateConverter
+from chatbot.grammar.recurrences import Recurrence
 from chatbot.text import chat_safe
 from chatbot.transport.base import Outgoing, Room, RoomKind
 from chatbot.values import Duration
-from chatbot.when import MeetingTime, MeetingWhenConverter, OccurrenceDateConverter, Recurrence
 from commands.reunion_feed import ROUTES
 from commands.reunion_tasks import TASKS
 from commands.reunion_text import AGENDA_LIMIT, MeetingTexts

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from chatbot.calendar_feed import build_calendar
 from chatbot.db.models import Meeting
-from chatbot.meeting_args import circle_directory
+from chatbot.directories import circle_directory
 from chatbot.services import Services
 
 if TYPE_CHECKING:

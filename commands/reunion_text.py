@@ -6,13 +6,14 @@ from datetime import datetime
 
 from babel.dates import get_day_names
 
+from chatbot.clock import zone
 from chatbot.config import Settings
 from chatbot.db.models import Meeting
 from chatbot.formatting import Formatter
+from chatbot.grammar.recurrences import RRULE_DAYS
 from chatbot.messages import Catalogue
 from chatbot.services.meetings import announce_days, is_daily, local_start
 from chatbot.text import chat_safe
-from chatbot.when import RRULE_DAYS, zone
 
 PLACE_LIMIT = 200
 AGENDA_LIMIT = 600

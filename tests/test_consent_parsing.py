@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from chatbot.app import Bot
 from chatbot.config import ConfigError, example_config_path, load_settings, parse_settings
-from chatbot.converters_deadline import ReviewSpec, parse_proposal, resolve_deadline, review_date
 from chatbot.errors import ArgumentError, DomainError, UsageError
+from chatbot.grammar.deadlines import ReviewSpec, parse_proposal, resolve_deadline, review_date
 from tests.conftest import NOW, message, plain
 
 PARIS = ZoneInfo("Europe/Paris")

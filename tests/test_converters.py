@@ -7,28 +7,28 @@ from typing import Any
 
 import pytest
 
-from chatbot.converters import (
-    CommandNameConverter,
-    Converter,
+from chatbot.errors import ArgumentError
+from chatbot.grammar.amounts import (
     DurationConverter,
-    EnvelopeConverter,
-    EnvelopeDirectory,
     FlatAmountConverter,
     HourlyRateConverter,
-    MemberConverter,
     MoneyConverter,
+    QuantityConverter,
+    RateConverter,
+)
+from chatbot.grammar.arguments import (
+    CommandNameConverter,
+    EnvelopeConverter,
+    MemberConverter,
     NameConverter,
     NewSlugConverter,
     NumberConverter,
-    ParseContext,
-    QuantityConverter,
-    RateConverter,
     YearConverter,
 )
-from chatbot.converters_dates import PastDateConverter, PeriodConverter
-from chatbot.errors import ArgumentError
+from chatbot.grammar.base import Converter, EnvelopeDirectory, ParseContext
+from chatbot.grammar.dates import PastDateConverter, PeriodConverter
+from chatbot.grammar.tokens import Token, rest_of_line, tokenize
 from chatbot.text import slug
-from chatbot.tokens import Token, rest_of_line, tokenize
 from chatbot.values import Duration, EnvelopeRef, FlatAmount, MemberRef, Money, Period, Rate
 
 TODAY = date(2026, 11, 26)  # a Thursday

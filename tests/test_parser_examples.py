@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from chatbot.app import Bot, command_groups
 from chatbot.commandkit import Command
-from chatbot.converters import ParseContext
 from chatbot.db.models import Envelope
 from chatbot.errors import UsageError
+from chatbot.grammar.base import ParseContext
 from chatbot.messages import load_catalogue
 from chatbot.services import Services
 from chatbot.values import Duration, EnvelopeRef, FlatAmount, MemberRef, Money, Period, Rate

@@ -11,17 +11,12 @@ from dateutil.rrule import rrulestr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chatbot.converters import ParseContext
+from chatbot.clock import reminder_instant
 from chatbot.errors import ArgumentError
-from chatbot.tokens import tokenize
-from chatbot.when import (
-    MeetingTime,
-    MeetingWhenConverter,
-    OccurrenceDateConverter,
-    Recurrence,
-    expand,
-    reminder_instant,
-)
+from chatbot.grammar.base import ParseContext
+from chatbot.grammar.meeting_dates import MeetingTime, MeetingWhenConverter, OccurrenceDateConverter
+from chatbot.grammar.recurrences import Recurrence, expand
+from chatbot.grammar.tokens import tokenize
 
 PARIS = ZoneInfo("Europe/Paris")
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=PARIS)  # a Thursday
@@ -307,8 +302,8 @@ def test_reunion_arguments_parse_or_give_a_french_error(parts: list[str]) -> Non
     """Whatever follows `/reunion`, the parser gives typed values or a user error with a catalogue text."""
     from chatbot.app import command_groups
     from chatbot.config import load_settings
+    from chatbot.directories import circle_directory
     from chatbot.errors import UserError
-    from chatbot.meeting_args import circle_directory
     from chatbot.messages import load_catalogue
 
     group = next(g for g in command_groups() if g.name == "reunion")

@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatbot.clock import Clock
 from chatbot.config import Settings
-from chatbot.converters_deadline import ReviewSpec, review_date
 from chatbot.db.models import ConsentPosition, ConsentRound, Decision, Member, PositionKind, RoundStatus
 from chatbot.errors import DomainError, PermissionDenied
+from chatbot.grammar.deadlines import ReviewSpec, review_date
 from chatbot.services.limits import MAX_POSITION_REASON, MAX_PROPOSAL, check_length
 from chatbot.services.tasks import TaskService
 

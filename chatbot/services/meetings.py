@@ -16,13 +16,14 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chatbot.clock import Clock
+from chatbot.clock import Clock, reminder_instant, zone
 from chatbot.config import CircleSettings, Settings, holds_role
 from chatbot.db.models import Meeting, MeetingStatus, Member
 from chatbot.errors import DomainError, PermissionDenied
+from chatbot.grammar.meeting_dates import MeetingTime
+from chatbot.grammar.recurrences import Recurrence, expand
 from chatbot.services.limits import MAX_LINK, check_length
 from chatbot.services.tasks import TaskService
-from chatbot.when import MeetingTime, Recurrence, expand, reminder_instant, zone
 
 REMINDER = "meeting_reminder"
 START = "meeting_start"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from chatbot.converters import Converter, ParseContext
 from chatbot.errors import ArgumentError
-from chatbot.french_dates import MONTHS, WEEKDAYS
+from chatbot.grammar.base import Converter, ParseContext
+from chatbot.grammar.lexicon import MONTHS, WEEKDAYS
 from chatbot.text import fold
 from chatbot.values import Period
 

@@ -7,23 +7,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from chatbot.config import Settings
-from chatbot.converters import Converter, DurationConverter, EnvelopeDirectory, ParseContext
 from chatbot.errors import ArgumentError
-from chatbot.text import fold, slug
-from chatbot.tokens import Token
+from chatbot.grammar.amounts import DurationConverter
+from chatbot.grammar.base import Converter, ParseContext
+from chatbot.grammar.meeting_dates import MeetingWhenConverter
+from chatbot.grammar.tokens import Token
+from chatbot.text import fold
 from chatbot.values import Duration
-from chatbot.when import MeetingWhenConverter
-
-
-def circle_directory(settings: Settings) -> EnvelopeDirectory:
-    """Every name a member may type for a circle (slug, name, alias, channel) → the circle's slug."""
-    names: dict[str, str] = {}
-    for circle in settings.circles:
-        for name in (circle.slug, circle.name, *circle.aliases, circle.public_channel, circle.private_channel):
-            if name:
-                names.setdefault(slug(name), circle.slug)
-    return EnvelopeDirectory(names)
 
 
 @dataclass(frozen=True)

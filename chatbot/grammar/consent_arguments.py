@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from chatbot.converters import Converter, ParseContext
 from chatbot.errors import DomainError
+from chatbot.grammar.base import Converter, ParseContext
+from chatbot.grammar.tokens import Token
 from chatbot.text import fold
-from chatbot.tokens import Token
 
 
 class Verb(enum.StrEnum):

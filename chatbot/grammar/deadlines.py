@@ -13,11 +13,11 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from chatbot.converters import digits_fit
 from chatbot.errors import ArgumentError, DomainError, UsageError
-from chatbot.french_dates import MONTHS, WEEKDAYS
+from chatbot.grammar.base import digits_fit
+from chatbot.grammar.lexicon import MONTHS, WEEKDAYS
+from chatbot.grammar.tokens import Token, rest_of_line, tokenize
 from chatbot.text import fold
-from chatbot.tokens import Token, rest_of_line, tokenize
 
 END_OF_DAY = time(23, 59)
 MAX_DEADLINE = timedelta(days=183)

@@ -21,23 +21,23 @@ are refused rather than guessed.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from dateutil.rrule import rrulestr
-
-from chatbot.converters import Converter, ParseContext, digits_fit
 from chatbot.errors import ArgumentError
-from chatbot.french_dates import MONTHS, WEEKDAYS
+from chatbot.grammar.base import Converter, ParseContext
+from chatbot.grammar.lexicon import MONTHS, WEEKDAYS
+from chatbot.grammar.recurrences import _RECURRING, _RHYTHM_START, Recurrence, _rule, first_occurrence
+from chatbot.grammar.times import _WD, _clock_time, _naive, _split_leading_time, _split_time, local
+from chatbot.grammar.tokens import Token
 from chatbot.text import fold
-from chatbot.tokens import Token
 
 PAST_TYPO_DAYS = 31  # a yearless date gone by at most this many days is an error, not next year's date
+
+
 HORIZON = timedelta(days=5 * 366)  # a meeting further ahead than this is surely a typo (`12/03/2099`)
-RRULE_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 
 
 @dataclass(frozen=True)
@@ -47,16 +47,6 @@ class MeetingTime:
     start: datetime
 
 
-@dataclass(frozen=True)
-class Recurrence:
-    """A recurring meeting: its RRULE (without DTSTART) and its first occurrence, aware, local."""
-
-    rule: str
-    first: datetime
-
-
-_WD = "(?P<wd>" + "|".join(WEEKDAYS) + ")"
-_TIME = r"(?:a\s+)?(?:(?P<hour>\d{1,2})\s*(?:h|:)\s*(?P<minute>\d{2})?|(?P<noon>midi)|(?P<midnight>minuit))"
 _ONE_OFF = [
     re.compile(r"^(?P<rel>aujourd'hui|aujourd’hui|aujourdhui|demain|apres-demain|apres demain)"),
     re.compile(rf"^(?:ce\s+|le\s+)?{_WD}(?:\s+(?P<next>prochain))?"),
@@ -64,64 +54,6 @@ _ONE_OFF = [
     re.compile(rf"^(?:le\s+)?(?:{_WD}\s+)?(?P<d>1er|\d{{1,2}})\s+(?P<mname>[a-z]+)\.?(?:\s+(?P<y>\d{{4}}))?"),
     re.compile(r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})"),
 ]
-_ORDINALS = {
-    "1er": 1, "1re": 1, "1e": 1, "premier": 1, "premiere": 1,
-    "2e": 2, "2eme": 2, "deuxieme": 2, "second": 2, "seconde": 2,
-    "3e": 3, "3eme": 3, "troisieme": 3,
-    "4e": 4, "4eme": 4, "quatrieme": 4,
-    "dernier": -1, "derniere": -1,
-}  # fmt: skip
-_ORD = "(?P<ord>" + "|".join(sorted(_ORDINALS, key=len, reverse=True)) + ")"
-_EVERY = {"deux": 2, "trois": 3, "quatre": 4}
-_RECURRING = [
-    re.compile(r"^(?P<daily>chaque\s+jour|tous\s+les\s+jours|quotidiennement)"),
-    re.compile(rf"^(?:chaque|tous\s+les|toutes\s+les)\s+{_WD}s?"),
-    re.compile(rf"^(?:chaque\s+semaine|toutes\s+les\s+semaines)\s+(?:le\s+)?{_WD}s?"),
-    re.compile(
-        rf"^(?:tous\s+les\s+(?P<days>\d+)\s+jours|toutes\s+les\s+(?P<weeks>\d+)\s+semaines)\s+(?:le\s+)?{_WD}s?"
-    ),
-    re.compile(rf"^un\s+{_WD}\s+sur\s+(?P<every>\d|deux|trois|quatre)"),
-    re.compile(rf"^(?:le\s+|chaque\s+)?{_ORD}\s+{_WD}\s+(?:du|de\s+chaque)\s+mois"),
-]
-
-
-# Words that start a rhythm: a text starting with one of them that is no known rhythm gets the list of rhythms.
-_RHYTHM_START = re.compile(r"^(?:chaque|tous|toutes|un\s+\S+\s+sur)\b")
-
-
-def _split_time(text: str) -> tuple[str, re.Match[str] | None]:
-    """`jeudi 14h` → (`jeudi`, the time); a text without a time at its end → (text, None)."""
-    found = re.search(rf"(?:^|\s|,){_TIME}$", text)
-    if found is None:
-        return text, None
-    return text[: found.start()].strip(" ,"), found
-
-
-def _split_leading_time(text: str) -> tuple[str, re.Match[str] | None]:
-    """`14h jeudi` → (`jeudi`, the time): the hour may come before the day."""
-    found = re.match(rf"{_TIME}(?=\s|,)", text)
-    if found is None:
-        return text, None
-    return text[found.end() :].strip(" ,"), found
-
-
-def _clock_time(found: re.Match[str], given: str) -> time:
-    if found["noon"]:
-        return time(12, 0)
-    if found["midnight"]:
-        return time(0, 0)
-    hour, minute = int(found["hour"]), int(found["minute"] or 0)
-    if hour > 23 or minute > 59:
-        raise ArgumentError("meeting_time_invalid", given=given)
-    return time(hour, minute)
-
-
-def local(day: date, at: time, tz: tzinfo, given: str) -> datetime:
-    """The aware instant of a wall-clock time, refusing the hour skipped when clocks go forward."""
-    moment = datetime.combine(day, at, tzinfo=tz)
-    if moment.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != moment.replace(tzinfo=None):
-        raise ArgumentError("meeting_time_nonexistent", given=given)
-    return moment
 
 
 def _make_date(year: int, month: int, day: int, given: str) -> date:
@@ -156,10 +88,6 @@ def parse_day(words: str, now: datetime, at: time | None, given: str) -> date | 
     return None
 
 
-def _naive(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=None)
-
-
 def _yearless(year: str | None, month: int, day: int, weekday: str | None, today: date, given: str) -> date:
     if year is not None:
         result = _make_date(int(year) + (2000 if len(year) == 2 else 0), month, day, given)
@@ -186,73 +114,6 @@ def _next_year(today: date, month: int, day: int, given: str) -> date:
         if (today - candidate).days <= PAST_TYPO_DAYS:
             return candidate
     raise ArgumentError("meeting_date_invalid", given=given)
-
-
-def _rule(found: re.Match[str], given: str) -> tuple[str, int]:
-    """RRULE body and its weekly interval (1 for monthly rules, which need no alignment)."""
-    groups = found.groupdict()
-    if groups.get("daily"):
-        return "FREQ=DAILY", 1
-    byday = RRULE_DAYS[WEEKDAYS[groups["wd"]]]
-    if groups.get("ord"):
-        return f"FREQ=MONTHLY;BYDAY={_ORDINALS[groups['ord']]}{byday}", 1
-    interval = 1
-    if not all(digits_fit(groups.get(count) or "") for count in ("days", "weeks")):
-        raise ArgumentError("meeting_interval_invalid", given=given)
-    if groups.get("days"):
-        days = int(groups["days"])
-        if days in (14, 15):  # « tous les 15 jours » is French for every other week
-            interval = 2
-        elif days % 7 == 0 and days > 0:
-            interval = days // 7
-        else:
-            raise ArgumentError("meeting_interval_invalid", given=given)
-    elif groups.get("weeks"):
-        interval = int(groups["weeks"])
-    elif groups.get("every"):
-        every = groups["every"]
-        interval = _EVERY.get(every) or int(every)
-    if not 1 <= interval <= 8:
-        raise ArgumentError("meeting_interval_invalid", given=given)
-    body = f"FREQ=WEEKLY;BYDAY={byday}" if interval == 1 else f"FREQ=WEEKLY;INTERVAL={interval};BYDAY={byday}"
-    return body, interval
-
-
-def expand(rule: str, first: datetime, after: datetime, *, inclusive: bool = True) -> Iterator[datetime]:
-    """Occurrences of a rule from `first` (aware, local wall-clock), at or after `after`."""
-    tz = first.tzinfo
-    start = first.replace(tzinfo=None)
-    for moment in rrulestr(rule, dtstart=start):
-        aware = moment.replace(tzinfo=tz)
-        if aware > after or (inclusive and aware == after):
-            yield aware
-
-
-def first_occurrence(rule: str, at: time, now: datetime, given: str) -> datetime:
-    """The first occurrence of a rule still to come (today's counts if its time is later than now)."""
-    tz = now.tzinfo
-    assert tz is not None
-    start = datetime.combine(now.date(), at)
-    for moment in rrulestr(rule, dtstart=start):
-        aware = moment.replace(tzinfo=tz)
-        if aware > now:
-            return local(aware.date(), at, tz, given)
-    raise ArgumentError("meeting_date_invalid", given=given)  # pragma: no cover - rules here always recur
-
-
-def reminder_instant(start: datetime, minutes: int, tz: tzinfo) -> datetime:
-    """When to remind: whole days before keep the wall-clock time (the day before at 14:00, even across a
-    daylight-saving change); other offsets are exact durations (1 h before is 60 minutes before)."""
-    days, rest = divmod(minutes, 24 * 60)
-    moment = start.astimezone(tz)
-    if days:
-        wall = datetime.combine(moment.date() - timedelta(days=days), moment.timetz().replace(tzinfo=None))
-        moment = wall.replace(tzinfo=tz)
-    return (moment - timedelta(minutes=rest)).astimezone(UTC)
-
-
-def zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
 
 
 class MeetingWhenConverter(Converter):

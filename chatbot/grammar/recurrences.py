@@ -1,0 +1,110 @@
+"""Recurring meetings: `chaque mardi 18h`, `tous les 15 jours jeudi 14h`, `un jeudi sur deux`, `le 2e jeudi du
+mois`, `le dernier vendredi du mois`, kept as RFC 5545 RRULEs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, time
+
+from dateutil.rrule import rrulestr
+
+from chatbot.errors import ArgumentError
+from chatbot.grammar.base import digits_fit
+from chatbot.grammar.lexicon import WEEKDAYS
+from chatbot.grammar.times import _WD, local
+
+RRULE_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+
+
+@dataclass(frozen=True)
+class Recurrence:
+    """A recurring meeting: its RRULE (without DTSTART) and its first occurrence, aware, local."""
+
+    rule: str
+    first: datetime
+
+
+_ORDINALS = {
+    "1er": 1, "1re": 1, "1e": 1, "premier": 1, "premiere": 1,
+    "2e": 2, "2eme": 2, "deuxieme": 2, "second": 2, "seconde": 2,
+    "3e": 3, "3eme": 3, "troisieme": 3,
+    "4e": 4, "4eme": 4, "quatrieme": 4,
+    "dernier": -1, "derniere": -1,
+}  # fmt: skip
+
+
+_ORD = "(?P<ord>" + "|".join(sorted(_ORDINALS, key=len, reverse=True)) + ")"
+
+
+_EVERY = {"deux": 2, "trois": 3, "quatre": 4}
+
+
+_RECURRING = [
+    re.compile(r"^(?P<daily>chaque\s+jour|tous\s+les\s+jours|quotidiennement)"),
+    re.compile(rf"^(?:chaque|tous\s+les|toutes\s+les)\s+{_WD}s?"),
+    re.compile(rf"^(?:chaque\s+semaine|toutes\s+les\s+semaines)\s+(?:le\s+)?{_WD}s?"),
+    re.compile(
+        rf"^(?:tous\s+les\s+(?P<days>\d+)\s+jours|toutes\s+les\s+(?P<weeks>\d+)\s+semaines)\s+(?:le\s+)?{_WD}s?"
+    ),
+    re.compile(rf"^un\s+{_WD}\s+sur\s+(?P<every>\d|deux|trois|quatre)"),
+    re.compile(rf"^(?:le\s+|chaque\s+)?{_ORD}\s+{_WD}\s+(?:du|de\s+chaque)\s+mois"),
+]
+
+
+# Words that start a rhythm: a text starting with one of them that is no known rhythm gets the list of rhythms.
+_RHYTHM_START = re.compile(r"^(?:chaque|tous|toutes|un\s+\S+\s+sur)\b")
+
+
+def _rule(found: re.Match[str], given: str) -> tuple[str, int]:
+    """RRULE body and its weekly interval (1 for monthly rules, which need no alignment)."""
+    groups = found.groupdict()
+    if groups.get("daily"):
+        return "FREQ=DAILY", 1
+    byday = RRULE_DAYS[WEEKDAYS[groups["wd"]]]
+    if groups.get("ord"):
+        return f"FREQ=MONTHLY;BYDAY={_ORDINALS[groups['ord']]}{byday}", 1
+    interval = 1
+    if not all(digits_fit(groups.get(count) or "") for count in ("days", "weeks")):
+        raise ArgumentError("meeting_interval_invalid", given=given)
+    if groups.get("days"):
+        days = int(groups["days"])
+        if days in (14, 15):  # « tous les 15 jours » is French for every other week
+            interval = 2
+        elif days % 7 == 0 and days > 0:
+            interval = days // 7
+        else:
+            raise ArgumentError("meeting_interval_invalid", given=given)
+    elif groups.get("weeks"):
+        interval = int(groups["weeks"])
+    elif groups.get("every"):
+        every = groups["every"]
+        interval = _EVERY.get(every) or int(every)
+    if not 1 <= interval <= 8:
+        raise ArgumentError("meeting_interval_invalid", given=given)
+    body = f"FREQ=WEEKLY;BYDAY={byday}" if interval == 1 else f"FREQ=WEEKLY;INTERVAL={interval};BYDAY={byday}"
+    return body, interval
+
+
+def expand(rule: str, first: datetime, after: datetime, *, inclusive: bool = True) -> Iterator[datetime]:
+    """Occurrences of a rule from `first` (aware, local wall-clock), at or after `after`."""
+    tz = first.tzinfo
+    start = first.replace(tzinfo=None)
+    for moment in rrulestr(rule, dtstart=start):
+        aware = moment.replace(tzinfo=tz)
+        if aware > after or (inclusive and aware == after):
+            yield aware
+
+
+def first_occurrence(rule: str, at: time, now: datetime, given: str) -> datetime:
+    """The first occurrence of a rule still to come (today's counts if its time is later than now)."""
+    tz = now.tzinfo
+    assert tz is not None
+    start = datetime.combine(now.date(), at)
+    for moment in rrulestr(rule, dtstart=start):
+        aware = moment.replace(tzinfo=tz)
+        if aware > now:
+            return local(aware.date(), at, tz, given)
+    raise ArgumentError("meeting_date_invalid", given=given)  # pragma: no cover - rules here always recur
