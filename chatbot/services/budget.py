@@ -21,6 +21,7 @@ from chatbot.db.models import (
     Envelope,
     Member,
 )
+from chatbot.directories import envelope_names
 from chatbot.errors import DomainError
 from chatbot.services.limits import MAX_BUDGET_REASON, MAX_ENVELOPE_NAME, check_length
 from chatbot.text import slug
@@ -233,16 +234,7 @@ class BudgetService:
 
     async def known_names(self) -> dict[str, str]:
         """Every name a member may type for an envelope → its slug (configuration, then database)."""
-        names: dict[str, str] = {}
-        env_of_circle = {e.circle: e.slug for e in self.settings.envelopes if e.circle}
-        for circle in self.settings.circles:
-            target = env_of_circle.get(circle.slug, circle.slug)
-            for name in (circle.slug, circle.name, *circle.aliases, circle.public_channel, circle.private_channel):
-                if name:
-                    names.setdefault(slug(name), target)
-        for env in self.settings.envelopes:
-            for name in (env.slug, env.name, *env.aliases):
-                names.setdefault(slug(name), env.slug)
+        names = envelope_names(self.settings)
         rows = (await self.session.execute(select(Envelope.slug, Envelope.name).distinct())).all()
         for env_slug, env_name in rows:
             names.setdefault(slug(env_slug), env_slug)
