@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import functools
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 
 from babel import Locale
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_time
 from babel.numbers import format_currency, format_decimal, get_currency_symbol
 
 from chatbot.money import CENTS_PER_EURO
@@ -26,9 +26,27 @@ def babel_money(cents: int, locale: str) -> str:
     return format_currency(value, "EUR", format=pattern, locale=locale, currency_digits=False)
 
 
+# French typography, which CLDR (hence Babel) does not give: the first of the month is `1er` (`mardi 1er décembre`),
+# a time of day is written `18 h` or `18 h 30`, and a date with a time reads `… à 18 h`.
+FRENCH = "fr"
+FRENCH_AT = "{date} à {time}"
+
+
+@functools.lru_cache(maxsize=16)
+def _french(locale: str) -> bool:
+    return Locale.parse(locale).language == FRENCH
+
+
+def _day_pattern(day: date, pattern: str, locale: str) -> str:
+    """A Babel date pattern whose `d` (the day of the month) is written `1er` on the first in French."""
+    if day.day == 1 and _french(locale):
+        pattern = pattern.replace("d ", "d'er' ", 1)
+    return format_date(day, pattern, locale=locale)
+
+
 @functools.lru_cache(maxsize=1024)  # every confirmation shows a date, mostly today's
 def _date_long(day: date, locale: str) -> str:
-    return format_date(day, "EEEE d MMMM y", locale=locale)
+    return _day_pattern(day, "EEEE d MMMM y", locale)
 
 
 class Formatter:
@@ -66,13 +84,36 @@ class Formatter:
         return format_decimal(value, locale=self.locale)
 
     def date_long(self, day: date) -> str:
+        """`lundi 30 novembre 2026`, `mardi 1er décembre 2026`."""
         return _date_long(day, self.locale)
+
+    def day_month(self, day: date) -> str:
+        """`30 novembre`, `1er décembre`: a date in the current year's context."""
+        return _day_pattern(day, "d MMMM", self.locale)
 
     def date_short(self, day: date) -> str:
         return format_date(day, "dd/MM/y", locale=self.locale)
 
+    def time(self, at: time | datetime) -> str:
+        """A time of day, as French writes it: `18 h`, `18 h 30`, `9 h 05`, `0 h` (other locales: Babel's short
+        time). A datetime is shown in its own zone: convert it first."""
+        if not _french(self.locale):
+            return format_time(at, "short", locale=self.locale)
+        return f"{at.hour} h" + (f" {at.minute:02d}" if at.minute else "")
+
+    def datetime_long(self, at: datetime) -> str:
+        """`vendredi 4 décembre 2026 à 18 h 30`, in the datetime's own zone."""
+        return self._at(self.date_long(at.date()), self.time(at))
+
     def datetime_short(self, at: datetime) -> str:
-        return format_datetime(at, "dd/MM/y HH:mm", tzinfo=at.tzinfo, locale=self.locale)
+        """`04/12/2026 à 18 h 30`, in the datetime's own zone."""
+        return self._at(self.date_short(at.date()), self.time(at))
+
+    def _at(self, day: str, at: str) -> str:
+        if _french(self.locale):
+            return FRENCH_AT.format(date=day, time=at)
+        pattern = Locale.parse(self.locale).datetime_formats["long"]
+        return str(pattern).replace("{1}", day).replace("{0}", at)
 
     @staticmethod
     def bar(percent: int) -> str:

@@ -37,8 +37,8 @@ class ConsentText:
         return self.settings.timezone
 
     def when(self, at: datetime) -> str:
-        local = at.astimezone(self.tz)
-        return self.t("consent.at", date=self.fmt.date_long(local.date()), time=local.strftime("%H:%M"))
+        """`vendredi 4 décembre 2026 à 18 h`, in the cooperative's zone."""
+        return self.fmt.datetime_long(at.astimezone(self.tz))
 
     def day(self, day: date) -> str:
         return self.fmt.date_long(day)

@@ -62,7 +62,7 @@ async def test_open_round_posts_proposal_deadline_and_how_to_answer(chat: Chat, 
     assert post.id == "consent-1" and post.room_name == GOV
     assert "Cycle de consentement n°1" in text and "ouvert par alice (gouvernance)" in text
     assert "« Adopter la charte de la visio »" in text
-    assert "Réponses jusqu'au vendredi 27 novembre 2026 à 18:00." in text
+    assert "Réponses jusqu'au vendredi 27 novembre 2026 à 18 h." in text
     assert "`/consent 1 ok`" in text and "`/consent 1 objection <raison>`" in text
     async with bot.sessions() as session:
         tasks = (await session.scalars(select(ScheduledTask).order_by(ScheduledTask.due_at))).all()
@@ -77,7 +77,7 @@ async def test_default_deadline_and_circle_channel(chat: Chat) -> None:
     out = await chat.send("/consent Refaire le wiki", user="alice", room="cercle-tech")
     text = plain(out[0].text)
     assert "(cercle Technique)" in text
-    assert "Réponses jusqu'au dimanche 29 novembre 2026 à 10:00." in text  # 72 h by default
+    assert "Réponses jusqu'au dimanche 29 novembre 2026 à 10 h." in text  # 72 h by default
 
 
 async def test_refused_outside_governance_and_circle_channels(chat: Chat, bot: Bot) -> None:
@@ -161,7 +161,7 @@ async def test_amend_and_rerun_chain_into_the_register(chat: Chat, bot: Bot) -> 
     assert "Cycle n°1 amendé par alice : la proposition repart dans le cycle n°2" in text
     assert "Proposition amendée du cycle n°1." in text
     assert "@bruno, @chloe : vos objections" in text
-    assert "Réponses jusqu'au dimanche 29 novembre 2026 à 10:00." in text
+    assert "Réponses jusqu'au dimanche 29 novembre 2026 à 10 h." in text
     assert "est clos" in await chat("/consent 1 ok", user="bruno", room=GOV)
     await chat("/consent 2 ok", user="bruno", room=GOV)
     await chat("/consent 2 objection Toujours pas", user="chloe", room=GOV)
@@ -230,13 +230,13 @@ async def test_deadline_closes_the_round_and_reminder_mentions_who_has_not_answe
     assert await bot.scheduler.run_due() == 1
     reminder = plain(delivered[-1].text)
     assert delivered[-1].room_name == GOV and not delivered[-1].is_reply
-    assert "Cycle n°1 : clôture samedi 28 novembre 2026 à 10:00" in reminder
+    assert "Cycle n°1 : clôture samedi 28 novembre 2026 à 10 h" in reminder
     assert "Pas encore répondu : @alice, @chloe" in reminder
     clock.advance(timedelta(hours=24))
     await bot.scheduler.run_due()
     texts = [plain(o.text) for o in delivered]
     assert len(texts) == 3
-    assert any("Cycle n°2 : clôture dimanche 29 novembre 2026 à 10:00" in t for t in texts)  # round 2's reminder
+    assert any("Cycle n°2 : clôture dimanche 29 novembre 2026 à 10 h" in t for t in texts)  # round 2's reminder
     outcome = next(t for t in texts if "Cycle n°1 adopté" in t)
     assert "en retard" not in outcome
 
@@ -259,8 +259,7 @@ async def test_deadline_crossing_a_restart_closes_late_and_says_so(settings: Set
         assert len(texts) == 1  # the stale reminder is skipped, the outcome is sent
         assert "Cycle n°1 non adopté" in texts[0] and "• bruno : Trop tôt" in texts[0]
         assert (
-            "Clôturé en retard : le bot était indisponible à l'échéance du samedi 28 novembre 2026 à 10:00"
-            in (texts[0])
+            "Clôturé en retard : le bot était indisponible à l'échéance du samedi 28 novembre 2026 à 10 h" in (texts[0])
         )
         async with second.sessions() as session:
             round_ = await session.get(ConsentRound, 1)
@@ -475,7 +474,7 @@ async def test_bad_input_gets_a_french_answer_and_writes_nothing(
 async def test_quoted_proposal_keeps_its_trailing_words(chat: Chat) -> None:
     out = await chat.send("/consent « Passer à 35h » 3 jours", user="alice", room=GOV)
     text = plain(out[0].text)
-    assert "« Passer à 35h »" in text and "dimanche 29 novembre 2026 à 10:00" in text
+    assert "« Passer à 35h »" in text and "dimanche 29 novembre 2026 à 10 h" in text
 
 
 async def test_now_is_thursday(clock: FixedClock) -> None:
@@ -526,11 +525,11 @@ async def test_sofa_refuses_a_concern_by_reaction_in_the_thread(sofa_chat: Chat)
 async def test_quotes_keep_a_lone_quoted_proposal_whole(chat: Chat, bot: Bot) -> None:
     text = plain((await open_round(chat, "« Passer à 35h »")).text)
     assert "« Passer à 35h »" in text
-    assert "Réponses jusqu'au dimanche 29 novembre 2026 à 10:00." in text  # the default 72 h, not 35 h
+    assert "Réponses jusqu'au dimanche 29 novembre 2026 à 10 h." in text  # the default 72 h, not 35 h
     # Amending keeps quotes too.
     await chat("/consent 1 objection Trop court", user="bruno", room=GOV)
     amended = await chat('/consent 1 amender "Passer à 32h"', user="alice", room=GOV)
-    assert "« Passer à 32h »" in amended and "dimanche 29 novembre 2026 à 10:00" in amended
+    assert "« Passer à 32h »" in amended and "dimanche 29 novembre 2026 à 10 h" in amended
 
 
 @pytest.mark.parametrize(
@@ -580,12 +579,12 @@ async def test_answer_like_text_points_to_the_open_round(chat: Chat, bot: Bot) -
 @pytest.mark.parametrize(
     ("proposal", "text", "deadline"),
     [
-        ("Charte d'ici 23h00", "Charte", "jeudi 26 novembre 2026 à 23:00"),
-        ("Charte avant 9h30", "Charte", "vendredi 27 novembre 2026 à 09:30"),  # 9:30 today is past: tomorrow
-        ("Charte 90 min", "Charte", "jeudi 26 novembre 2026 à 11:30"),
-        ("Repeindre le local avant l'hiver", "Repeindre le local avant l'hiver", "dimanche 29 novembre 2026 à 10:00"),
-        ("Fermer à 18h30", "Fermer à 18h30", "dimanche 29 novembre 2026 à 10:00"),
-        ("« Payer avant la fin du mois »", "Payer avant la fin du mois", "dimanche 29 novembre 2026 à 10:00"),
+        ("Charte d'ici 23h00", "Charte", "jeudi 26 novembre 2026 à 23 h"),
+        ("Charte avant 9h30", "Charte", "vendredi 27 novembre 2026 à 9 h 30"),  # 9:30 today is past: tomorrow
+        ("Charte 90 min", "Charte", "jeudi 26 novembre 2026 à 11 h 30"),
+        ("Repeindre le local avant l'hiver", "Repeindre le local avant l'hiver", "dimanche 29 novembre 2026 à 10 h"),
+        ("Fermer à 18h30", "Fermer à 18h30", "dimanche 29 novembre 2026 à 10 h"),
+        ("« Payer avant la fin du mois »", "Payer avant la fin du mois", "dimanche 29 novembre 2026 à 10 h"),
     ],
 )
 async def test_deadlines_read_or_left_as_words(chat: Chat, proposal: str, text: str, deadline: str) -> None:

@@ -243,7 +243,7 @@ async def test_recurring_meeting_occurrences_and_one_cancelled_alone(chat: Chat,
         "✅ Réunion n°2 annoncée dans #cercle-tech.",
     ]
     assert "chaque mardi à 18 h" in plain(chat.posts[0].text)
-    assert "mardi 1 décembre 2026 à 18 h" in plain(chat.posts[1].text)
+    assert "mardi 1er décembre 2026 à 18 h" in plain(chat.posts[1].text)
     await chat("/reunion annuler 1 08/12")  # not yet announced: cancelled alone, as n°3
     assert "mardi 8 décembre 2026 à 18 h (réunion régulière n°1) est annulée" in plain(chat.posts[-1].text)
 
