@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from chatbot.commandkit import Command, CommandGroup, Permission
@@ -13,10 +13,12 @@ from chatbot.formatting import Formatter
 from chatbot.grammar.base import Converter, ParseContext
 from chatbot.grammar.tokens import tokenize
 from chatbot.messages import Catalogue
-from chatbot.text import chat_safe, fold
+from chatbot.text import WORD_JOINER, chat_safe, fold
+from chatbot.values import Duration, EnvelopeRef, FlatAmount, MemberRef, Money, Period, Rate
 
 PREFIXES = ("/", "!")
 TRUSTED_KEYS = frozenset({"command", "usage"})  # text the bot built itself, not text a member wrote
+COMMAND_ECHO_LIMIT = 400  # a command suggested back to its author: member words made inert, but not cut short
 
 
 @dataclass(frozen=True)
@@ -110,13 +112,29 @@ class Router:
 
     def render_error(self, error: UserError, command: Command | None) -> str:
         data = self._format_data(error.data)
-        text = self.t(f"errors.{error.key}", **data)
+        key = error.key
+        if key == "unread_fragment" and not data.get("instead"):
+            key = "unread_fragment_no_quote"
+        text = self.t(f"errors.{key}", **data)
         if command is not None and isinstance(error, UsageError | ArgumentError):
             examples = self.examples(command)
-            text += "\n" + self.t("errors.usage_hint", usage=self.usage(command))
             if examples:
                 text += "\n" + self.t("errors.example_hint", example=examples[0])
+            text += "\n" + self.t("errors.usage_hint", group=command.group)
         return text
+
+    def _understood(self, parts: list[tuple[str, Any]]) -> str:
+        """What was read of a refused command, in words: « 3 h, enveloppe tech »."""
+        words = [self._describe(label, value) for label, value in parts]
+        found = [w for w in words if w]
+        return self.t("errors.understood", parts=", ".join(found)) if found else ""
+
+    def _describe(self, label: str, value: Any) -> str:
+        shown = describe_value(value, self.fmt)
+        if shown is None:
+            return ""
+        template = f"understood.{label}" if self.t.has(f"understood.{label}") else "understood.value"
+        return self.t(template, value=shown)
 
     def _format_data(self, data: dict[str, Any]) -> dict[str, Any]:
         """Error data as text: `*_cents` as money, `*_minutes` as durations, dates, lists, member text made safe."""
@@ -127,13 +145,21 @@ class Router:
             elif key.endswith("_minutes"):
                 out[key.removesuffix("_minutes")] = self.fmt.duration(value)
             elif key == "label":
-                out[key] = self.t(f"labels.{value}")
+                named = f"argument_names.{value}"
+                out[key] = self.t(named) if self.t.has(named) else self.t(f"labels.{value}")
+            elif key == "kind" and self.t.has(f"suspect_kinds.{value}"):
+                out[key] = self.t(f"suspect_kinds.{value}")
+            elif key == "understood":
+                out[key] = self._understood(value)
             elif isinstance(value, date):
                 out[key] = self.fmt.date_short(value)
             elif isinstance(value, list | tuple):
                 out[key] = ", ".join(chat_safe(str(v), 60) for v in value)
             elif isinstance(value, str) and not value.strip() and key == "given":
                 out[key] = '""'  # an empty quoted group: « "" » says what was read, «  » looks like a bug
+            elif isinstance(value, str) and key == "instead":
+                # Starting with `/`, the command needs no guard against line-start markup: none, so it copies whole.
+                out[key] = chat_safe(value, COMMAND_ECHO_LIMIT).removeprefix(WORD_JOINER)
             elif isinstance(value, str):
                 out[key] = value if key in TRUSTED_KEYS else chat_safe(value, 80)
             else:
@@ -161,3 +187,28 @@ def _reads(converter: Converter, tokens: list[Any], ctx: ParseContext) -> bool:
         return converter.match(tokens, ctx) is not None
     except UserError:
         return True
+
+
+def describe_value(value: Any, fmt: Formatter) -> str | None:
+    """A value the parser read, as a member would say it (None: nothing worth saying, e.g. a rhythm)."""
+    if isinstance(value, Duration):
+        return fmt.duration(value.minutes)
+    if isinstance(value, FlatAmount | Money):
+        return fmt.money(value.cents)
+    if isinstance(value, Rate):
+        return fmt.rate(value.cents_per_hour)
+    if isinstance(value, EnvelopeRef):
+        return value.slug
+    if isinstance(value, datetime):
+        return f"{fmt.date_long(value.date())} {fmt.time(value)}"
+    if isinstance(value, date):
+        return fmt.date_long(value)
+    if isinstance(value, MemberRef):
+        return "@" + value.username if value.username else None
+    if isinstance(value, Period):
+        return fmt.month(value.start) if value.month else str(value.year)
+    start = getattr(value, "start", None)
+    if isinstance(start, datetime):
+        return describe_value(start, fmt)
+    slug_ = getattr(value, "slug", None)
+    return slug_ if isinstance(slug_, str) else None

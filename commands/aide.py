@@ -42,4 +42,28 @@ async def show_help(ctx: Context, command: str | None) -> None:
         admin = " " + ctx.t("help.admin_mark") if cmd.permission is Permission.ADMIN else ""
         lines.append(f"• `{router.usage(cmd)}`{admin} — {ctx.t(cmd.help_key + '.text')}")
         lines += [f"    `{example}`" for example in router.examples(cmd)]
+    lines += _phrasings(ctx, chosen)
     ctx.reply("\n".join(lines))
+
+
+def phrasing_labels(chosen: CommandGroup, *, is_admin: bool) -> list[str]:
+    """The kinds of value the family's commands read (`quantity`, `date`, `when`…), in the order they are declared."""
+    labels: list[str] = []
+    for cmd in chosen.commands:
+        if cmd.permission is Permission.ADMIN and not is_admin:
+            continue
+        rest = (cmd.rest.label, *getattr(cmd.rest.converter, "reads", ())) if cmd.rest else ()
+        for label in (*(arg.label for arg in cmd.args), *rest):
+            if label not in labels:
+                labels.append(label)
+    return labels
+
+
+def _phrasings(ctx: Context, chosen: CommandGroup) -> list[str]:
+    """How each kind of value may be written: the phrasings the grammar reads (`phrasings.<label>`)."""
+    lines = [
+        ctx.t("help.phrasing_line", name=ctx.t(f"labels.{label}"), phrasings=", ".join(f"`{p}`" for p in phrasings))
+        for label in phrasing_labels(chosen, is_admin=ctx.is_admin)
+        if (phrasings := ctx.t.strings(f"phrasings.{label}"))
+    ]
+    return [ctx.t("help.phrasings_header"), *lines] if lines else []

@@ -98,7 +98,14 @@ def digits_fit(digits: str, most: int = MAX_DIGITS) -> bool:
 
 
 class FreeText(Converter):
-    """The rest of the line, as the member wrote it; `label` says what it is for (description, reason…)."""
+    """The rest of the line, as the member wrote it; `label` says what it is for (description, reason…).
 
-    def __init__(self, label: str = "text") -> None:
+    `guarded`: the command also reads dates, times, durations or amounts, so a fragment of the text that looks like
+    one and was not read is questioned rather than stored (see chatbot.grammar.suspects). `reads`: what the handler
+    reads at the end of the text itself (a proposal's `deadline` and `review`), so that `/aide` shows how to write
+    them."""
+
+    def __init__(self, label: str = "text", *, guarded: bool = False, reads: tuple[str, ...] = ()) -> None:
         self.label = label
+        self.guarded = guarded
+        self.reads = reads
