@@ -28,6 +28,7 @@ lint: $(STAMP)
 
 ## bench: speed figures (SQLite; PostgreSQL too when TEST_DATABASE_URL is set)
 bench: $(STAMP)
+	$(BIN)/python scripts/bench_parse.py
 	$(BIN)/python scripts/bench_budget.py
 
 clean:
