@@ -15,7 +15,7 @@ from chatbot.context import Context, ReactionContext, nobody_known
 from chatbot.db.models import ConsentRound, Member, PositionKind, RoundStatus
 from chatbot.errors import ArgumentError, DomainError, PermissionDenied, UsageError
 from chatbot.grammar.base import FreeText
-from chatbot.grammar.consent_arguments import RoundTarget, RoundTargetConverter, Verb, is_position_word
+from chatbot.grammar.consent_arguments import RoundTarget, RoundTargetConverter, Verb, answer_text, is_position_word
 from chatbot.grammar.deadlines import Proposal, parse_proposal, resolve_deadline
 from chatbot.grammar.tokens import tokenize
 from chatbot.scheduler import Firing
@@ -67,7 +67,7 @@ async def consent(ctx: Context, target: RoundTarget | None, text: str) -> None:
             "round_verb_unknown", given=target.word, number=target.number, suggestions=list(target.suggestions)
         )
     elif target.verb in POSITIONS:
-        await _answer(ctx, target.number, POSITIONS[target.verb], text)
+        await _answer(ctx, target.number, POSITIONS[target.verb], answer_text(text))
     elif target.verb is Verb.SHOW:
         await _show(ctx, target.number)
     elif target.verb is Verb.CLOSE:
@@ -75,7 +75,7 @@ async def consent(ctx: Context, target: RoundTarget | None, text: str) -> None:
     elif target.verb is Verb.WITHDRAW:
         await _withdraw(ctx, target.number)
     else:
-        await _amend(ctx, target.number, text)
+        await _amend(ctx, target.number, answer_text(text))
 
 
 def _as_typed(ctx: Context, text: str) -> str:
@@ -132,7 +132,7 @@ async def _open(ctx: Context, proposal: Proposal) -> None:
         deadline=deadline,
         review=proposal.review,
     )
-    ctx.reply(_text(ctx).opened(round_, ctx.member.username), id=round_.post_id)
+    ctx.reply(_text(ctx).opened(round_, ctx.member.username, proposal, "/consent"), id=round_.post_id)
 
 
 async def _answer(ctx: Context, number: int, kind: PositionKind, reason: str) -> None:
@@ -140,7 +140,10 @@ async def _answer(ctx: Context, number: int, kind: PositionKind, reason: str) ->
     round_ = await service.get(number)
     await _check_in_room(ctx.members_of, round_, ctx.member, number)
     change = await service.set_position(number, ctx.member, kind, reason)
-    ctx.reply(_position_text(_text(ctx), change, ctx.member.username, number))
+    line = _position_text(_text(ctx), change, ctx.member.username, number)
+    if reason:
+        line += "\n" + ctx.t("consent.position_reason", reason=chat_safe(reason, 300))
+    ctx.reply(line)
 
 
 def _position_text(text: ConsentText, change: PositionChange, username: str, number: int) -> str:
@@ -229,13 +232,13 @@ async def _amend(ctx: Context, number: int, text: str) -> None:
     deadline = resolve_deadline(proposal.deadline, ctx.clock.now()) if proposal.deadline else None
     service = ctx.services.consent
     old, tally, new = await service.amend(
-        number, ctx.member, is_admin=ctx.is_admin, text=proposal.text, deadline=deadline
+        number, ctx.member, is_admin=ctx.is_admin, text=proposal.text, deadline=deadline, review=proposal.review
     )
     render = _text(ctx)
     objectors = sorted({a.username for a in tally.answers if a.kind is PositionKind.OBJECTION})
     lines = [
         ctx.t("consent.amended", number=old.id, member=chat_safe(ctx.member.username, 40), new=new.id),
-        render.opened(new, await service.author_name(new)),
+        render.opened(new, await service.author_name(new), proposal, f"/consent {old.id} amender"),
     ]
     if objectors:
         lines.append(ctx.t("consent.objectors_invited", members=", ".join(mention(u) for u in objectors)))

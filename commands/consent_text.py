@@ -9,6 +9,7 @@ from datetime import date, datetime, tzinfo
 from chatbot.config import Settings
 from chatbot.db.models import ConsentRound, PositionKind
 from chatbot.formatting import Formatter
+from chatbot.grammar.deadlines import Proposal
 from chatbot.messages import Catalogue
 from chatbot.services.consent import Answer, Closure, Tally
 from chatbot.services.decisions import DecisionEntry
@@ -52,8 +53,13 @@ class ConsentText:
     def kind(self, kind: PositionKind) -> str:
         return self.t(f"consent.kind_{kind.value}")
 
-    def opened(self, round_: ConsentRound, author: str) -> str:
+    def opened(self, round_: ConsentRound, author: str, read: Proposal | None = None, command: str = "") -> str:
+        """The post of a new round. With `read`, what the member typed: the words taken from the end of the
+        proposal as its deadline or review date are named beside what they were read as, with how to keep them
+        in the text instead (`command` is what to type before the quoted proposal)."""
         number = round_.id
+        deadline_words = read.deadline_words if read else ""
+        review_words = read.review_words if read else ""
         lines = [
             self.t(
                 "consent.opened",
@@ -65,15 +71,25 @@ class ConsentText:
         ]
         if round_.parent_id is not None:
             lines.append(self.t("consent.amends", parent=round_.parent_id))
-        lines.append(self.t("consent.deadline_line", deadline=self.when(round_.deadline)))
+        lines.append(
+            self.t("consent.deadline_line", deadline=self.when(round_.deadline), read=self._read_as(deadline_words))
+        )
         if round_.review_months:
-            lines.append(self.t("consent.review_months", months=round_.review_months))
+            months = round_.review_months
+            lines.append(self.t("consent.review_months", months=months, read=self._read_as(review_words)))
         elif round_.review_on:
-            lines.append(self.t("consent.review_on", date=self.day(round_.review_on)))
+            day = self.day(round_.review_on)
+            lines.append(self.t("consent.review_on", date=day, read=self._read_as(review_words)))
+        if read is not None and (deadline_words or review_words) and not read.quoted:
+            lines.append(self.t("consent.keep_words", command=command, typed=chat_safe(read.typed, PROPOSAL_PREVIEW)))
         if round_.quorum:
             lines.append(self.t("consent.quorum_line", quorum=round_.quorum))
         lines.append(self.t("consent.how_sofa" if round_.style == "sofa" else "consent.how_s3", number=number))
         return "\n".join(lines)
+
+    def _read_as(self, words: str) -> str:
+        """` (lu dans « en 2 semaines »)`: the words a deadline or review date was read from, if any."""
+        return self.t("consent.read_from", words=chat_safe(words, LINE_PREVIEW)) if words else ""
 
     def answers(self, header: str, answers: list[Answer]) -> list[str]:
         if not answers:

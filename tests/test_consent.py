@@ -62,7 +62,7 @@ async def test_open_round_posts_proposal_deadline_and_how_to_answer(chat: Chat, 
     assert post.id == "consent-1" and post.room_name == GOV
     assert "Cycle de consentement n°1" in text and "ouvert par alice (gouvernance)" in text
     assert "« Adopter la charte de la visio »" in text
-    assert "Réponses jusqu'au vendredi 27 novembre 2026 à 18 h." in text
+    assert "Réponses jusqu'au vendredi 27 novembre 2026 à 18 h (lu dans « d'ici vendredi 18h »)." in text
     assert "`/consent 1 ok`" in text and "`/consent 1 objection <raison>`" in text
     async with bot.sessions() as session:
         tasks = (await session.scalars(select(ScheduledTask).order_by(ScheduledTask.due_at))).all()
@@ -123,7 +123,7 @@ async def test_full_round_with_every_position_then_adopted(chat: Chat, bot: Bot)
 async def test_objection_without_reason_is_not_counted_and_is_asked_for(chat: Chat, bot: Bot) -> None:
     await open_round(chat)
     reply = await chat("/consent 1 objection", user="bruno", room=GOV)
-    assert "notée mais pas comptée" in reply and "`/consent 1 objection <raison>`" in reply
+    assert "notée mais pas comptée" in reply and "`/consent 1 objection le coût n'est pas chiffré`" in reply
     state = await chat("/consent 1", user="alice", room=GOV)
     assert "Objections : 0" in state and "Objections sans raison (non comptées) : bruno" in state
     reply = await chat("/consent 1 clore", user="alice", room=GOV)
@@ -134,7 +134,7 @@ async def test_objection_without_reason_is_not_counted_and_is_asked_for(chat: Ch
     await chat("/consent 2 objection Trop cher", user="bruno", room=GOV)
     reply = await chat("/consent 2 clore", user="alice", room=GOV)
     assert "Cycle n°2 non adopté" in reply and "• bruno : Trop cher" in reply
-    assert "alice peut amender la proposition : `/consent 2 amender <nouveau texte>`" in reply
+    assert "alice peut amender la proposition : `/consent 2 amender` suivi du nouveau texte" in reply
     assert await count(bot, "decision") == 1
 
 
@@ -161,7 +161,7 @@ async def test_amend_and_rerun_chain_into_the_register(chat: Chat, bot: Bot) -> 
     assert "Cycle n°1 amendé par alice : la proposition repart dans le cycle n°2" in text
     assert "Proposition amendée du cycle n°1." in text
     assert "@bruno, @chloe : vos objections" in text
-    assert "Réponses jusqu'au dimanche 29 novembre 2026 à 10 h." in text
+    assert "Réponses jusqu'au dimanche 29 novembre 2026 à 10 h (lu dans « 3 jours »)." in text
     assert "est clos" in await chat("/consent 1 ok", user="bruno", room=GOV)
     await chat("/consent 2 ok", user="bruno", room=GOV)
     await chat("/consent 2 objection Toujours pas", user="chloe", room=GOV)
@@ -589,7 +589,7 @@ async def test_answer_like_text_points_to_the_open_round(chat: Chat, bot: Bot) -
 )
 async def test_deadlines_read_or_left_as_words(chat: Chat, proposal: str, text: str, deadline: str) -> None:
     post = plain((await open_round(chat, proposal)).text)
-    assert f"« {text} »" in post and f"Réponses jusqu'au {deadline}." in post, post
+    assert f"« {text} »" in post and f"Réponses jusqu'au {deadline}" in post, post
 
 
 async def test_early_close_needs_an_answer_from_someone_else(chat: Chat, bot: Bot) -> None:
@@ -636,3 +636,73 @@ async def test_positions_in_the_first_person(chat: Chat, bot: Bot) -> None:
     assert "objection au cycle n°1 est enregistrée" in reply
     assert "exclut ceux sans visio" in await chat("/consent 1", room=GOV)
     assert await count(bot, "consent_position") == 5
+
+
+# --- never guess: what was read, said in full ------------------------------------------------------------------
+
+
+async def test_amendment_keeps_its_own_deadline_and_review_date(chat: Chat, bot: Bot) -> None:
+    await open_round(chat, "Adopter la charte revue 6 mois")
+    await chat("/consent 1 objection Trop vague", user="bruno", room=GOV)
+    reply = await chat("/consent 1 amender Adopter la charte v2 48h revue 1 an", user="alice", room=GOV)
+    assert "« Adopter la charte v2 »" in reply
+    assert "Réponses jusqu'au samedi 28 novembre 2026 à 10 h (lu dans « 48h »)." in reply
+    assert "la décision sera revue 12 mois après (lu dans « revue 1 an »)." in reply
+    assert "`/consent 1 amender « Adopter la charte v2 48h revue 1 an »`" in reply
+    async with bot.sessions() as session:
+        amended = await session.get(ConsentRound, 2)
+    assert amended is not None and (amended.review_months, amended.review_on) == (12, None)
+    await chat("/consent 2 ok", user="bruno", room=GOV)
+    reply = await chat("/consent 2 clore", user="alice", room=GOV)
+    assert "Décision D-1" in reply and "Revue prévue le vendredi 26 novembre 2027." in reply
+
+
+async def test_amendment_without_review_keeps_the_former_one(chat: Chat, bot: Bot) -> None:
+    await open_round(chat, "Adopter la charte revue 6 mois")
+    await chat("/consent 1 objection Trop vague", user="bruno", room=GOV)
+    reply = await chat("/consent 1 amender Adopter la charte v2", user="alice", room=GOV)
+    assert "la décision sera revue 6 mois après." in reply and "lu dans" not in reply
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "/consent 1 objection : un seuil trop bas",
+        "/consent 1 objection: un seuil trop bas",
+        "/consent 1 objection :un seuil trop bas",
+        "/consent 1 j'objecte : un seuil trop bas",
+    ],
+)
+async def test_a_reason_is_stored_and_shown_without_its_leading_colon(chat: Chat, bot: Bot, command: str) -> None:
+    await open_round(chat)
+    reply = await chat(command, user="bruno", room=GOV)
+    assert "votre objection au cycle n°1 est enregistrée" in reply
+    assert "Texte enregistré : « un seuil trop bas »" in reply
+    assert "• bruno : un seuil trop bas" in await chat("/consent 1", user="alice", room=GOV)
+    async with bot.sessions() as session:
+        assert (await session.scalars(select(ConsentPosition.reason))).all() == ["un seuil trop bas"]
+
+
+async def test_opening_reply_names_the_words_read_as_deadline_and_how_to_keep_them(chat: Chat) -> None:
+    text = plain((await open_round(chat, "Tester un temps de parole mensuel en 2 semaines")).text)
+    assert "« Tester un temps de parole mensuel »" in text
+    assert "Réponses jusqu'au jeudi 10 décembre 2026 à 10 h (lu dans « en 2 semaines »)." in text
+    assert "mettez-la entre guillemets : `/consent « Tester un temps de parole mensuel en 2 semaines »`" in text
+    # Quoted, the words stay in the text and the default deadline (72 h) applies, with nothing to explain.
+    text = plain((await open_round(chat, "« Tester un temps de parole mensuel en 2 semaines »")).text)
+    assert "« Tester un temps de parole mensuel en 2 semaines »" in text
+    assert "Réponses jusqu'au dimanche 29 novembre 2026 à 10 h." in text
+    assert "lu dans" not in text and "guillemets" not in text
+
+
+async def test_opening_reply_names_the_words_read_as_review_date(chat: Chat) -> None:
+    text = plain((await open_round(chat, "Adopter la charte d'ici vendredi 18h revue le 01/12/2027")).text)
+    assert "« Adopter la charte »" in text
+    assert "Réponses jusqu'au vendredi 27 novembre 2026 à 18 h (lu dans « d'ici vendredi 18h »)." in text
+    assert "revue le mercredi 1er décembre 2027 (lu dans « revue le 01/12/2027 »)." in text
+    assert "`/consent « Adopter la charte d'ici vendredi 18h revue le 01/12/2027 »`" in text
+
+
+async def test_default_deadline_is_said_without_words_read(chat: Chat) -> None:
+    text = plain((await open_round(chat, "Adopter la charte")).text)
+    assert "Réponses jusqu'au dimanche 29 novembre 2026 à 10 h." in text and "lu dans" not in text

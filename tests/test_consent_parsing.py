@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 from chatbot.app import Bot
 from chatbot.config import ConfigError, example_config_path, load_settings, parse_settings
 from chatbot.errors import ArgumentError, DomainError, UsageError
-from chatbot.grammar.deadlines import ReviewSpec, parse_proposal, resolve_deadline, review_date
+from chatbot.grammar.consent_arguments import answer_text
+from chatbot.grammar.deadlines import MAX_DEADLINE, ReviewSpec, parse_proposal, resolve_deadline, review_date
+from chatbot.messages import load_catalogue
 from tests.conftest import NOW, message, plain
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -186,3 +188,75 @@ def test_deadlines_meant_but_unreadable_are_refused(source: str, key: str) -> No
     with pytest.raises((ArgumentError, DomainError)) as caught:
         parse_proposal(source, TODAY)
     assert caught.value.key == key
+
+
+# --- never guess -------------------------------------------------------------------------------------------------
+
+
+CATALOGUE = load_catalogue("fr")
+
+
+@pytest.mark.parametrize("words", CATALOGUE.strings("phrasings.deadline"))
+def test_each_deadline_phrasing_shown_in_help_is_read_whole(words: str) -> None:
+    proposal = parse_proposal(f"Adopter la charte {words}", TODAY)
+    assert (proposal.text, proposal.deadline_words, proposal.review) == ("Adopter la charte", words, None)
+    assert proposal.deadline is not None
+    assert NOW < resolve_deadline(proposal.deadline, NOW) <= NOW + MAX_DEADLINE
+
+
+@pytest.mark.parametrize("words", CATALOGUE.strings("phrasings.review"))
+def test_each_review_phrasing_shown_in_help_is_read_whole(words: str) -> None:
+    proposal = parse_proposal(f"Adopter la charte {words}", TODAY)
+    assert (proposal.text, proposal.review_words, proposal.deadline) == ("Adopter la charte", words, None)
+    assert proposal.review is not None
+
+
+def test_the_help_shows_enough_phrasings() -> None:
+    assert 6 <= len(CATALOGUE.strings("phrasings.deadline")) <= 10
+    assert 6 <= len(CATALOGUE.strings("phrasings.review")) <= 10
+
+
+@pytest.mark.parametrize(
+    ("source", "text", "words", "deadline"),
+    [
+        ("Tester la parole en 2 semaines", "Tester la parole", "en 2 semaines", "2026-12-10T10:00:00+01:00"),
+        ("Tester la parole dans 2 semaines", "Tester la parole", "dans 2 semaines", "2026-12-10T10:00:00+01:00"),
+        ("Tester la parole sous 3 jours", "Tester la parole", "sous 3 jours", "2026-11-29T10:00:00+01:00"),
+        ("Tester la parole dans 48h", "Tester la parole", "dans 48h", "2026-11-28T10:00:00+01:00"),
+        ("Tester la parole en vendredi", "Tester la parole en", "vendredi", "2026-11-27T23:59:00+01:00"),
+        ("Tester la parole d'ici demain", "Tester la parole", "d'ici demain", "2026-11-27T23:59:00+01:00"),
+        ("Tester la parole après-demain 12h", "Tester la parole", "après-demain 12h", "2026-11-28T12:00:00+01:00"),
+    ],
+)
+def test_a_length_of_time_after_en_or_dans_is_a_deadline(source: str, text: str, words: str, deadline: str) -> None:
+    """`en`, `dans` belong to the deadline before a length of time only (`en vendredi` is no French for one)."""
+    proposal = parse_proposal(source, TODAY)
+    assert (proposal.text, proposal.deadline_words) == (text, words)
+    assert deadline_of(source)[1] == deadline
+
+
+def test_the_words_read_are_kept_as_typed_in_either_order() -> None:
+    proposal = parse_proposal("Charte  revue 1 an  d’ici vendredi 18h", TODAY)
+    assert (proposal.text, proposal.review_words, proposal.deadline_words) == (
+        "Charte",
+        "revue 1 an",
+        "d’ici vendredi 18h",
+    )
+    assert (proposal.quoted, proposal.typed) == (False, "Charte  revue 1 an  d’ici vendredi 18h")
+    quoted = parse_proposal("« Charte en 2 semaines » 48h", TODAY)
+    assert (quoted.text, quoted.deadline_words, quoted.quoted) == ("Charte en 2 semaines", "48h", True)
+
+
+@pytest.mark.parametrize(
+    ("typed", "reason"),
+    [
+        ("un seuil", "un seuil"),
+        (": un seuil", "un seuil"),
+        (":un seuil", "un seuil"),
+        ("：un seuil", "un seuil"),
+        (":", ""),
+        ("a : b", "a : b"),
+    ],
+)
+def test_answer_text_drops_the_colon_that_introduces_it(typed: str, reason: str) -> None:
+    assert answer_text(typed) == reason

@@ -40,6 +40,7 @@ VERBS: dict[str, Verb] = {
 
 # The first person written in one word: `m'abstiens`, `j'objecte`.
 _WITHOUT_PRONOUN = {"m'abstiens": "abstiens", "j'objecte": "objecte", "j'approuve": "ok", "j'accepte": "ok"}
+COLONS = (":", "\uff1a")  # the ASCII colon and the full-width one some keyboards type
 _NUMBER = re.compile(r"(?:n°|no|n|#)?\s*(\d+)")
 _NUMBER_SIGNS = ("n°", "no", "#")
 MAX_NUMBER_DIGITS = 9  # rounds and decisions are numbered by the database: more digits name none
@@ -92,7 +93,10 @@ class RoundTargetConverter(Converter):
         if verb is None:
             close = difflib.get_close_matches(word, list(VERBS), n=1, cutoff=0.7)
             return RoundTarget(number, None, tokens[used].text, tuple(close)), used + 1
-        return RoundTarget(number, verb), used + 1
+        used += 1
+        if len(tokens) > used and not tokens[used].quoted and tokens[used].text in COLONS:
+            used += 1  # `objection : un seuil…`: the colon introduces the reason, it is no part of it
+        return RoundTarget(number, verb), used
 
 
 class DecisionRefConverter(Converter):
@@ -103,6 +107,15 @@ class DecisionRefConverter(Converter):
     def convert(self, text: str, ctx: ParseContext) -> int | None:
         found = re.fullmatch(r"(?:d-?|n°|#)?\s*(\d+)", fold(text).strip())
         return number_or_unknown(found.group(1), "decision_unknown") if found else None
+
+
+def answer_text(text: str) -> str:
+    """The reason or text after an action, without the colon that may introduce it (`objection :un seuil…`,
+    `amender : nouveau texte`)."""
+    text = text.strip()
+    while text[:1] in COLONS:
+        text = text[1:].lstrip()
+    return text
 
 
 def is_position_word(word: str) -> bool:

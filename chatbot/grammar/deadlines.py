@@ -1,5 +1,5 @@
-"""French deadlines and review dates at the end of a proposal: `48h`, `3 jours`, `vendredi 18h`, `jusqu'au 12/03`,
-`revue 6 mois`.
+"""French deadlines and review dates at the end of a proposal: `48h`, `en 2 semaines`, `vendredi 18h`, `demain 12h`,
+`jusqu'au 12/03`, `revue 6 mois`.
 
 A proposal is free text whose *last* words may be a deadline and/or a review date, in either order. Parsing
 yields specifications (what the member wrote); `resolve_deadline` turns one into an instant once the clock is known,
@@ -41,6 +41,9 @@ SEASON_WORDS = {
 _UNIT = re.compile(r"^\d+\s*(?:mn|mins?|minutes?|h|hr|hrs|heures?|j|jours?|semaines?)$")
 
 PREFIXES = {"d'ici", "d’ici", "jusqu'au", "jusqu’au", "jusqu'a", "jusqu’a", "avant", "le", "delai", "delai:", "sous"}
+# Before a length of time only: `en 2 semaines`, `dans 48h` are natural French for a deadline, and are read as one
+# (the reply that opens the round shows the words taken, and how to keep them in the text).
+DURATION_PREFIXES = {"en", "dans"}
 REVIEW_WORDS = {"revue", "revision", "reviser", "a-revoir"}
 
 
@@ -62,6 +65,11 @@ class DeadlineSpec:
         """A time of day alone (`d'ici 23h00`): its next occurrence."""
         return self.at is not None and self.weekday is None and self.on is None
 
+    @property
+    def length(self) -> bool:
+        """A length of time from now (`48h`, `90 min`, `3 jours`, `2 semaines`) rather than a day or a time."""
+        return self.hours is not None or self.minutes is not None or self.days is not None
+
 
 @dataclass(frozen=True)
 class ReviewSpec:
@@ -74,6 +82,12 @@ class Proposal:
     text: str  # the proposal without its trailing deadline and review date
     deadline: DeadlineSpec | None = None
     review: ReviewSpec | None = None
+    # The words read as the deadline and as the review date, as typed (`en 2 semaines`, `revue 1 an`), so that the
+    # reply can say what was taken from the end of the proposal; and whether the member used quotes.
+    deadline_words: str = ""
+    review_words: str = ""
+    quoted: bool = False
+    typed: str = ""  # the whole line as typed, for the reply that shows how to keep its words in the text
 
 
 _TIME = r"(?:a\s+)?(?P<hh>\d{1,2})\s*(?:h|:)\s*(?P<mm>\d{2})?"
@@ -85,6 +99,8 @@ _CLOCK = re.compile(r"^(?:a\s+)?(?P<hh>\d{1,2})\s*(?:h|:)\s*(?P<mm>\d{2})$")
 _WEEKDAY = re.compile(rf"^(?P<wd>[a-z]+)(?:\s+prochain)?(?:\s+{_TIME})?$")
 _NUMERIC = re.compile(rf"^(?P<d>\d{{1,2}})[/.](?P<m>\d{{1,2}})(?:[/.](?P<y>\d{{4}}|\d{{2}}))?(?:\s+{_TIME})?$")
 _WORDY = re.compile(rf"^(?P<d>1er|\d{{1,2}})\s+(?P<mon>[a-z]+)\.?(?:\s+(?P<y>\d{{4}}))?(?:\s+{_TIME})?$")
+_RELATIVE_DAY = re.compile(rf"^(?P<rel>demain|apres-demain|apres\s+demain)(?:\s+{_TIME})?$")
+_RELATIVE_DAYS = {"demain": 1}  # otherwise après-demain: 2
 _REVIEW_IN = re.compile(r"^(?:dans\s+)?(\d+)\s*(mois|ans?|annees?)$")
 
 
@@ -95,12 +111,15 @@ def parse_proposal(source: str, today: date) -> Proposal:
     end = len(tokens)
     deadline: DeadlineSpec | None = None
     review: ReviewSpec | None = None
+    deadline_words = review_words = ""
     for _ in range(2):
         if review is None and (found_review := _match_review(tokens[:end], today)) is not None:
-            review, end = found_review
+            review, start = found_review
+            review_words, end = source[tokens[start].start : tokens[end - 1].end], start
             continue
         if deadline is None and (found_deadline := _match_deadline(tokens[:end], today)) is not None:
-            deadline, end = found_deadline
+            deadline, start = found_deadline
+            deadline_words, end = source[tokens[start].start : tokens[end - 1].end], start
             continue
         break
     if review is None:
@@ -110,7 +129,8 @@ def parse_proposal(source: str, today: date) -> Proposal:
     text = rest_of_line(source, tokens[:end])
     if not text:
         raise UsageError("proposal_missing")
-    return Proposal(text, deadline, review)
+    quoted = any(t.quoted for t in tokens)
+    return Proposal(text, deadline, review, deadline_words, review_words, quoted, source.strip())
 
 
 def _match_deadline(tokens: list[Token], today: date) -> tuple[DeadlineSpec, int] | None:
@@ -124,6 +144,9 @@ def _match_deadline(tokens: list[Token], today: date) -> tuple[DeadlineSpec, int
             start = len(tokens) - size
             while start > 0 and not tokens[start - 1].quoted and fold(tokens[start - 1].text) in PREFIXES:
                 start -= 1
+            before = tokens[start - 1] if start == len(tokens) - size and start > 0 else None
+            if spec.length and before is not None and not before.quoted and fold(before.text) in DURATION_PREFIXES:
+                start -= 1  # `en 2 semaines`, `dans 48h`
             if spec.clock_only and not _introduced(tokens[start : len(tokens) - size]):
                 continue  # `Fermer à 18h30`: a time of day is a deadline only after `d'ici`, `avant`…
             return spec, start
@@ -151,6 +174,9 @@ def _deadline(words: str, text: str, today: date) -> DeadlineSpec | None:
         return DeadlineSpec(text, at=_time(found["hh"], found["mm"], text))
     if (found := _WEEKDAY.match(words)) and found["wd"] in WEEKDAYS and _hour_fits(found):
         return DeadlineSpec(text, weekday=WEEKDAYS[found["wd"]], at=_time(found["hh"], found["mm"], text))
+    if (found := _RELATIVE_DAY.match(words)) and _hour_fits(found):
+        on = today + timedelta(days=_RELATIVE_DAYS.get(found["rel"], 2))
+        return DeadlineSpec(text, on=on, year_given=True, at=_time(found["hh"], found["mm"], text))
     if (found := _NUMERIC.match(words)) and _hour_fits(found):
         year = found["y"]
         full_year = today.year if year is None else int(year) + (2000 if len(year) == 2 else 0)

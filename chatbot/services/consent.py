@@ -309,10 +309,18 @@ class ConsentService:
         return round_
 
     async def amend(
-        self, number: int, actor: Member, *, is_admin: bool, text: str, deadline: datetime | None
+        self,
+        number: int,
+        actor: Member,
+        *,
+        is_admin: bool,
+        text: str,
+        deadline: datetime | None,
+        review: ReviewSpec | None = None,
     ) -> tuple[ConsentRound, Tally, ConsentRound]:
         """Open the amended proposal as a round linked to one that met objections: an open round is closed as
-        amended; a round already closed without adoption may be amended once."""
+        amended; a round already closed without adoption may be amended once. The new round takes the deadline and
+        review date given with the amendment; without them, the default deadline and the former round's review."""
         check_length(text, MAX_PROPOSAL, "proposal_too_long")
         old = await self.get(number, lock="update")
         if old.author_id != actor.id and not is_admin:
@@ -329,7 +337,8 @@ class ConsentService:
             old.status = RoundStatus.AMENDED
             old.closed_at = self.clock.now()
             await self.tasks.cancel([TASK_DEADLINE, TASK_REMINDER], old.id)
-        review = ReviewSpec(old.review_months, old.review_on) if old.review_months or old.review_on else None
+        if review is None and (old.review_months or old.review_on):
+            review = ReviewSpec(old.review_months, old.review_on)
         author = await self.session.get(Member, old.author_id)
         assert author is not None
         new = await self.open(
