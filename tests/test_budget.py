@@ -99,10 +99,10 @@ async def test_define_adjust_create_rate_are_audited(chat: Chat, bot: Bot) -> No
     ("command", "expected"),
     [
         ("/budget ajuster communication -3000 trop", "passerait sous zéro"),
-        ("/budget ajuster communication -300", "Il manque : raison."),
+        ("/budget ajuster communication -300", "Il manque la raison."),
         ("/budget ajuster communication 300 raison", "Indiquez le sens de l'ajustement avec + ou −"),
         ("/budget definir communication -5", "Le montant ne peut pas être négatif"),
-        ("/budget definir", "Il manque : cercle|enveloppe."),
+        ("/budget definir", "Il manque le cercle ou l'enveloppe"),
         ("/budget creer inter-cae « Inter-CAE » 2000", "L'enveloppe « inter-cae » existe déjà pour 2026"),
         ("/budget creer com « Com » 2000", "existe déjà"),
         ("/budget taux tech 31", "au plus 30 €/h"),

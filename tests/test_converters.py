@@ -542,7 +542,7 @@ def test_period_bounds() -> None:
     assert (Period(2025).start, Period(2025).end) == (date(2025, 1, 1), date(2026, 1, 1))
 
 
-@pytest.mark.parametrize("text", ["semaine", "26", "tech"])
+@pytest.mark.parametrize("text", ["26", "tech", "@camille"])
 def test_not_a_period(text: str, ctx: ParseContext) -> None:
     assert match(PeriodConverter(), text, ctx) is None
 
@@ -644,8 +644,8 @@ def test_flat_amount_with_a_thousands_separator(ctx: ParseContext) -> None:
         (date(2027, 1, 5), "28/12", date(2026, 12, 28)),  # weeks ago, across the new year
         (date(2027, 1, 5), "le 28 décembre", date(2026, 12, 28)),
         (date(2027, 1, 5), "05/01", date(2027, 1, 5)),
-        (date(2026, 11, 26), "30/11", date(2026, 11, 30)),  # a future date stays in this year: the service refuses it
         (date(2026, 3, 1), "29/02", None),  # no 29 February in 2026 nor 2025
+        (date(2026, 11, 26), "30/11", None),  # ahead of today, and last year's is too long ago: asked
     ],
 )
 def test_day_and_month_without_year_mean_the_recent_past(today: date, text: str, expected: date | None) -> None:
@@ -655,3 +655,164 @@ def test_day_and_month_without_year_mean_the_recent_past(today: date, text: str,
             PastDateConverter().convert(text, ctx)
     else:
         assert PastDateConverter().convert(text, ctx) == expected
+
+
+# --- never guess: phrasings read whole, or refused with a question (today is Thursday 26/11/2026) -------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "minutes"),
+    [
+        ("une heure", 60),
+        ("deux heures", 120),
+        ("demi-heure", 30),
+        ("une demi-heure", 30),
+        ("1 heure et demie", 90),
+        ("1h et demie", 90),
+        ("deux heures et quart", 135),
+        ("trois quarts d'heure", 45),
+        ("trois quarts d’heure", 45),
+        ("un quart d'heure", 15),
+        ("1/2h", 30),
+        ("1/2 h", 30),
+        ("dix minutes", 10),
+        ("2:30h", 150),
+        ("2H", 120),
+        ("2hrs", 120),
+        ("2h00", 120),
+        ("90 mn", 90),
+    ],
+)
+def test_durations_said_in_words(text: str, minutes: int, ctx: ParseContext) -> None:
+    assert match(QuantityConverter(), text, ctx) == (Duration(minutes), len(text.split()))
+
+
+def test_a_clock_like_quantity_is_asked_about(ctx: ParseContext) -> None:
+    raised = error(QuantityConverter(), "2:30", ctx)
+    assert (raised.key, raised.data["hours"], raised.data["minutes"]) == ("duration_clock_like", 2, "30")
+
+
+@pytest.mark.parametrize(
+    ("text", "cents"),
+    [("forfait 300€", 30000), ("forfait 300", 30000), ("un forfait de 1 000 €", 100000), ("€250", 25000)],
+)
+def test_flat_amount_after_forfait(text: str, cents: int, ctx: ParseContext) -> None:
+    assert match(QuantityConverter(), text, ctx) == (FlatAmount(cents), len(text.split()))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["à 25€", "a 25 €", "à 25€/h", "à 25 €/h", "à 25€ de l'heure", "25 € de l’heure", "au taux de 25 €", "25 €/heure"],
+)
+def test_rate_phrasings(text: str, ctx: ParseContext) -> None:
+    assert match(RateConverter(), text, ctx) == (Rate(2500), len(text.split()))
+
+
+def test_a_bare_number_after_a_is_no_rate(ctx: ParseContext) -> None:
+    assert match(RateConverter(), "à 25 personnes", ctx) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "target"),
+    [
+        ("pour le cercle tech", "tech"),
+        ("pour tech", "tech"),
+        ("pour la formation", "formation"),
+        ("pour l'enveloppe formation", "formation"),
+        ("l’enveloppe formation", "formation"),
+        ("le cercle tech", "tech"),
+        ("cercle tech", "tech"),
+        ("sur le cercle Vie coopérative", "vie-coop"),
+    ],
+)
+def test_envelope_after_a_connector(text: str, target: str, ctx: ParseContext) -> None:
+    assert match(EnvelopeConverter(), f"{text} Relecture", ctx) == (EnvelopeRef(target), len(text.split()))
+
+
+@pytest.mark.parametrize("text", ["pour", "pour le", "pour la relecture", "le cercle élargi"])
+def test_a_connector_without_an_envelope_is_text(text: str, ctx: ParseContext) -> None:
+    assert match(EnvelopeConverter(), text, ctx) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("le 3", date(2026, 11, 3)),
+        ("le 1er", date(2026, 11, 1)),
+        ("le 26", date(2026, 11, 26)),
+        ("le 27", date(2026, 10, 27)),
+        ("le 31", date(2026, 10, 31)),
+        ("mardi 3 novembre", date(2026, 11, 3)),
+        ("le mardi 3/11", date(2026, 11, 3)),
+        ("jeudi 26 novembre 2026", date(2026, 11, 26)),
+        ("jeudi", date(2026, 11, 26)),
+        ("jeudi dernier", date(2026, 11, 19)),
+        ("vendredi dernier", date(2026, 11, 20)),
+    ],
+)
+def test_more_past_dates(text: str, expected: date, ctx: ParseContext) -> None:
+    assert value(PastDateConverter(), text, ctx) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("lundi 3 novembre", "date_weekday_mismatch"),
+        ("la semaine dernière", "date_not_a_day"),
+        ("le mois dernier", "date_not_a_day"),
+        ("30/11", "date_in_future_no_year"),
+        ("le 15 décembre", "date_in_future_no_year"),
+        ("30/11/2026", "date_in_future"),
+        ("le 32", "date_invalid"),
+        ("le 0", "date_invalid"),
+    ],
+)
+def test_dates_refused_with_a_question(text: str, key: str, ctx: ParseContext) -> None:
+    assert error(PastDateConverter(), text, ctx).key == key
+
+
+def test_weekday_mismatch_says_which_weekday_it_is(ctx: ParseContext) -> None:
+    raised = error(PastDateConverter(), "lundi 3 novembre", ctx)
+    assert raised.data["weekday"] == "mardi" and raised.data["day"] == date(2026, 11, 3)
+
+
+def test_not_a_day_suggests_last_weeks_monday(ctx: ParseContext) -> None:
+    assert error(PastDateConverter(), "la semaine dernière", ctx).data["example"] == "16/11"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("novembre", Period(2026, 11)),
+        ("décembre", Period(2025, 12)),
+        ("nov.", Period(2026, 11)),
+        ("novembre 2025", Period(2025, 11)),
+        ("ce mois", Period(2026, 11)),
+        ("le mois dernier", Period(2026, 10)),
+        ("l'an dernier", Period(2025)),
+        ("l’année dernière", Period(2025)),
+        ("11/2025", Period(2025, 11)),
+    ],
+)
+def test_period_in_words(text: str, expected: Period, ctx: ParseContext) -> None:
+    assert match(PeriodConverter(), text, ctx) == (expected, len(text.split()))
+
+
+def test_january_last_month_is_last_december() -> None:
+    assert PeriodConverter().convert("le mois dernier", ParseContext(today=date(2027, 1, 5))) == Period(2026, 12)
+
+
+def test_a_week_is_not_a_period(ctx: ParseContext) -> None:
+    assert error(PeriodConverter(), "la semaine dernière", ctx).key == "period_not_a_month"
+
+
+def test_a_misspelt_month_is_no_members_name(ctx: ParseContext) -> None:
+    assert MemberConverter().near_miss("novembre", ctx) is None
+    assert MemberConverter().near_miss("novembr", ctx) is None
+    missed = PeriodConverter().near_miss("novembr", ctx)
+    assert missed is not None and missed.data["suggestions"] == ["novembre"]
+
+
+@pytest.mark.parametrize(("text", "year"), [("l'an dernier", 2025), ("cette année", 2026), ("l'an prochain", 2027)])
+def test_relative_years(text: str, year: int, ctx: ParseContext) -> None:
+    assert match(YearConverter(), text, ctx) == (year, len(text.split()))

@@ -22,7 +22,7 @@ from tests.conftest import Chat
 T = load_catalogue("fr")
 TODAY = date(2026, 11, 26)
 INTERNAL = T("errors.internal", reference="x").split(";")[0]  # "Désolé, une erreur interne m'empêche…"
-USAGE = T("errors.usage_hint", usage="").split("`")[0]  # "Usage : "
+USAGE = T("errors.usage_hint", group="").split("`")[0]  # "Autres façons de l'écrire : "
 
 
 def declare(
@@ -67,9 +67,25 @@ CATALOGUE: dict[str, tuple[dict[str, Any], str]] = {
         declare(Duration(45), "vie-coop"),
         "45 min × 30 €/h = 22,50 €, enveloppe Vie coopérative 2026",
     ),
-    "/contrib 250€ formation Formation Nextcloud du 12/03": (
+    "/contrib 250€ formation « Formation Nextcloud du 12/03 »": (
         declare(FlatAmount(25000), "formation", description="Formation Nextcloud du 12/03"),
         "✅ Contribution n°1 enregistrée : forfait 250 €, enveloppe Formation 2026",
+    ),
+    "/contrib une demi-heure pour le cercle tech Tri des tickets": (
+        declare(Duration(30), "tech", description="Tri des tickets"),
+        "30 min × 30 €/h = 15 €, enveloppe Technique 2026",
+    ),
+    "/contrib forfait 300 € pour la formation Atelier Nextcloud": (
+        declare(FlatAmount(30000), "formation", description="Atelier Nextcloud"),
+        "forfait 300 €, enveloppe Formation 2026",
+    ),
+    "/contrib 3h à 25 € tech Relecture des statuts": (
+        declare(Duration(180), "tech", 2500, description="Relecture des statuts"),
+        "3 h × 25 €/h = 75 €, enveloppe Technique 2026",
+    ),
+    "/contrib 2h tech mardi 3 novembre Préparation de l'AG": (
+        declare(Duration(120), "tech", work_date=date(2026, 11, 3), description="Préparation de l'AG"),
+        "travail du mardi 3 novembre 2026",
     ),
     "/contrib 3h 25€/h tech Relecture des statuts": (
         declare(Duration(180), "tech", 2500, description="Relecture des statuts"),
@@ -95,6 +111,18 @@ CATALOGUE: dict[str, tuple[dict[str, Any], str]] = {
     "/contrib liste moi mois": (
         {"who": MemberRef(None), "envelope": None, "period": Period(2026, 11)},
         "Aucune contribution (de camille · novembre 2026).",
+    ),
+    "/contrib liste novembre": (
+        {"who": None, "envelope": None, "period": Period(2026, 11)},
+        "Aucune contribution (de camille · novembre 2026).",
+    ),
+    "/contrib liste le mois dernier": (
+        {"who": None, "envelope": None, "period": Period(2026, 10)},
+        "Aucune contribution (de camille · octobre 2026).",
+    ),
+    "/contrib liste l'an dernier": (
+        {"who": None, "envelope": None, "period": Period(2025)},
+        "Aucune contribution (de camille · 2025).",
     ),
     "/contrib liste @camille": (
         {"who": MemberRef("camille"), "envelope": None, "period": None},
@@ -415,7 +443,7 @@ async def test_quoted_description_through_the_bot(chat: Chat) -> None:
 @pytest.mark.parametrize(
     "line, description",
     [
-        ("/contrib 250€ formation Formation Nextcloud du 12/03", "Formation Nextcloud du 12/03"),
+        ("/contrib 250€ formation « Formation Nextcloud du 12/03 »", "Formation Nextcloud du 12/03"),
         ("/contrib 2h tech communication du site", "communication du site"),
         ("/contrib 2h tech Technique de relecture", "Technique de relecture"),
     ],
@@ -428,7 +456,10 @@ async def test_a_second_envelope_name_starts_the_description(bot: Bot, line: str
 
 @pytest.mark.parametrize(
     "line, label, given",
-    [("/contrib 3h tech 2h", "durée|montant", "2h"), ("/contrib 3h 25€/h tech 20€/h", "taux", "20€/h")],
+    [
+        ("/contrib 3h tech 2h", "la durée ou le montant (ex. `3h`, `1h30`, `250 €`)", "2h"),
+        ("/contrib 3h 25€/h tech 20€/h", "le taux horaire (ex. `25 €/h`)", "20€/h"),
+    ],
 )
 async def test_a_second_quantity_or_rate_is_a_mistake(chat: Chat, line: str, label: str, given: str) -> None:
     reply = await chat(line)

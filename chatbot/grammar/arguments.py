@@ -8,20 +8,33 @@ from typing import Any
 
 from chatbot.errors import ArgumentError
 from chatbot.grammar.base import Converter, ParseContext
+from chatbot.grammar.dates import looks_like_a_period
+from chatbot.grammar.lexicon import apostrophes
 from chatbot.grammar.tokens import Token
 from chatbot.text import fold, slug
 from chatbot.values import EnvelopeRef, MemberRef
 
+_RELATIVE_YEARS = {
+    "cette annee": 0, "l'annee en cours": 0,
+    "l'an dernier": -1, "l'annee derniere": -1, "l'an passe": -1, "l'annee passee": -1,
+    "l'an prochain": 1, "l'annee prochaine": 1,
+}  # fmt: skip
+
 
 class YearConverter(Converter):
-    """A budget year, 2000–2099. Other bare numbers are refused, so a typo (`20277`) never slips into a reason."""
+    """A budget year, 2000–2099, or `cette année`, `l'an dernier`, `l'an prochain`. Other bare numbers are
+    refused, so a typo (`20277`) never slips into a reason."""
 
     label = "year"
+    max_tokens = 3
 
     def convert(self, text: str, ctx: ParseContext) -> int | None:
         word = text.strip()
         if re.fullmatch(r"20\d\d", word):
             return int(word)
+        relative = _RELATIVE_YEARS.get(" ".join(apostrophes(fold(word)).split()))
+        if relative is not None:
+            return ctx.today.year + relative
         if re.fullmatch(r"\d{1,9}", word):
             raise ArgumentError("year_invalid", given=text)
         return None
@@ -37,19 +50,30 @@ class NumberConverter(Converter):
         return int(found.group(1)) if found else None
 
 
+# The small words before an envelope's name belong to it: `pour le cercle tech`, `pour l'enveloppe formation`,
+# `pour la formation`, `sur tech`, `le cercle tech`.
+_CONNECTOR = re.compile(r"^(?:(?:pour|sur|au|du|dans)\s+)?(?:(?:le|la)\s+|l')?(?:(?:cercle|enveloppe)(?:\s+|$))?")
+
+
 class EnvelopeConverter(Converter):
-    """An envelope by slug, circle name, alias or channel: `tech`, `#cercle-tech`, `Vie coopérative`."""
+    """An envelope by slug, circle name, alias or channel: `tech`, `#cercle-tech`, `Vie coopérative`, also after
+    a connector: `pour le cercle tech`, `pour l'enveloppe formation`, `pour la formation`."""
 
     label = "envelope"
-    max_tokens = 4
+    max_tokens = 7
 
     def convert(self, text: str, ctx: ParseContext) -> EnvelopeRef | None:
         target = ctx.directory.lookup(text)
         if target is not None:
             return EnvelopeRef(target)
-        key = slug(text)
-        if " " not in text.strip() and (text.strip().startswith("#") or key.startswith("cercle-")):
-            raise self._unknown(text, ctx)
+        name = _without_connector(text)
+        if name != text.strip() and name:
+            target = ctx.directory.lookup(name)
+            if target is not None:
+                return EnvelopeRef(target)
+        key = slug(name)
+        if name and " " not in name and (name.startswith("#") or key.startswith("cercle-")):
+            raise self._unknown(name, ctx)
         return None
 
     def near_miss(self, word: str, ctx: ParseContext) -> ArgumentError | None:
@@ -60,6 +84,13 @@ class EnvelopeConverter(Converter):
         return ArgumentError(
             "envelope_unknown", given=text, suggestions=ctx.directory.suggestions(text), known=ctx.directory.slugs
         )
+
+
+def _without_connector(text: str) -> str:
+    """The envelope name once the connector before it is dropped, as typed (`pour le cercle Tech` → `Tech`)."""
+    stripped = text.strip()
+    found = _CONNECTOR.match(apostrophes(fold(stripped)))
+    return stripped[found.end() :].strip() if found else stripped
 
 
 class MemberConverter(Converter):
@@ -76,7 +107,8 @@ class MemberConverter(Converter):
         return None
 
     def near_miss(self, word: str, ctx: ParseContext) -> ArgumentError | None:
-        if re.fullmatch(r"[\w.-]+", word) and not word.isdigit():
+        """`camille` may be a member's name (`@camille`); a month or period word (`novembr`) is not."""
+        if re.fullmatch(r"[\w.-]+", word) and not word.isdigit() and not looks_like_a_period(word):
             return ArgumentError("member_or_envelope", given=word, known=ctx.directory.slugs)
         return None
 
