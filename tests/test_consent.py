@@ -551,6 +551,10 @@ async def test_quotes_keep_a_lone_quoted_proposal_whole(chat: Chat, bot: Bot) ->
         ("/consent Charte avant la fin du mois", "Échéance illisible : « avant la fin du mois » ; je n'ouvre pas"),
         ("/consent Charte jusqu'au 45", "Échéance illisible : « jusqu'au 45 »"),
         ("/consent Charte d'ici 25h30", "Échéance illisible"),
+        (
+            "/consent Charte d'ici 18h",
+            "Échéance à préciser : « d'ici 18h » peut dire « avant 18 h » ou « dans 18 heures »",
+        ),
         ("/consent Charte revue le 31/12/9999", "La date de revue « le 31/12/9999 » est trop lointaine"),
         ("/consent Charte revue 11 ans", "trop lointaine (au plus 10 ans)"),
         ("/consent Charte revue 99999999999999 mois", "trop lointaine (au plus 10 ans)"),

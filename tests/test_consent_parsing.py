@@ -260,3 +260,34 @@ def test_the_words_read_are_kept_as_typed_in_either_order() -> None:
 )
 def test_answer_text_drops_the_colon_that_introduces_it(typed: str, reason: str) -> None:
     assert answer_text(typed) == reason
+
+
+@pytest.mark.parametrize(
+    ("source", "deadline"),
+    [
+        ("Charte avant 18h", "2026-11-26T18:00:00+01:00"),
+        ("Charte jusqu'à 20h", "2026-11-26T20:00:00+01:00"),
+        ("Charte d'ici 18h00", "2026-11-26T18:00:00+01:00"),
+        ("Charte sous 18h", "2026-11-27T04:00:00+01:00"),
+        ("Charte 18h", "2026-11-27T04:00:00+01:00"),
+        ("Charte d'ici 24h", "2026-11-27T10:00:00+01:00"),
+    ],
+)
+def test_hours_after_avant_are_a_time_of_day_and_alone_a_length(source: str, deadline: str) -> None:
+    assert deadline_of(source)[1] == deadline
+
+
+def test_d_ici_and_an_hour_is_refused_rather_than_guessed() -> None:
+    with pytest.raises(ArgumentError) as caught:
+        parse_proposal("Charte d'ici 18h", TODAY)
+    assert (caught.value.key, caught.value.data["given"], caught.value.data["hour"]) == (
+        "deadline_ambiguous",
+        "d'ici 18h",
+        18,
+    )
+
+
+def test_the_longest_deadline_is_counted_in_real_time_across_the_clock_change() -> None:
+    """183 days is the limit in real time: from November (UTC+1) to June (UTC+2) the wall clock gains an hour."""
+    assert deadline_of("Charte 4392h")[1] == "2027-05-28T11:00:00+02:00"  # exactly 183 × 24 hours
+    assert deadline_of("Charte 183 jours")[1] == "2027-05-28T10:00:00+02:00"

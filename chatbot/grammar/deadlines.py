@@ -149,8 +149,28 @@ def _match_deadline(tokens: list[Token], today: date) -> tuple[DeadlineSpec, int
                 start -= 1  # `en 2 semaines`, `dans 48h`
             if spec.clock_only and not _introduced(tokens[start : len(tokens) - size]):
                 continue  # `Fermer à 18h30`: a time of day is a deadline only after `d'ici`, `avant`…
-            return spec, start
+            return _hour_or_hours(spec, tokens[start : len(tokens) - size], tokens, start), start
     return None
+
+
+_HOUR_OF_DAY = re.compile(r"^(\d{1,2})\s*h$")
+UNTIL_WORDS = {"avant", "jusqu'a", "jusqu’a", "jusqu'au", "jusqu’au"}
+
+
+def _hour_or_hours(spec: DeadlineSpec, prefixes: list[Token], tokens: list[Token], start: int) -> DeadlineSpec:
+    """`18h` alone is 18 hours from now; `avant 18h`, `jusqu'à 20h` are times of day. `d'ici 18h` may be either
+    (by 6 p.m., or within 18 hours): refused with both ways to say it rather than guessed. From 24h on, or with
+    minutes (`d'ici 18h00`), there is no doubt."""
+    found = _HOUR_OF_DAY.match(fold(spec.text).strip())
+    if spec.hours is None or found is None or spec.hours > 23:
+        return spec
+    words = {fold(t.text) for t in prefixes}
+    if words & UNTIL_WORDS:
+        return DeadlineSpec(spec.text, at=time(spec.hours, 0))
+    if _introduced(prefixes):
+        given = " ".join(t.text for t in tokens[start:])
+        raise ArgumentError("deadline_ambiguous", given=given, hour=spec.hours)
+    return spec
 
 
 def _introduced(prefixes: list[Token]) -> bool:
@@ -337,7 +357,7 @@ def resolve_deadline(spec: DeadlineSpec, now: datetime) -> datetime:
                 pass
     if found <= now:
         raise DomainError("deadline_past", given=spec.text)
-    if found - now > MAX_DEADLINE:
+    if found.astimezone(UTC) - now.astimezone(UTC) > MAX_DEADLINE:  # real time: same-zone subtraction is wall-clock
         raise DomainError("deadline_too_far", given=spec.text, days=MAX_DEADLINE.days)
     return found
 
