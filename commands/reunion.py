@@ -60,7 +60,7 @@ def _publish(ctx: Context, circle_slug: str, text: str, post_id: str, ack_key: s
         opt("duration", MeetingDurationConverter()),
         opt("place", PlaceConverter()),
     ),
-    rest=opt("details", FreeText("details")),
+    rest=opt("details", FreeText("details", guarded=True)),
 )
 async def announce(
     ctx: Context,
@@ -74,8 +74,7 @@ async def announce(
         if ctx.room_circle is None:
             raise UsageError("circle_required", known=ctx.parse.circles.slugs)
         circle = CircleRef(ctx.room_circle.slug)
-    if duration is not None and duration.minutes > MAX_MEETING_MINUTES:
-        raise ArgumentError("meeting_too_long", duration_minutes=duration.minutes, limit_minutes=MAX_MEETING_MINUTES)
+    minutes = _length(when, duration)
     if len(details) > AGENDA_LIMIT:
         raise ArgumentError("meeting_text_too_long", limit=AGENDA_LIMIT)
     meetings = ctx.services.meetings
@@ -85,7 +84,7 @@ async def announce(
         ctx.member,
         circle.slug,
         when,
-        minutes=duration.minutes if duration else None,
+        minutes=minutes,
         link=link,
         place=where,
         agenda=agenda,
@@ -95,12 +94,25 @@ async def announce(
     meeting = created.meeting
     for item in (meeting, *created.announced):
         text = texts.announcement(item, ctx.member.username)
-        _publish(ctx, circle.slug, text, f"meeting-{item.id}", "reunion.acknowledged", id=item.id)
+        summary = texts.summary(item)
+        _publish(ctx, circle.slug, text, f"meeting-{item.id}", "reunion.acknowledged", id=item.id, summary=summary)
         if item.id in created.clashes:  # said where the command was typed, even in the circle's own channel
             circle_name = texts.circle_name(circle.slug)
             ctx.reply(
                 ctx.t("reunion.duplicate_warning", id=item.id, other=created.clashes[item.id], circle=circle_name)
             )
+
+
+def _length(when: MeetingTime | Recurrence, duration: Duration | None) -> int | None:
+    """The meeting's length in minutes: from its end (`14h-16h`) or its duration (`2h`), which must agree when
+    both are given; None for the circle's usual length."""
+    span = when.minutes
+    if span is not None and duration is not None and duration.minutes != span:
+        raise ArgumentError("meeting_range_duration_mismatch", span_minutes=span, duration_minutes=duration.minutes)
+    minutes = span if span is not None else duration.minutes if duration is not None else None
+    if minutes is not None and minutes > MAX_MEETING_MINUTES:
+        raise ArgumentError("meeting_too_long", duration_minutes=minutes, limit_minutes=MAX_MEETING_MINUTES)
+    return minutes
 
 
 def _said_only_here(ctx: Context, circle_slug: str) -> tuple[str, str | None] | None:
@@ -165,7 +177,10 @@ async def cancel(ctx: Context, number: int, day: date | None) -> None:
 )
 async def move(ctx: Context, number: int, day: date | None, when: MeetingTime) -> None:
     await _check_visible(ctx, number)
-    meeting, former = await ctx.services.meetings.move(ctx.member, number, when, is_admin=ctx.is_admin, day=day)
-    text = _texts(ctx).moved(meeting, former, chat_safe(ctx.member.username, 40))
+    meetings = ctx.services.meetings
+    minutes = _length(when, None)
+    meeting, former = await meetings.move(ctx.member, number, when, is_admin=ctx.is_admin, day=day, minutes=minutes)
+    texts = _texts(ctx)
+    text = texts.moved(meeting, former, chat_safe(ctx.member.username, 40))
     post_id = f"meeting-{meeting.id}-moved-{meeting.sequence}"
-    _publish(ctx, meeting.circle_slug, text, post_id, "reunion.cancel_done")
+    _publish(ctx, meeting.circle_slug, text, post_id, "reunion.move_done", id=meeting.id, when=texts.summary(meeting))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time, timedelta
 
 from babel.dates import get_day_names
 
@@ -27,33 +27,69 @@ class MeetingTexts:
 
     def when(self, at: datetime, timezone: str) -> str:
         """`jeudi 3 décembre 2026 à 14 h` (or `à 9 h 30`), in the meeting's own zone."""
-        moment = at.astimezone(zone(timezone))
-        hour = f"{moment.hour} h" + (f" {moment.minute:02d}" if moment.minute else "")
-        return self.t("reunion.when", date=self.fmt.date_long(moment.date()), hour=hour)
+        return self.fmt.datetime_long(at.astimezone(zone(timezone)))
+
+    def _bounds(self, meeting: Meeting) -> tuple[datetime, datetime]:
+        """Start and end in the meeting's own zone; the end is computed on the real clock (start + length), so a
+        meeting across a clock change ends at the right wall-clock time."""
+        tz = zone(meeting.timezone)
+        begin = meeting.start_at.astimezone(tz)
+        return begin, (begin + timedelta(minutes=meeting.minutes)).astimezone(tz)
+
+    def span(self, meeting: Meeting) -> str:
+        """`jeudi 3 décembre 2026 de 14 h à 16 h`; a meeting ending after midnight names both days."""
+        begin, end = self._bounds(meeting)
+        if end.date() != begin.date() and end.time() != time(0):
+            return self.t(
+                "reunion.span_overnight",
+                date=self.fmt.date_long(begin.date()),
+                start=self.fmt.time(begin),
+                end_date=self.fmt.date_long(end.date()),
+                end=self.fmt.time(end),
+            )
+        return self.t("reunion.span", date=self.fmt.date_long(begin.date()), hours=self.hours(meeting))
+
+    def hours(self, meeting: Meeting) -> str:
+        """`de 14 h à 16 h`."""
+        begin, end = self._bounds(meeting)
+        return self.t("reunion.hours", start=self.fmt.time(begin), end=self.fmt.time(end))
+
+    def summary(self, meeting: Meeting) -> str:
+        """What was understood, in full, for the acknowledgement: the date with its start and end, or the rhythm
+        and the first date."""
+        if meeting.rrule is None:
+            return self.span(meeting)
+        first = self.fmt.date_long(local_start(meeting).date())
+        return self.t("reunion.summary_series", rule=self.rule(meeting), first=first)
 
     def circle_name(self, circle_slug: str) -> str:
         circle = self.settings.circle(circle_slug)
         return circle.name if circle else circle_slug
 
     def rule(self, meeting: Meeting) -> str:
-        """The rhythm of a series in words: `chaque mardi`, `un jeudi sur 2`, `le dernier vendredi du mois`."""
+        """The rhythm of a series in words, with its hours: `chaque mardi de 18 h à 19 h`, `un jeudi sur 2 de …`,
+        `le dernier vendredi du mois de …`, `le 1er de chaque mois de …`."""
         parts = dict(item.split("=", 1) for item in (meeting.rrule or "").split(";") if "=" in item)
         byday = parts.get("BYDAY", "")
         day_code, ordinal = byday[-2:], byday[:-2]
         names = get_day_names("wide", locale=self.fmt.locale)
         weekday = names[RRULE_DAYS.index(day_code)] if day_code in RRULE_DAYS else day_code
-        hour = self.when(meeting.start_at, meeting.timezone).rsplit(" à ", 1)[-1]
+        hours = self.hours(meeting)
         if parts.get("FREQ") == "DAILY":
-            return self.t("reunion.rule_daily", hour=hour)
+            return self.t("reunion.rule_daily", hours=hours)
         if parts.get("FREQ") == "MONTHLY":
+            if "BYMONTHDAY" in parts:
+                day = parts["BYMONTHDAY"]
+                nth = self.t("reunion.ordinal_first") if day == "1" else day
+                return self.t("reunion.rule_monthday", nth=nth, hours=hours)
             if ordinal == "-1":
-                return self.t("reunion.rule_last", weekday=weekday, hour=hour)
+                return self.t("reunion.rule_last", weekday=weekday, hours=hours)
             nth = self.t("reunion.ordinal_first") if ordinal == "1" else self.t("reunion.ordinal", n=ordinal)
-            return self.t("reunion.rule_monthly", nth=nth, weekday=weekday, hour=hour)
+            return self.t("reunion.rule_monthly", nth=nth, weekday=weekday, hours=hours)
         interval = int(parts.get("INTERVAL", "1"))
         if interval == 1:
-            return self.t("reunion.rule_weekly", weekday=weekday, hour=hour)
-        return self.t("reunion.rule_every", weekday=weekday, interval=interval, hour=hour)
+            return self.t("reunion.rule_weekly", weekday=weekday, hours=hours)
+        return self.t("reunion.rule_every", weekday=weekday, interval=interval, hours=hours)
 
     def details(self, meeting: Meeting) -> list[str]:
         lines = []
@@ -74,7 +110,7 @@ class MeetingTexts:
                 circle=circle,
                 rule=self.rule(meeting),
                 duration=self.fmt.duration(meeting.minutes),
-                first=self.when(meeting.start_at, meeting.timezone),
+                first=self.span(meeting),
                 days=self._announce_days(meeting),
             )
         else:
@@ -83,7 +119,7 @@ class MeetingTexts:
                 key,
                 id=meeting.id,
                 circle=circle,
-                when=self.when(meeting.start_at, meeting.timezone),
+                when=self.span(meeting),
                 duration=self.fmt.duration(meeting.minutes),
                 series=meeting.series_id or "",
             )
@@ -141,7 +177,7 @@ class MeetingTexts:
             id=meeting.id,
             circle=self.circle_name(meeting.circle_slug),
             old=self.when(former, meeting.timezone),
-            new=self.when(meeting.start_at, meeting.timezone),
+            new=self.span(meeting),
             duration=self.fmt.duration(meeting.minutes),
             who=who,
         )

@@ -61,16 +61,16 @@ def utc(*args: int) -> datetime:
 
 async def test_console_session_announce_list_move_cancel(chat: Chat) -> None:
     reply = await chat("/reunion tech jeudi 14h 1h30 visio Ordre du jour : budget 2027", user="alice")
-    assert reply == "✅ Réunion n°1 annoncée dans #cercle-tech."
+    assert reply == "✅ Réunion n°1 annoncée dans #cercle-tech : jeudi 26 novembre 2026 de 14 h à 15 h 30."
     post = chat.posts[-1]
     assert (post.room_name, post.id, post.is_reply) == ("cercle-tech", "meeting-1", False)
     text = plain(post.text)
-    assert "Réunion n°1 du cercle Technique** : jeudi 26 novembre 2026 à 14 h (durée 1 h 30)." in text
+    assert "Réunion n°1 du cercle Technique** : jeudi 26 novembre 2026 de 14 h à 15 h 30 (durée 1 h 30)." in text
     assert "Visio : https://visio.opteos.fr/reunion-tech-" in text
     assert "Ordre du jour : budget 2027" in text and "Annoncée par alice." in text
 
     await chat("/réunion communication 12/03 9h30 Bois Blancs", user="bob")
-    assert "vendredi 12 mars 2027 à 9 h 30 (durée 1 h)" in plain(chat.posts[-1].text)
+    assert "vendredi 12 mars 2027 de 9 h 30 à 10 h 30 (durée 1 h)" in plain(chat.posts[-1].text)
     assert "Lieu : Bois Blancs" in plain(chat.posts[-1].text)
 
     listing = await chat("/reunion liste")
@@ -83,11 +83,12 @@ async def test_console_session_announce_list_move_cancel(chat: Chat) -> None:
 
     assert (
         await chat("/reunion deplacer 1 vendredi 15h", user="alice")
-        == "C'est fait : annonce publiée dans #cercle-tech."
+        == "C'est fait : la réunion n°1 a lieu vendredi 27 novembre 2026 de 15 h à 16 h 30 ; "
+        "annonce publiée dans #cercle-tech."
     )
     moved = plain(chat.posts[-1].text)
     assert chat.posts[-1].id == "meeting-1-moved-1"
-    assert "jeudi 26 novembre 2026 à 14 h → **vendredi 27 novembre 2026 à 15 h**" in moved
+    assert "jeudi 26 novembre 2026 à 14 h → **vendredi 27 novembre 2026 de 15 h à 16 h 30**" in moved
 
     assert "ne peut être annulée" in await chat("/reunion annuler 2", user="alice")
     await chat("/reunion annuler 2", user="bob")
@@ -112,15 +113,16 @@ async def test_bad_input_gets_french_errors_and_writes_nothing(chat: Chat, bot: 
         "/reunion tech 25/11 14h": "est déjà passé",
         "/reunion tech 31/02/2027 14h": "Cette date n'existe pas",
         "/reunion tech lundi prochain": "À quelle heure ?",
-        "/reunion tech demain 9h 13h": "plus que le maximum",
+        "/reunion tech demain 9h 13h": "l'heure de fin, ou une durée ?",
+        "/reunion tech demain 9h durée 13h": "plus que le maximum",
         "/reunion tech tous les 10 jours jeudi 14h": "Rythme non compris",
     }
     for command, expected in cases.items():
         reply = await chat(command)
         assert expected in reply, (command, reply)
         assert "Exemple" in reply, reply
-    assert "Il manque : quand." in await chat("/reunion tech")
-    assert "J'attendais : quand, et j'ai lu « Bois »" in await chat("/reunion tech Bois Blancs")
+    assert "Il manque le jour et l'heure" in await chat("/reunion tech")
+    assert "Je n'ai pas compris « Bois » : j'attendais le jour et l'heure" in await chat("/reunion tech Bois Blancs")
     assert await count_meetings(bot) == 0
     assert chat.posts == []
     assert await tasks(bot) == []
@@ -239,11 +241,12 @@ async def test_recurring_meeting_occurrences_and_one_cancelled_alone(chat: Chat,
     reply = await chat("/reunion tech chaque mardi 18h visio")
     # The series (n°1) and its first occurrence, within the 7-day announcement window (n°2).
     assert reply.splitlines() == [
-        "✅ Réunion n°1 annoncée dans #cercle-tech.",
-        "✅ Réunion n°2 annoncée dans #cercle-tech.",
+        "✅ Réunion n°1 annoncée dans #cercle-tech : chaque mardi de 18 h à 19 h 30, "
+        "à partir du mardi 1er décembre 2026.",
+        "✅ Réunion n°2 annoncée dans #cercle-tech : mardi 1er décembre 2026 de 18 h à 19 h 30.",
     ]
-    assert "chaque mardi à 18 h" in plain(chat.posts[0].text)
-    assert "mardi 1er décembre 2026 à 18 h" in plain(chat.posts[1].text)
+    assert "chaque mardi de 18 h à 19 h 30" in plain(chat.posts[0].text)
+    assert "mardi 1er décembre 2026 de 18 h à 19 h 30" in plain(chat.posts[1].text)
     await chat("/reunion annuler 1 08/12")  # not yet announced: cancelled alone, as n°3
     assert "mardi 8 décembre 2026 à 18 h (réunion régulière n°1) est annulée" in plain(chat.posts[-1].text)
 
@@ -253,10 +256,11 @@ async def test_recurring_meeting_occurrences_and_one_cancelled_alone(chat: Chat,
     assert [t.split(":", 2)[1].strip()[:12] for t in channel.take()] == ["⏰ Rappel", "⏰ Rappel", "🟢 La réunion"]
     await tick(bot, clock, datetime(2026, 12, 8, 19, 0, tzinfo=PARIS))
     texts = channel.take()
-    assert len(texts) == 1 and "Réunion n°4 du cercle Technique** : mardi 15 décembre 2026 à 18 h" in texts[0]
+    assert len(texts) == 1
+    assert "Réunion n°4 du cercle Technique** : mardi 15 décembre 2026 de 18 h à 19 h 30" in texts[0]
     listing = await chat("/reunion liste tech")
     assert "n°4 · Technique · mardi 15 décembre 2026 à 18 h" in listing
-    assert "chaque mardi à 18 h (prochaine : mardi 22 décembre 2026 à 18 h)" in listing
+    assert "chaque mardi de 18 h à 19 h 30 (prochaine : mardi 22 décembre 2026 à 18 h)" in listing
 
     await chat("/reunion annuler 4")  # an announced occurrence, by its own number: its reminders go
     assert await tick(bot, clock, datetime(2026, 12, 15, 19, 0, tzinfo=PARIS)) == 1  # only the 22nd's announcement
@@ -308,10 +312,10 @@ async def test_one_occurrence_moved_alone_keeps_the_series(chat: Chat, bot: Bot,
     assert await tick(bot, clock, datetime(2026, 12, 1, 19, 0, tzinfo=PARIS)) == 2
     reminder, announcement = sorted(channel.take())
     assert "⏰ Rappel : réunion n°2" in reminder and "mercredi 2 décembre 2026 à 18 h" in reminder
-    assert "Réunion n°3 du cercle Technique** : mardi 8 décembre 2026 à 18 h" in announcement
+    assert "Réunion n°3 du cercle Technique** : mardi 8 décembre 2026 de 18 h à 19 h 30" in announcement
     listing = await chat("/reunion liste")
     assert "n°2 · Technique · mercredi 2 décembre 2026 à 18 h" in listing
-    assert "chaque mardi à 18 h (prochaine : mardi 15 décembre 2026 à 18 h)" in listing
+    assert "chaque mardi de 18 h à 19 h 30 (prochaine : mardi 15 décembre 2026 à 18 h)" in listing
     assert "régulière" in await chat("/reunion deplacer 1 mercredi 9/12 18h")  # the series itself does not move
 
 
@@ -333,9 +337,9 @@ async def test_an_occurrence_not_yet_announced_can_be_moved_alone(chat: Chat, bo
     assert "C'est fait" in await chat("/reunion deplacer 1 du 15/12 au mercredi 16/12 18h")
     moved = plain(chat.posts[-1].text)
     assert "La réunion n°3 du cercle Technique est déplacée" in moved
-    assert "mardi 15 décembre 2026 à 18 h → **mercredi 16 décembre 2026 à 18 h**" in moved
+    assert "mardi 15 décembre 2026 à 18 h → **mercredi 16 décembre 2026 de 18 h à 19 h 30**" in moved
     assert "n'a pas lieu" in await chat("/reunion deplacer 1 du 16/12 au 17/12 18h")  # not a Tuesday
-    assert "Il manque : quand." in await chat("/reunion deplacer 1 du 15/12")
+    assert "Il manque le jour et l'heure" in await chat("/reunion deplacer 1 du 15/12")
 
     await tick(bot, clock, datetime(2026, 12, 2, 12, 0, tzinfo=PARIS))
     assert any("Réunion n°4 du cercle Technique** : mardi 8 décembre" in t for t in channel.take())
@@ -343,7 +347,7 @@ async def test_an_occurrence_not_yet_announced_can_be_moved_alone(chat: Chat, bo
     channel.take()  # the 8th's reminders
     await tick(bot, clock, datetime(2026, 12, 15, 19, 0, tzinfo=PARIS))  # the 15th is taken: no announcement for it
     texts = channel.take()
-    assert any("Réunion n°5 du cercle Technique** : mardi 22 décembre 2026 à 18 h" in t for t in texts)
+    assert any("Réunion n°5 du cercle Technique** : mardi 22 décembre 2026 de 18 h à 19 h 30" in t for t in texts)
     assert any("⏰ Rappel : réunion n°3" in t and "mercredi 16 décembre" in t for t in texts)
     assert not any("15 décembre" in t for t in texts)
 
@@ -386,7 +390,7 @@ async def test_duration_after_duree_or_pendant(chat: Chat, bot: Bot) -> None:
     """QA: `sst jeudi 14h30 durée 2h` made a 1 h meeting « Lieu : durée 2h »."""
     await chat("/reunion sst jeudi 14h30 durée 2h")
     post = plain(chat.posts[-1].text)
-    assert "jeudi 26 novembre 2026 à 14 h 30 (durée 2 h)." in post and "Lieu" not in post
+    assert "jeudi 26 novembre 2026 de 14 h 30 à 16 h 30 (durée 2 h)." in post and "Lieu" not in post
     await chat("/reunion tech vendredi 9h pendant 1h30 Bois Blancs")
     post = plain(chat.posts[-1].text)
     assert "(durée 1 h 30)." in post and "Lieu : Bois Blancs" in post
@@ -400,17 +404,17 @@ async def test_duration_after_duree_or_pendant(chat: Chat, bot: Bot) -> None:
 async def test_hour_before_the_day(chat: Chat) -> None:
     """QA: `/reunion tech 14h jeudi` answered « déjà passé » (it was read as today 14:00, then `jeudi` as place)."""
     await chat("/reunion tech 9h jeudi visio")  # today is Thursday 26, 10:00: 9:00 today is gone, so next week
-    assert "jeudi 3 décembre 2026 à 9 h (durée 1 h 30)." in plain(chat.posts[-1].text)  # tech's usual length
+    assert "jeudi 3 décembre 2026 de 9 h à 10 h 30 (durée 1 h 30)." in plain(chat.posts[-1].text)  # tech's usual length
     await chat("/reunion tech 14h le 12/03 1h30 Bois Blancs")
     post = plain(chat.posts[-1].text)
-    assert "vendredi 12 mars 2027 à 14 h (durée 1 h 30)." in post and "Lieu : Bois Blancs" in post
+    assert "vendredi 12 mars 2027 de 14 h à 15 h 30 (durée 1 h 30)." in post and "Lieu : Bois Blancs" in post
 
 
 async def test_midnight_ends_the_day_named(chat: Chat) -> None:
     await chat("/reunion tech demain minuit")  # Friday 27 → the night from Friday to Saturday
-    assert "samedi 28 novembre 2026 à 0 h (durée 1 h 30)." in plain(chat.posts[-1].text)
+    assert "samedi 28 novembre 2026 de 0 h à 1 h 30 (durée 1 h 30)." in plain(chat.posts[-1].text)
     await chat("/reunion tech jeudi 3/12 à midi")
-    assert "jeudi 3 décembre 2026 à 12 h" in plain(chat.posts[-1].text)
+    assert "jeudi 3 décembre 2026 de 12 h à 13 h 30" in plain(chat.posts[-1].text)
     assert "pas être « à minuit »" in await chat("/reunion tech chaque jeudi minuit")
 
 
@@ -420,17 +424,20 @@ async def test_every_day_and_unknown_rhythms(chat: Chat, bot: Bot, clock: FixedC
     reply = await chat("/reunion tech chaque jour 9h visio")
     # Announced the day before (not a week ahead: that would be seven posts at once): the series and Friday 27.
     assert reply.splitlines() == [
-        "✅ Réunion n°1 annoncée dans #cercle-tech.",
-        "✅ Réunion n°2 annoncée dans #cercle-tech.",
+        "✅ Réunion n°1 annoncée dans #cercle-tech : chaque jour de 9 h à 10 h 30, "
+        "à partir du vendredi 27 novembre 2026.",
+        "✅ Réunion n°2 annoncée dans #cercle-tech : vendredi 27 novembre 2026 de 9 h à 10 h 30.",
     ]
-    assert "chaque jour à 9 h" in plain(chat.posts[0].text) and "annoncée ici la veille" in plain(chat.posts[0].text)
-    assert "vendredi 27 novembre 2026 à 9 h" in plain(chat.posts[1].text)
+    series = plain(chat.posts[0].text)
+    assert "chaque jour de 9 h à 10 h 30" in series and "annoncée ici la veille" in series
+    assert "vendredi 27 novembre 2026 de 9 h à 10 h 30" in plain(chat.posts[1].text)
     await tick(bot, clock, datetime(2026, 11, 27, 9, 0, tzinfo=PARIS))
-    assert any("Réunion n°3 du cercle Technique** : samedi 28 novembre 2026 à 9 h" in t for t in channel.take())
+    saturday = "Réunion n°3 du cercle Technique** : samedi 28 novembre 2026 de 9 h à 10 h 30"
+    assert any(saturday in t for t in channel.take())
     await chat("/reunion communication tous les jours 18h")
-    assert "chaque jour à 18 h" in plain(chat.posts[-2].text)
+    assert "chaque jour de 18 h à 19 h" in plain(chat.posts[-2].text)
     await chat("/reunion sante chaque semaine le mardi 18h")
-    assert "chaque mardi à 18 h" in plain(chat.posts[-2].text)
+    assert "chaque mardi de 18 h à 19 h" in plain(chat.posts[-2].text)
     before = await count_meetings(bot)
     for command in (
         "/reunion tech chaque semaine 9h",
@@ -460,10 +467,10 @@ async def test_duration_errors_name_reunion(chat: Chat, bot: Bot) -> None:
 async def test_a_meeting_at_the_same_instant_is_announced_with_a_warning(chat: Chat, bot: Bot) -> None:
     """QA: four tech meetings were accepted at the same date and hour, without a word."""
     first = await chat("/reunion tech jeudi 3/12 14h")
-    assert first == "✅ Réunion n°1 annoncée dans #cercle-tech."
+    assert first == "✅ Réunion n°1 annoncée dans #cercle-tech : jeudi 3 décembre 2026 de 14 h à 15 h 30."
     second = await chat("/reunion tech jeudi 3/12 14h visio")
     assert second.splitlines() == [
-        "✅ Réunion n°2 annoncée dans #cercle-tech.",
+        "✅ Réunion n°2 annoncée dans #cercle-tech : jeudi 3 décembre 2026 de 14 h à 15 h 30.",
         "⚠️ Attention : la réunion n°1 du cercle Technique est déjà prévue à cette heure. "
         "Si la réunion n°2 est un doublon, annulez-la avec `/reunion annuler 2`.",
     ]

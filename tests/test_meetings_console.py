@@ -31,15 +31,17 @@ def test_console_announce_list_move_cancel_with_the_circle_posts_visible(tmp_pat
         ),
     )
     out = result.stdout
-    assert "[#cercle-tech] 📅 **Réunion n°1 du cercle Technique** : mardi 12 mars 2030 à 14 h (durée 1 h 30)." in out
+    assert (
+        "[#cercle-tech] 📅 **Réunion n°1 du cercle Technique** : mardi 12 mars 2030 de 14 h à 15 h 30 (durée 1 h 30)."
+    ) in out
     assert "[#cercle-tech] Visio : https://visio.opteos.fr/reunion-tech-" in out
     assert "[#cercle-tech] Ordre du jour : budget 2031" in out
-    assert "✅ Réunion n°1 annoncée dans #cercle-tech." in out
+    assert "✅ Réunion n°1 annoncée dans #cercle-tech : mardi 12 mars 2030 de 14 h à 15 h 30." in out
     assert "[#cercle-communication] Lieu : Bois Blancs" in out
     assert "• n°2 · Communication · jeudi 14 mars 2030 à 9 h 30 · Bois Blancs" in out
     assert (
         "[#cercle-communication] 🔀 La réunion n°2 du cercle Communication est déplacée (par alice) : "
-        "jeudi 14 mars 2030 à 9 h 30 → **vendredi 15 mars 2030 à 10 h** (durée 1 h)."
+        "jeudi 14 mars 2030 à 9 h 30 → **vendredi 15 mars 2030 de 10 h à 11 h** (durée 1 h)."
     ) in out
     assert "La réunion n°1 ne peut être annulée ou déplacée que par son auteur" in out  # alice is not its author
     assert "[#cercle-tech] ❌ La réunion n°1 du cercle Technique prévue mardi 12 mars 2030 à 14 h est annulée" in out
@@ -66,9 +68,9 @@ def test_console_the_qa_commands(tmp_path: Path) -> None:
         ),
     )
     out = result.stdout
-    assert "📅 **Réunion n°1 du cercle Santé au travail** : mardi 12 mars 2030 à 14 h 30 (durée 2 h)." in out
+    assert "📅 **Réunion n°1 du cercle Santé au travail** : mardi 12 mars 2030 de 14 h 30 à 16 h 30 (durée 2 h)." in out
     assert "Lieu : durée" not in out
-    assert "📅 **Réunion n°2 du cercle Technique** : mercredi 13 mars 2030 à 14 h (durée 1 h 30)." in out
+    assert "📅 **Réunion n°2 du cercle Technique** : mercredi 13 mars 2030 de 14 h à 15 h 30 (durée 1 h 30)." in out
     assert (
         "⚠️ Attention : la réunion n°2 du cercle Technique est déjà prévue à cette heure. "
         "Si la réunion n°3 est un doublon, annulez-la avec `/reunion annuler 3`."
@@ -76,7 +78,7 @@ def test_console_the_qa_commands(tmp_path: Path) -> None:
     assert "Une réunion de 48 h, c'est plus que le maximum (12 h)." in out
     assert "La durée d'une réunion doit être positive : « 0min »." in out and "/contrib" not in out
     assert "Rythme non compris : « chaque semaine 9h ». Rythmes possibles : `chaque jour 9h`" in out
-    assert "🔁 **Réunions régulières n°4 du cercle Technique** : chaque jour à 9 h" in out
+    assert "🔁 **Réunions régulières n°4 du cercle Technique** : chaque jour de 9 h à 10 h 30" in out
     assert "Heure impossible" not in out and "déjà passé" not in out
     assert result.stderr == ""
 

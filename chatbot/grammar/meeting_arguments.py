@@ -126,14 +126,19 @@ class Link:
 _URL = re.compile(r"^https?://[^\s<>|\"'`]+$")
 
 
+# The words for the video room the bot creates: `visio`, `en visio`, `par visio`, `en visioconférence`, `sur jitsi`.
+_VIDEO_WORDS = ("visio", "visioconference", "jitsi", "video", "videoconference", "en-visio")
+_VIDEO = re.compile(r"(?:(?:en|par|sur)\s+)?(?:la\s+)?(?:" + "|".join(_VIDEO_WORDS) + ")")
+
+
 class PlaceConverter(Converter):
     """`visio` (a Jitsi link made by the bot) or a web address (used as is)."""
 
     label = "place"
+    max_tokens = 3
 
     def convert(self, text: str, ctx: ParseContext) -> Video | Link | None:
-        word = fold(text).strip()
-        if word in ("visio", "visioconference", "jitsi", "en-visio", "video"):
+        if _VIDEO.fullmatch(re.sub(r"\s+", " ", fold(text).strip())):
             return Video()
         if _URL.match(text.strip()):
             return Link(text.strip())

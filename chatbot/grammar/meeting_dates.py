@@ -16,6 +16,10 @@ no rule of its own.
 Times are wall-clock times in the cooperative's zone (zoneinfo): a meeting at 14:00 stays at 14:00 across a
 daylight-saving change, so its UTC instant moves. Times that do not exist (02:30 on the last Sunday of March)
 are refused rather than guessed.
+
+An end may follow the start (`9h-11h`, `9h à 11h`, `de 14h à 16h`, `14h jusqu'à 16h`): it must come after the start,
+the same day (or at `minuit`, the end of that day); a meeting ending later gives its length instead. `le 15` is the
+next 15th still to come; `le 1er du mois` is either a date or a rhythm, so it is answered with both exact forms.
 """
 
 from __future__ import annotations
@@ -29,8 +33,23 @@ from typing import Any
 from chatbot.errors import ArgumentError
 from chatbot.grammar.base import Converter, ParseContext
 from chatbot.grammar.lexicon import MONTHS, WEEKDAYS
-from chatbot.grammar.recurrences import _RECURRING, _RHYTHM_START, Recurrence, _rule, first_occurrence
-from chatbot.grammar.times import _WD, _clock_time, _naive, _split_leading_time, _split_time, local
+from chatbot.grammar.recurrences import (
+    _RECURRING,
+    _RHYTHM_START,
+    Recurrence,
+    _rule,
+    first_occurrence,
+    monthday,
+)
+from chatbot.grammar.times import (
+    _WD,
+    ClockSpan,
+    _naive,
+    elapsed_minutes,
+    local,
+    split_leading_time,
+    split_time,
+)
 from chatbot.grammar.tokens import Token
 from chatbot.text import fold
 
@@ -42,9 +61,15 @@ HORIZON = timedelta(days=5 * 366)  # a meeting further ahead than this is surely
 
 @dataclass(frozen=True)
 class MeetingTime:
-    """A one-off meeting's start, aware, in the cooperative's zone."""
+    """A one-off meeting's start, aware, in the cooperative's zone, and its end when the member gave one."""
 
     start: datetime
+    end: datetime | None = None
+
+    @property
+    def minutes(self) -> int | None:
+        """The length the end gives (real minutes, across a clock change too), if an end was given."""
+        return None if self.end is None else elapsed_minutes(self.start, self.end)
 
 
 _ONE_OFF = [
@@ -53,7 +78,20 @@ _ONE_OFF = [
     re.compile(rf"^(?:le\s+)?(?:{_WD}\s+)?(?P<d>\d{{1,2}})[/.](?P<m>\d{{1,2}})(?:[/.](?P<y>\d{{4}}|\d{{2}}))?"),
     re.compile(rf"^(?:le\s+)?(?:{_WD}\s+)?(?P<d>1er|\d{{1,2}})\s+(?P<mname>[a-z]+)\.?(?:\s+(?P<y>\d{{4}}))?"),
     re.compile(r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})"),
+    # A day of the month alone: `le 15`, `le mardi 15`, `mardi 15` (the next one still to come).
+    re.compile(rf"^le\s+(?:{_WD}\s+)?(?P<dom>1er|premier|\d{{1,2}})"),
+    re.compile(rf"^{_WD}\s+(?P<dom>1er|\d{{1,2}})"),
 ]
+
+# `le 1er du mois`: one date, or every month? Both exact forms are offered.
+_MONTHDAY_AMBIGUOUS = re.compile(r"(?:le\s+)?(?P<dom>1er|premier|\d{1,2})\s+du\s+mois")
+
+# Words glued to the hour (`jeudi14h`, `à14h`): refused with the spaced form, never read as something else.
+_GLUED = re.compile(
+    r"^(?P<word>" + "|".join(WEEKDAYS) + r"|demain|aujourd'hui|aujourdhui|midi|a|de)(?P<rest>\d{1,2}(?:h|:)\S*)$"
+)
+# A bare number ending a date (`jeudi 14h 30`) is no minute when a unit follows it (`30 min`): it is a duration.
+_UNITS = ("min", "mn", "minutes", "minute", "h", "heure", "heures")
 
 
 def _make_date(year: int, month: int, day: int, given: str) -> date:
@@ -74,6 +112,8 @@ def parse_day(words: str, now: datetime, at: time | None, given: str) -> date | 
         if groups.get("rel"):
             offset = {"demain": 1, "apres-demain": 2, "apres demain": 2}.get(groups["rel"], 0)
             return today + timedelta(days=offset)
+        if groups.get("dom") is not None:
+            return _next_monthday(now, monthday(groups["dom"]), at, groups.get("wd"), given)
         if groups.get("mname") is not None:
             if groups["mname"] not in MONTHS:
                 return None
@@ -86,6 +126,27 @@ def parse_day(words: str, now: datetime, at: time | None, given: str) -> date | 
             ahead = 7
         return today + timedelta(days=ahead)
     return None
+
+
+def _next_monthday(now: datetime, day: int, at: time | None, weekday: str | None, given: str) -> date:
+    """`le 15`: the next 15th still to come (today's if its hour is later than now), skipping months without it."""
+    if not 1 <= day <= 31:
+        raise ArgumentError("meeting_date_invalid", given=given)
+    today = now.date()
+    year, month = today.year, today.month
+    for _ in range(13):
+        try:
+            candidate: date | None = date(year, month, day)
+        except ValueError:
+            candidate = None
+        if candidate is not None and (
+            candidate > today or (candidate == today and (at is None or datetime.combine(today, at) > _naive(now)))
+        ):
+            if weekday is not None and candidate.weekday() != WEEKDAYS[weekday]:
+                raise ArgumentError("meeting_weekday_mismatch", given=given)
+            return candidate
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    raise ArgumentError("meeting_date_invalid", given=given)  # pragma: no cover - the 31st comes within a year
 
 
 def _yearless(year: str | None, month: int, day: int, weekday: str | None, today: date, given: str) -> date:
@@ -117,10 +178,11 @@ def _next_year(today: date, month: int, day: int, given: str) -> date:
 
 
 class MeetingWhenConverter(Converter):
-    """When a meeting starts: a one-off date and time, or (when `recurring`) a recurrence rule and a time."""
+    """When a meeting starts (and, if given, ends): a one-off date and time, or (when `recurring`) a recurrence
+    rule and a time."""
 
     label = "when"
-    max_tokens = 9
+    max_tokens = 11
 
     def __init__(self, *, recurring: bool = True) -> None:
         self.recurring = recurring
@@ -129,10 +191,11 @@ class MeetingWhenConverter(Converter):
         """The longest window that is a date wins; a window refused with an error gives way to a shorter one that
         is a date (`jeudi 14h 48h` is Thursday 14:00 for 48 h, not an impossible hour). If none is, the longest
         window's error is the answer."""
+        _refuse_glued(tokens)
         first_error: ArgumentError | None = None
         for size in range(min(self.max_tokens, len(tokens)), 0, -1):
             window = tokens[:size]
-            if any(t.quoted for t in window):
+            if any(t.quoted for t in window) or _number_before_unit(tokens, size):
                 continue
             try:
                 value = self.convert(" ".join(t.text for t in window), ctx)
@@ -140,6 +203,7 @@ class MeetingWhenConverter(Converter):
                 first_error = first_error or exc
                 continue
             if value is not None:
+                _refuse_end_or_duration(value, window, tokens[size:])
                 return value, size
         if first_error is not None:
             raise first_error
@@ -150,36 +214,39 @@ class MeetingWhenConverter(Converter):
         if not self.recurring:
             words = re.sub(r"^(?:au|a|pour)\s+(?=\S)", "", words)  # `deplacer 7 du 15/12 au 16/12 18h`
         now = ctx.now or datetime.combine(ctx.today, time(0), tzinfo=UTC)
-        head, found_time = _split_time(words)
-        found = self._resolve(head, found_time, text, now)
-        if found is None and found_time is None:
-            head, found_time = _split_leading_time(words)
-            if found_time is not None:
-                found = self._resolve(head, found_time, text, now)
+        head, span = split_time(words, text)
+        found = self._resolve(head, span, text, now)
+        if found is None and span is None:
+            head, span = split_leading_time(words, text)
+            if span is not None:
+                found = self._resolve(head, span, text, now)
         return found
 
-    def _resolve(
-        self, head: str, found_time: re.Match[str] | None, text: str, now: datetime
-    ) -> MeetingTime | Recurrence | None:
+    def _resolve(self, head: str, span: ClockSpan | None, text: str, now: datetime) -> MeetingTime | Recurrence | None:
         tz = now.tzinfo
         assert tz is not None
-        at = _clock_time(found_time, text) if found_time is not None else None
-        midnight = found_time is not None and bool(found_time["midnight"])
+        at = span.start if span is not None else None
+        midnight = span is not None and span.midnight
         for pattern in _RECURRING:
             recurring = pattern.fullmatch(head)
             if recurring is None:
                 continue
             if not self.recurring:
                 raise ArgumentError("meeting_move_recurring", given=text)
-            if at is None:
+            if span is None:
                 raise ArgumentError("meeting_time_missing", given=text)
             if midnight:
                 raise ArgumentError("meeting_midnight_recurring", given=text)
             body, interval = _rule(recurring, text)
             # Weekly rules are aligned on their first occurrence, so that « tous les 15 jours jeudi » said on a
             # Friday means the Thursday in six days, not the one in thirteen.
-            first = first_occurrence(body.replace(f"INTERVAL={interval};", ""), at, now, text)
-            return Recurrence(body, first)
+            first = first_occurrence(body.replace(f"INTERVAL={interval};", ""), span.start, now, text)
+            return Recurrence(body, first, _end(first, span, text))
+        ambiguous = _MONTHDAY_AMBIGUOUS.fullmatch(head)
+        if ambiguous is not None:
+            if span is None:
+                raise ArgumentError("meeting_time_missing", given=text)
+            _refuse_ambiguous_monthday(ambiguous, span, text, now)
         if not head and at is not None:
             day: date | None = now.date()
         else:
@@ -189,16 +256,81 @@ class MeetingWhenConverter(Converter):
             if self.recurring and head and _RHYTHM_START.match(head):
                 raise ArgumentError("meeting_rhythm_unknown", given=text)
             return None
-        if at is None:
+        if span is None:
             raise ArgumentError("meeting_time_missing", given=text)
         if midnight:
             day += timedelta(days=1)
-        start = local(day, at, tz, text)
+        start = local(day, span.start, tz, text)
         if start <= now:
             raise ArgumentError("meeting_in_past", given=text)
         if start - now > HORIZON:
             raise ArgumentError("meeting_too_far", given=text)
-        return MeetingTime(start)
+        return MeetingTime(start, _end(start, span, text))
+
+
+def _end(start: datetime, span: ClockSpan, given: str) -> datetime | None:
+    """The end of a span on its start's day (`minuit` ends that day); it must come after the start."""
+    if span.end is None:
+        return None
+    tz = start.tzinfo
+    assert tz is not None
+    day = start.date() + timedelta(days=1) if span.end_midnight else start.date()
+    end = local(day, span.end, tz, given)
+    if end <= start:
+        raise ArgumentError("meeting_end_before_start", given=given)
+    return end
+
+
+def _hour_words(at: time) -> str:
+    """A time as a member types it (`10h`, `9h30`), for the exact commands of a question."""
+    return f"{at.hour}h{at.minute:02d}" if at.minute else f"{at.hour}h"
+
+
+def _refuse_ambiguous_monthday(found: re.Match[str], span: ClockSpan, given: str, now: datetime) -> None:
+    """`le 1er du mois à 10h`: the next 1st only, or every month? The question gives both exact forms."""
+    day = monthday(found["dom"])
+    hour = _hour_words(span.start) + (f"-{_hour_words(span.end)}" if span.end is not None else "")
+    once = _next_monthday(now, day, None if span.midnight else span.start, None, given)
+    raise ArgumentError(
+        "meeting_monthday_ambiguous",
+        given=given,
+        date=f"{once.day:02d}/{once.month:02d}/{once.year}",
+        day="1er" if day == 1 else str(day),
+        hour=hour,
+    )
+
+
+def _refuse_glued(tokens: Sequence[Token]) -> None:
+    """`jeudi14h`: a word glued to the hour is refused with the spaced form, never read as a place."""
+    for token in tokens[:2]:
+        glued = None if token.quoted else _GLUED.fullmatch(fold(token.text))
+        if glued is not None:
+            fixed = f"{glued['word']} {glued['rest']}".replace("a ", "à ", 1) if glued["word"] == "a" else None
+            raise ArgumentError(
+                "meeting_missing_space", given=token.text, fixed=fixed or f"{glued['word']} {glued['rest']}"
+            )
+
+
+_CLOCK_LIKE = re.compile(r"(?P<h>\d{1,2})\s*h(?P<m>\d{2})?")
+
+
+def _refuse_end_or_duration(value: MeetingTime | Recurrence, window: Sequence[Token], rest: Sequence[Token]) -> None:
+    """`jeudi 9h 11h`: is `11h` the end, or eleven hours? A clock-like length later than the start is asked about
+    (`jeudi 14h 2h` stays two hours: no meeting ends before it starts)."""
+    if value.end is not None or not rest or rest[0].quoted:
+        return
+    found = _CLOCK_LIKE.fullmatch(fold(rest[0].text))
+    start = value.start if isinstance(value, MeetingTime) else value.first
+    if found is None or int(found["h"]) > 23:
+        return
+    if (int(found["h"]), int(found["m"] or 0)) > (start.hour, start.minute):
+        when = " ".join(t.text for t in window)
+        raise ArgumentError("meeting_end_or_duration", given=rest[0].text, when=when)
+
+
+def _number_before_unit(tokens: Sequence[Token], size: int) -> bool:
+    """`jeudi 14h 30 min`: the window `jeudi 14h 30` would take the 30 minutes of a duration for 14:30."""
+    return size < len(tokens) and tokens[size - 1].text.isdigit() and fold(tokens[size].text) in _UNITS
 
 
 class OccurrenceDateConverter(Converter):

@@ -1,5 +1,6 @@
-"""Recurring meetings: `chaque mardi 18h`, `tous les 15 jours jeudi 14h`, `un jeudi sur deux`, `le 2e jeudi du
-mois`, `le dernier vendredi du mois`, kept as RFC 5545 RRULEs.
+"""Recurring meetings: `chaque mardi 18h`, `tous les 15 jours jeudi 14h`, `toutes les deux semaines le mercredi`,
+`un jeudi sur deux`, `le 2e jeudi du mois`, `tous les premiers lundis`, `le dernier vendredi du mois`,
+`chaque 1er du mois`, kept as RFC 5545 RRULEs.
 """
 
 from __future__ import annotations
@@ -14,17 +15,24 @@ from dateutil.rrule import rrulestr
 from chatbot.errors import ArgumentError
 from chatbot.grammar.base import digits_fit
 from chatbot.grammar.lexicon import WEEKDAYS
-from chatbot.grammar.times import _WD, local
+from chatbot.grammar.times import _WD, elapsed_minutes, local
 
 RRULE_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 
 
 @dataclass(frozen=True)
 class Recurrence:
-    """A recurring meeting: its RRULE (without DTSTART) and its first occurrence, aware, local."""
+    """A recurring meeting: its RRULE (without DTSTART), its first occurrence, aware, local, and that occurrence's
+    end when the member gave one (`chaque mardi 18h-19h30`)."""
 
     rule: str
     first: datetime
+    end: datetime | None = None
+
+    @property
+    def minutes(self) -> int | None:
+        """The length the end gives (real minutes, across a clock change too), if an end was given."""
+        return None if self.end is None else elapsed_minutes(self.first, self.end)
 
 
 _ORDINALS = {
@@ -39,7 +47,11 @@ _ORDINALS = {
 _ORD = "(?P<ord>" + "|".join(sorted(_ORDINALS, key=len, reverse=True)) + ")"
 
 
-_EVERY = {"deux": 2, "trois": 3, "quatre": 4}
+_EVERY = {"deux": 2, "trois": 3, "quatre": 4, "quinze": 15}
+
+# A day of the month in a monthly rhythm: `chaque 1er du mois`, `le 15 de chaque mois`.
+_DOM = r"(?P<dom>1ers?|premiers?|\d{1,2})"
+MONTHDAY_LIMIT = 28  # every month has this day: `le 31 de chaque mois` would silently skip seven months a year
 
 
 _RECURRING = [
@@ -47,10 +59,15 @@ _RECURRING = [
     re.compile(rf"^(?:chaque|tous\s+les|toutes\s+les)\s+{_WD}s?"),
     re.compile(rf"^(?:chaque\s+semaine|toutes\s+les\s+semaines)\s+(?:le\s+)?{_WD}s?"),
     re.compile(
-        rf"^(?:tous\s+les\s+(?P<days>\d+)\s+jours|toutes\s+les\s+(?P<weeks>\d+)\s+semaines)\s+(?:le\s+)?{_WD}s?"
+        r"^(?:tous\s+les\s+(?P<days>\d+|quinze)\s+jours|toutes\s+les\s+(?P<weeks>\d+|deux|trois|quatre)\s+semaines)"
+        rf"\s+(?:le\s+)?{_WD}s?"
     ),
     re.compile(rf"^un\s+{_WD}\s+sur\s+(?P<every>\d|deux|trois|quatre)"),
     re.compile(rf"^(?:le\s+|chaque\s+)?{_ORD}\s+{_WD}\s+(?:du|de\s+chaque)\s+mois"),
+    re.compile(rf"^(?:chaque|tous\s+les|toutes\s+les)\s+{_ORD}s?\s+{_WD}s?(?:\s+(?:du|de\s+chaque)\s+mois)?"),
+    re.compile(rf"^(?:chaque|tous\s+les)\s+{_DOM}\s+(?:du|de\s+chaque)\s+mois"),
+    re.compile(rf"^le\s+{_DOM}\s+de\s+chaque\s+mois"),
+    re.compile(rf"^(?:chaque\s+mois|tous\s+les\s+mois)\s+le\s+{_DOM}"),
 ]
 
 
@@ -63,6 +80,11 @@ def _rule(found: re.Match[str], given: str) -> tuple[str, int]:
     groups = found.groupdict()
     if groups.get("daily"):
         return "FREQ=DAILY", 1
+    if groups.get("dom"):
+        day = monthday(groups["dom"])
+        if not 1 <= day <= MONTHDAY_LIMIT:
+            raise ArgumentError("meeting_monthday_invalid", given=given, limit=MONTHDAY_LIMIT)
+        return f"FREQ=MONTHLY;BYMONTHDAY={day}", 1
     byday = RRULE_DAYS[WEEKDAYS[groups["wd"]]]
     if groups.get("ord"):
         return f"FREQ=MONTHLY;BYDAY={_ORDINALS[groups['ord']]}{byday}", 1
@@ -70,7 +92,7 @@ def _rule(found: re.Match[str], given: str) -> tuple[str, int]:
     if not all(digits_fit(groups.get(count) or "") for count in ("days", "weeks")):
         raise ArgumentError("meeting_interval_invalid", given=given)
     if groups.get("days"):
-        days = int(groups["days"])
+        days = _EVERY.get(groups["days"]) or int(groups["days"])
         if days in (14, 15):  # « tous les 15 jours » is French for every other week
             interval = 2
         elif days % 7 == 0 and days > 0:
@@ -78,7 +100,7 @@ def _rule(found: re.Match[str], given: str) -> tuple[str, int]:
         else:
             raise ArgumentError("meeting_interval_invalid", given=given)
     elif groups.get("weeks"):
-        interval = int(groups["weeks"])
+        interval = _EVERY.get(groups["weeks"]) or int(groups["weeks"])
     elif groups.get("every"):
         every = groups["every"]
         interval = _EVERY.get(every) or int(every)
@@ -86,6 +108,11 @@ def _rule(found: re.Match[str], given: str) -> tuple[str, int]:
         raise ArgumentError("meeting_interval_invalid", given=given)
     body = f"FREQ=WEEKLY;BYDAY={byday}" if interval == 1 else f"FREQ=WEEKLY;INTERVAL={interval};BYDAY={byday}"
     return body, interval
+
+
+def monthday(word: str) -> int:
+    """`1er`, `premier`, `15` → the day of the month."""
+    return 1 if word.startswith(("1er", "premier")) else int(word)
 
 
 def expand(rule: str, first: datetime, after: datetime, *, inclusive: bool = True) -> Iterator[datetime]:

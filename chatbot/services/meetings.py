@@ -329,10 +329,18 @@ class MeetingService:
         self._revise(meeting)
 
     async def move(
-        self, actor: Member, meeting_id: int, when: MeetingTime, *, is_admin: bool, day: date | None = None
+        self,
+        actor: Member,
+        meeting_id: int,
+        when: MeetingTime,
+        *,
+        is_admin: bool,
+        day: date | None = None,
+        minutes: int | None = None,
     ) -> tuple[Meeting, datetime]:
         """Move a one-off meeting, an announced occurrence, or (with `day`) an occurrence of a series not yet
-        announced; returns the moved meeting and its former start."""
+        announced; returns the moved meeting and its former start. `minutes`: its new length, when the new time
+        has an end (`vendredi 14h-16h`); otherwise it keeps its length."""
         meeting = await self.get(meeting_id)
         self._check_may_change(actor, meeting, is_admin)
         if day is not None:
@@ -348,6 +356,8 @@ class MeetingService:
         former = meeting.start_at
         await self.tasks.cancel(MEETING_TASKS, meeting.id)
         meeting.start_at = when.start.astimezone(UTC)
+        if minutes is not None:
+            meeting.minutes = minutes
         self._revise(meeting)
         await self._schedule(meeting)
         return meeting, former
