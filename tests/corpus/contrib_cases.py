@@ -6,17 +6,14 @@ without a year is this year's unless that is ahead of today and last year's is a
 on 30/11 `28/12` is therefore refused (28/12/2025 is 337 days ago), not read as last December.
 """
 
+# Short names for the argument names of /contrib, and for its most common envelope.
+Q, E, R, W, D = "quantity", "envelope", "rate", "work_date", "description"
 T = "tech"
-D = "description"
-Q = "quantity"
-W = "work_date"
-E = "envelope"
-R = "rate"
 
 CASES = [
-    ("/contrib 3h cercle-tech Mise à jour du wiki", {"quantity": "180min", "envelope": "tech", "work_date": None, "description": "Mise à jour du wiki"}),
-    ("/contrib 250€ formation Formation Nextcloud", {"quantity": "250.00€", "envelope": "formation", "description": "Formation Nextcloud"}),
-    ("/contrib 2h30 tech hier Relecture", {"quantity": "150min", "work_date": "2026-11-29", "description": "Relecture"}),
+    ("/contrib 3h cercle-tech Mise à jour du wiki", {Q: "180min", E: T, W: None, D: "Mise à jour du wiki"}),
+    ("/contrib 250€ formation Formation Nextcloud", {Q: "250.00€", E: "formation", D: "Formation Nextcloud"}),
+    ("/contrib 2h30 tech hier Relecture", {Q: "150min", W: "2026-11-29", D: "Relecture"}),
     ("/contrib 0h tech", {"error": "duration_not_positive"}),
     # --- durations as typed ------------------------------------------------------------------------------------
     ("/contrib 3h tech", {Q: "180min", E: T, W: None, R: None, D: ""}),
