@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from babel.dates import get_day_names
 
@@ -33,8 +33,8 @@ class MeetingTexts:
         """Start and end in the meeting's own zone; the end is computed on the real clock (start + length), so a
         meeting across a clock change ends at the right wall-clock time."""
         tz = zone(meeting.timezone)
-        begin = meeting.start_at.astimezone(tz)
-        return begin, (begin + timedelta(minutes=meeting.minutes)).astimezone(tz)
+        start = meeting.start_at.astimezone(UTC)
+        return start.astimezone(tz), (start + timedelta(minutes=meeting.minutes)).astimezone(tz)
 
     def span(self, meeting: Meeting) -> str:
         """`jeudi 3 décembre 2026 de 14 h à 16 h`; a meeting ending after midnight names both days."""

@@ -128,3 +128,24 @@ async def test_recurrence_expanded_by_dateutil_matches_the_announcements(
     assert [str(e["UID"]) for e in overrides] == ["meeting-1@coop-chatbot"]
     expanded = sorted(replaced.get(m, m) for m in rules.between(datetime(2026, 11, 1, tzinfo=PARIS), end))
     assert expanded == held
+
+
+async def test_a_time_range_gives_the_event_its_end(feed_bot: Bot, server: TestServer) -> None:
+    """`9h-11h` ends at 11:00 in the feed; on the night clocks go forward, `1h-4h` ends at 4:00 after two hours."""
+    chat = Chat(feed_bot)
+    await chat("/reunion tech 12/03/2027 9h-11h")
+    await chat("/reunion tech 28/03/2027 1h-4h")
+    await chat("/reunion tech chaque mardi 18h-19h30")
+    _, _, body = await fetch(server, f"/calendar/all.ics?token={TOKEN}")
+    found = {str(e["UID"]): e for e in events(body)}
+    march = found["meeting-1@coop-chatbot"]
+    assert (march.decoded("DTSTART"), march.decoded("DTEND")) == (
+        datetime(2027, 3, 12, 9, 0, tzinfo=PARIS),
+        datetime(2027, 3, 12, 11, 0, tzinfo=PARIS),
+    )
+    spring = found["meeting-2@coop-chatbot"]
+    assert spring.decoded("DTEND") == datetime(2027, 3, 28, 4, 0, tzinfo=PARIS)
+    assert spring.decoded("DTEND").astimezone(UTC) - spring.decoded("DTSTART").astimezone(UTC) == timedelta(hours=2)
+    series = found["meeting-3@coop-chatbot"]
+    assert series.decoded("DTEND") - series.decoded("DTSTART") == timedelta(minutes=90)
+    assert series.decoded("DTEND").astimezone(PARIS).time().isoformat() == "19:30:00"

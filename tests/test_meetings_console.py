@@ -83,6 +83,28 @@ def test_console_the_qa_commands(tmp_path: Path) -> None:
     assert result.stderr == ""
 
 
+def test_console_time_ranges_are_stated_in_full_or_questioned(tmp_path: Path) -> None:
+    """The phrasings found misread: the end time is kept (never the place), a contradiction is asked about."""
+    result = console(
+        tmp_path,
+        lines(
+            "/reunion tech mardi 12/03/2030 9h-11h",
+            "/reunion tech le 14 mars 2030 de 14h à 16h en visio",
+            "/reunion tech 15/03/2030 14h-16h 3h",
+            "/reunion tech 15/03/2030 9h 11h",
+            "/reunion liste",
+        ),
+    )
+    out = result.stdout
+    assert "📅 **Réunion n°1 du cercle Technique** : mardi 12 mars 2030 de 9 h à 11 h (durée 2 h)." in out
+    assert "📅 **Réunion n°2 du cercle Technique** : jeudi 14 mars 2030 de 14 h à 16 h (durée 2 h)." in out
+    assert "[#cercle-tech] Visio : https://visio.opteos.fr/reunion-tech-" in out and "Lieu" not in out
+    assert "la réunion dure 2 h, mais la durée donnée est 3 h : laquelle garder ?" in out
+    assert "« 11h » après « 15/03/2030 9h » : l'heure de fin, ou une durée ?" in out
+    assert "n°3" not in out  # neither refused phrasing stored a meeting
+    assert result.stderr == ""
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
