@@ -266,7 +266,8 @@ words = st.sampled_from(
         "jeudi", "prochain", "le", "12", "mars", "à", "14h", "9h30", "18:00", "demain", "12/03", "31/02",
         "2027", "chaque", "tous", "les", "15", "jours", "du", "mois", "dernier", "2e", "sur", "deux", "midi",
         "25h", "0h", "29/02/2027", "1er", "semaines", "un", "visio", "h", ":", "-1", "99/99", "minuit",
-        "semaine", "jour", "48h",
+        "semaine", "jour", "48h", "9h-11h", "-", "de", "jusqu'à", "et", "demi", "quart", "16h", "premiers",
+        "lundis", "1ers",
     ]
 )  # fmt: skip
 
@@ -282,8 +283,10 @@ def test_any_words_give_a_value_none_or_a_french_error(parts: list[str]) -> None
         return
     if isinstance(value, MeetingTime):
         assert value.start > NOW
+        assert value.end is None or value.end > value.start
     elif isinstance(value, Recurrence):
         assert value.first > NOW
+        assert value.end is None or value.end > value.first
 
 
 command_words = st.sampled_from(
@@ -314,3 +317,30 @@ def test_reunion_arguments_parse_or_give_a_french_error(parts: list[str]) -> Non
         command.parse(arguments, parse)
     except UserError as caught:
         assert t.has(f"errors.{caught.key}"), caught.key
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end", "minutes"),
+    [
+        ("jeudi 9h-11h", datetime(2026, 12, 3, 9, 0), datetime(2026, 12, 3, 11, 0), 120),  # today's 9:00 is gone
+        ("vendredi 9h-11h", datetime(2026, 11, 27, 9, 0), datetime(2026, 11, 27, 11, 0), 120),
+        ("vendredi de 9h30 à 10h", datetime(2026, 11, 27, 9, 30), datetime(2026, 11, 27, 10, 0), 30),
+        ("vendredi 23h-minuit", datetime(2026, 11, 27, 23, 0), datetime(2026, 11, 28, 0, 0), 60),
+        ("28/03/2027 1h-4h", datetime(2027, 3, 28, 1, 0), datetime(2027, 3, 28, 4, 0), 120),  # spring forward
+        ("31/10/2027 1h-4h", datetime(2027, 10, 31, 1, 0), datetime(2027, 10, 31, 4, 0), 240),  # fall back
+    ],
+)
+def test_an_end_gives_the_real_length(text: str, start: datetime, end: datetime, minutes: int) -> None:
+    value = when(text)
+    assert isinstance(value, MeetingTime)
+    assert (value.start, value.end, value.minutes) == (start.replace(tzinfo=PARIS), end.replace(tzinfo=PARIS), minutes)
+
+
+def test_a_series_end_is_its_first_occurrence_end() -> None:
+    value = when("chaque mardi 18h-19h30")
+    assert isinstance(value, Recurrence)
+    assert (value.first, value.end, value.minutes) == (
+        datetime(2026, 12, 1, 18, 0, tzinfo=PARIS),
+        datetime(2026, 12, 1, 19, 30, tzinfo=PARIS),
+        90,
+    )
