@@ -76,6 +76,8 @@ def contrib(arguments: str) -> dict[str, object]:
         ("la semaine dernière", [("dernière", "date")]),
         ("le prochain atelier", [("prochain", "date")]),
         ("demain midi", [("demain midi", "date")]),
+        ("Salle B et quart", [("et quart", "time")]),
+        ("et demie en salle B", [("et demie", "time")]),
         ("Ordre du jour : budget de mars 14h", []),
         ("salle B odj point du 12/03", []),
         ("Description : 3h de relecture", []),
@@ -178,7 +180,7 @@ def test_aide_phrasings_parse() -> None:
 
 def test_aide_lists_the_phrasings_of_every_family_that_reads_times_or_money() -> None:
     groups = {g.name: g for g in command_groups()}
-    for name, label in (("contrib", "quantity"), ("contrib", "date"), ("reunion", "when")):
+    for name, label in (("contrib", "quantity"), ("contrib", "work_date"), ("reunion", "when")):
         assert label in phrasing_labels(groups[name], is_admin=False)
         assert T.strings(f"phrasings.{label}"), label
 

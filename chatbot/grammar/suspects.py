@@ -45,7 +45,7 @@ _SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
             ("time", r"\d{1,2}\s*h\s*\d{0,2}\s*(?:-|–|a|jusqu'a)\s*\d{1,2}\s*h?\s*\d{0,2}"),
             ("time", r"de\s+\d{1,2}\s+(?:a|au)\s+\d{1,2}"),
             ("time", r"\d{1,2}\s*:\s*\d{2}"),
-            ("time", r"midi|minuit"),
+            ("time", r"midi|minuit|et\s+(?:demie?|quart)"),
             ("duration", r"\d+\s*/\s*\d+\s*h"),
             ("duration", r"\d+(?:[.,]\d+)?\s*(?:h|hr|hrs|heures?|min|mn|minutes?)(?:\s*\d{1,2})?"),
             ("duration", r"\d+\s+(?:j|jours?|semaines?|mois|ans?|annees?)"),

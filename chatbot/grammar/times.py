@@ -102,10 +102,13 @@ def split_leading_time(text: str, given: str) -> tuple[str, ClockSpan | None]:
 
 
 def local(day: date, at: time, tz: tzinfo, given: str) -> datetime:
-    """The aware instant of a wall-clock time, refusing the hour skipped when clocks go forward."""
+    """The aware instant of a wall-clock time, refusing the hour skipped when clocks go forward and the hour that
+    happens twice when they go back (which of the two was meant cannot be told)."""
     moment = datetime.combine(day, at, tzinfo=tz)
     if moment.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != moment.replace(tzinfo=None):
         raise ArgumentError("meeting_time_nonexistent", given=given)
+    if moment.utcoffset() != moment.replace(fold=1).utcoffset():
+        raise ArgumentError("meeting_time_ambiguous", given=given)
     return moment
 
 

@@ -65,7 +65,8 @@ CASES = [
     ("/reunion tech 28/03/2027 14h", {"when": "2027-03-28 14:00"}),
     ("/reunion tech 28/03/2027 10h", {"when": "2027-03-28 10:00"}),
     ("/reunion tech 31/10/2027 14h-16h", {"when": "2027-10-31 14:00-16:00"}),
-    ("/reunion tech 31/10/2027 2h30", {"when": "2027-10-31 02:30"}),
+    ("/reunion tech 31/10/2027 2h30", {"error": "meeting_time_ambiguous"}),  # 2:30 happens twice that night
+    ("/reunion tech 31/10/2027 2h-4h", {"error": "meeting_time_ambiguous"}),
     ("/reunion tech 31/10/2027 1h-4h", {"when": "2027-10-31 01:00-04:00"}),
     # --- a day of the month alone: the next one still to come ---------------------------------------------------
     ("/reunion tech 10h le 15", {"when": "2026-12-15 10:00", "place": ""}),
