@@ -52,7 +52,10 @@ def _text(ctx: Context | ReactionContext | Firing) -> ConsentText:
     return ConsentText(ctx.t, ctx.fmt, ctx.settings)
 
 
-@group.command(args=(opt("target", RoundTargetConverter()),), rest=opt("text", FreeText("proposal")))
+@group.command(
+    args=(opt("target", RoundTargetConverter()),),
+    rest=opt("text", FreeText("proposal", reads=("deadline", "review"))),
+)
 async def consent(ctx: Context, target: RoundTarget | None, text: str) -> None:
     if target is None:
         proposal = parse_proposal(_as_typed(ctx, text), ctx.parse.today)

@@ -63,7 +63,7 @@ async def test_open_round_posts_proposal_deadline_and_how_to_answer(chat: Chat, 
     assert "Cycle de consentement n°1" in text and "ouvert par alice (gouvernance)" in text
     assert "« Adopter la charte de la visio »" in text
     assert "Réponses jusqu'au vendredi 27 novembre 2026 à 18 h (lu dans « d'ici vendredi 18h »)." in text
-    assert "`/consent 1 ok`" in text and "`/consent 1 objection <raison>`" in text
+    assert "`/consent 1 ok`" in text and "`/consent 1 objection` suivi de votre raison" in text
     async with bot.sessions() as session:
         tasks = (await session.scalars(select(ScheduledTask).order_by(ScheduledTask.due_at))).all()
     # Reminder 24 h before the deadline, then the deadline itself (UTC: Paris is UTC+1 in November).

@@ -53,7 +53,7 @@ def read(line: str) -> dict[str, Any]:
     values = command.parse(arguments, ctx)
     read = {key: describe(value) for key, value in values.items()}
     if group.name == "consent" and values.get("target") is None and "text" in values:
-        tokens = tokenize(values["text"])
+        tokens = tokenize(arguments)
         typed = arguments.strip() if len(tokens) == 1 and tokens[0].quoted else values["text"]
         proposal = parse_proposal(typed, NOW.date())
         read["proposal"] = proposal.text
@@ -61,7 +61,8 @@ def read(line: str) -> dict[str, Any]:
         review = proposal.review
         read["review"] = None if review is None else describe(review.on) if review.on else f"{review.months}mois"
     if group.name == "reunion" and command.keyword is None:
-        read["place"], read["agenda"] = place_and_agenda(values.get("details") or "", has_link=values["place"] is not None)
+        details = values.get("details") or ""
+        read["place"], read["agenda"] = place_and_agenda(details, has_link=values["place"] is not None)
     return read
 
 

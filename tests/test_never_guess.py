@@ -180,7 +180,7 @@ def test_aide_phrasings_parse() -> None:
 
 def test_aide_lists_the_phrasings_of_every_family_that_reads_times_or_money() -> None:
     groups = {g.name: g for g in command_groups()}
-    for name, label in (("contrib", "quantity"), ("contrib", "work_date"), ("reunion", "when")):
+    for name, label in (("contrib", "quantity"), ("contrib", "work_date"), ("reunion", "when"), ("consent", "review")):
         assert label in phrasing_labels(groups[name], is_admin=False)
         assert T.strings(f"phrasings.{label}"), label
 
