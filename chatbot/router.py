@@ -200,7 +200,7 @@ def describe_value(value: Any, fmt: Formatter) -> str | None:
     if isinstance(value, EnvelopeRef):
         return value.slug
     if isinstance(value, datetime):
-        return f"{fmt.date_long(value.date())} {fmt.time(value)}"
+        return fmt.datetime_long(value)
     if isinstance(value, date):
         return fmt.date_long(value)
     if isinstance(value, MemberRef):
