@@ -729,6 +729,11 @@ def test_envelope_after_a_connector(text: str, target: str, ctx: ParseContext) -
     assert match(EnvelopeConverter(), f"{text} Relecture", ctx) == (EnvelopeRef(target), len(text.split()))
 
 
+def test_a_misspelt_name_after_cercle_is_asked_about(ctx: ParseContext) -> None:
+    raised = error(EnvelopeConverter(), "pour le cercle tehc", ctx)
+    assert (raised.key, raised.data["given"], raised.data["suggestions"]) == ("envelope_unknown", "tehc", ["tech"])
+
+
 @pytest.mark.parametrize("text", ["pour", "pour le", "pour la relecture", "le cercle élargi"])
 def test_a_connector_without_an_envelope_is_text(text: str, ctx: ParseContext) -> None:
     assert match(EnvelopeConverter(), text, ctx) is None

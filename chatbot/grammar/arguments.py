@@ -74,6 +74,8 @@ class EnvelopeConverter(Converter):
         key = slug(name)
         if name and " " not in name and (name.startswith("#") or key.startswith("cercle-")):
             raise self._unknown(name, ctx)
+        if name and " " not in name and _names_a_circle(text) and ctx.directory.suggestions(name):
+            raise self._unknown(name, ctx)  # `pour le cercle tehc`: the word after `cercle` is meant as a name
         return None
 
     def near_miss(self, word: str, ctx: ParseContext) -> ArgumentError | None:
@@ -91,6 +93,12 @@ def _without_connector(text: str) -> str:
     stripped = text.strip()
     found = _CONNECTOR.match(apostrophes(fold(stripped)))
     return stripped[found.end() :].strip() if found else stripped
+
+
+def _names_a_circle(text: str) -> bool:
+    """Whether the connector ends with `cercle` or `enveloppe`, so the next word is meant as an envelope's name."""
+    found = _CONNECTOR.match(apostrophes(fold(text.strip())))
+    return found is not None and found.group(0).rstrip().endswith(("cercle", "enveloppe"))
 
 
 class MemberConverter(Converter):

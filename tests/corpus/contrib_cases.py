@@ -120,6 +120,9 @@ CASES = [
     ("/contrib 3h intercae", {Q: "180min", E: "inter-cae"}),
     ("/contrib 3h pour #cercle-tehc", {"error": "envelope_unknown"}),
     ("/contrib 3h #cercle-tehc", {"error": "envelope_unknown"}),
+    ("/contrib 3h pour le cercle tehc", {"error": "envelope_unknown"}),
+    ("/contrib 3h l'enveloppe formaton", {"error": "envelope_unknown"}),
+    ("/contrib 2h Réunion du cercle élargi", {Q: "120min", E: None, D: "Réunion du cercle élargi"}),
     ("/contrib 3h pour la relecture", {Q: "180min", E: None, D: "pour la relecture"}),
     ("/contrib 3h tech pour la formation des nouveaux", {Q: "180min", E: T, D: "pour la formation des nouveaux"}),
     # --- arguments at the end of the line ----------------------------------------------------------------------
