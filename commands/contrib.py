@@ -29,7 +29,7 @@ group = CommandGroup("contrib", aliases=("contribution", "contributions", "contr
         opt("rate", RateConverter(), once=True),
         opt("work_date", PastDateConverter()),
     ),
-    rest=opt("description", FreeText("description")),
+    rest=opt("description", FreeText("description", guarded=True)),
     any_order=True,
 )
 async def declare(
@@ -51,7 +51,7 @@ async def declare(
         opt("envelope", EnvelopeConverter()),
         opt("rate", RateConverter(), once=True),
     ),
-    rest=opt("description", FreeText("description")),
+    rest=opt("description", FreeText("description", guarded=True)),
     any_order=True,
 )
 async def plan(

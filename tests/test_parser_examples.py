@@ -67,9 +67,10 @@ CATALOGUE: dict[str, tuple[dict[str, Any], str]] = {
         declare(Duration(45), "vie-coop"),
         "45 min × 30 €/h = 22,50 €, enveloppe Vie coopérative 2026",
     ),
-    "/contrib 250€ formation « Formation Nextcloud du 12/03 »": (
-        declare(FlatAmount(25000), "formation", description="Formation Nextcloud du 12/03"),
-        "✅ Contribution n°1 enregistrée : forfait 250 €, enveloppe Formation 2026",
+    # The date ending the description is the work date, and the reply says so with its weekday and year.
+    "/contrib 250€ formation Formation Nextcloud du 12/03": (
+        declare(FlatAmount(25000), "formation", work_date=date(2026, 3, 12), description="Formation Nextcloud"),
+        "forfait 250 €, enveloppe Formation 2026, travail du jeudi 12 mars 2026",
     ),
     "/contrib une demi-heure pour le cercle tech Tri des tickets": (
         declare(Duration(30), "tech", description="Tri des tickets"),
