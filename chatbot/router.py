@@ -18,6 +18,13 @@ from chatbot.values import Duration, EnvelopeRef, FlatAmount, MemberRef, Money, 
 
 PREFIXES = ("/", "!")
 TRUSTED_KEYS = frozenset({"command", "usage"})  # text the bot built itself, not text a member wrote
+# The arguments that read each kind of fragment (chatbot.grammar.suspects), in the order to show their phrasings.
+KIND_LABELS = {
+    "date": ("work_date", "when", "date", "occurrence", "period"),
+    "time": ("when",),
+    "duration": ("duration", "quantity", "when"),
+    "amount": ("amount", "quantity", "rate", "money"),
+}
 COMMAND_ECHO_LIMIT = 400  # a command suggested back to its author: member words made inert, but not cut short
 
 
@@ -113,8 +120,10 @@ class Router:
     def render_error(self, error: UserError, command: Command | None) -> str:
         data = self._format_data(error.data)
         key = error.key
-        if key == "unread_fragment" and not data.get("instead"):
-            key = "unread_fragment_no_quote"
+        if key == "unread_fragment":
+            data["how"] = self._how_to_write(error.data.get("kind", ""), command)
+            if not data.get("instead"):
+                key = "unread_fragment_no_quote"
         text = self.t(f"errors.{key}", **data)
         if command is not None and isinstance(error, UsageError | ArgumentError):
             examples = self.examples(command)
@@ -122,6 +131,16 @@ class Router:
                 text += "\n" + self.t("errors.example_hint", example=examples[0])
             text += "\n" + self.t("errors.usage_hint", group=command.group)
         return text
+
+    def _how_to_write(self, kind: str, command: Command | None) -> str:
+        """How this command reads a value of this kind (`le 3`, `12/03`…), from the phrasings `/aide` shows."""
+        labels = [arg.label for arg in command.args] if command is not None else []
+        for label in KIND_LABELS.get(kind, ()):
+            phrasings = self.t.strings(f"phrasings.{label}") if label in labels else []
+            if phrasings:
+                key = "errors.unread_how_amount" if kind == "amount" else "errors.unread_how"
+                return self.t(key, phrasings=", ".join(f"`{p}`" for p in phrasings[:3]))
+        return self.t("errors.unread_how_none")
 
     def _understood(self, parts: list[tuple[str, Any]]) -> str:
         """What was read of a refused command, in words: « 3 h, enveloppe tech »."""

@@ -102,7 +102,7 @@ async def test_refused_phrasings_store_nothing(chat: Chat, bot: Bot) -> None:
         "/reunion tech jeudi 9h 11h": "« 11h » après « jeudi 9h » : l'heure de fin, ou une durée ?",
         "/reunion tech jeudi 8h-22h": "Une réunion de 14 h, c'est plus que le maximum (12 h).",
         "/reunion tech jeudi14h": "Il manque une espace dans « jeudi14h ». Exemple : `/reunion tech jeudi 14h`.",
-        "/reunion tech jeudi 14h Salle 3 à 16h": "« 16h »",
+        "/reunion tech jeudi 14h Salle 3 à 16h": "« à 16h »",
         "/reunion tech le 1er du mois à 10h": (
             "Une seule (le 01/12/2026) : `/reunion tech le 01/12/2026 à 10h`. "
             "Chaque mois : `/reunion tech chaque 1er du mois à 10h`."

@@ -56,7 +56,8 @@ def contrib(arguments: str) -> dict[str, object]:
         ("Relecture le 3", [("le 3", "date")]),
         ("Formation Nextcloud du 12/03", [("12/03", "date")]),
         ("mardi 3 novembre", [("mardi 3 novembre", "date")]),
-        ("point à 11h en salle B", [("11h", "duration")]),
+        ("point à 11h en salle B", [("à 11h", "time")]),
+        ("Salle 3 vers 16h30", [("vers 16h30", "time")]),
         ("de 14h à 16h", [("14h à 16h", "time")]),
         ("9h-11h", [("9h-11h", "time")]),
         ("Réunion au 12 rue Victor Hugo", []),
@@ -88,7 +89,7 @@ def contrib(arguments: str) -> dict[str, object]:
         ("en 2 semaines", [("2 semaines", "duration")]),
         ("Lundi", [("Lundi", "date")]),
         ("MARDI", [("MARDI", "date")]),
-        ("jusqu'à 16h", [("jusqu'à 16h", "date")]),
+        ("jusqu'à 16h", [("jusqu'à 16h", "time")]),
         ("jusqu’au bout", [("jusqu’au", "date")]),
         ("Aide à la communication", []),
         ("le domaine de Maine", []),
@@ -145,9 +146,18 @@ async def test_the_member_reads_what_was_understood_and_what_was_not(chat: Chat,
     reply = await chat("/contrib 3h tech Relecture de mars")
     assert "« mars »" in reply and "une date" in reply
     assert "J'ai compris : 3 h, enveloppe tech." in reply
+    assert "Si c'est une date, écrivez-la par exemple `le 3`, `12/03`, `lundi dernier`." in reply
     assert "`/contrib 3h tech « Relecture de mars »`" in reply
     assert "Exemple : `/contrib" in reply and "`/aide contrib`" in reply
     assert "|" not in reply and "<" not in reply  # no grammar notation
+    assert await snapshot(bot) == before
+
+
+async def test_a_command_that_reads_no_date_says_so(chat: Chat, bot: Bot) -> None:
+    before = await snapshot(bot)
+    reply = await chat("/contrib prevoir 20h tech Refonte en mars")
+    assert "cette commande n'en prend pas" in reply
+    assert "`/contrib prevoir 20h tech « Refonte en mars »`" in reply
     assert await snapshot(bot) == before
 
 

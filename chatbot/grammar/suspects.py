@@ -44,6 +44,7 @@ _SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
             ("amount", r"\d[\d .,]*\s*(?:€|euros?|eur)|€\s*\d[\d.,]*"),
             ("time", r"\d{1,2}\s*h\s*\d{0,2}\s*(?:-|–|a|jusqu'a)\s*\d{1,2}\s*h?\s*\d{0,2}"),
             ("time", r"de\s+\d{1,2}\s+(?:a|au)\s+\d{1,2}"),
+            ("time", r"(?:a|vers|des|jusqu'a)\s+\d{1,2}\s*h\s*\d{0,2}"),
             ("time", r"\d{1,2}\s*:\s*\d{2}"),
             ("time", r"midi|minuit|et\s+(?:demie?|quart)"),
             ("duration", r"\d+\s*/\s*\d+\s*h"),
