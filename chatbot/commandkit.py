@@ -13,7 +13,7 @@ from typing import Any
 
 from chatbot.errors import ArgumentError, UsageError, UserError
 from chatbot.grammar.base import Converter, FreeText, ParseContext
-from chatbot.grammar.suspects import find_suspects
+from chatbot.grammar.suspects import find_suspects, has_marker, without_description_mark
 from chatbot.grammar.tokens import Token, rest_of_line, tokenize
 from chatbot.text import fold
 
@@ -71,7 +71,8 @@ class Command:
         matcher = self._match_any_order if self.any_order else self._match_in_order
         position = matcher(tokens, ctx, values)
         end, tail_error = len(tokens), None
-        if self.any_order and self.rest is not None:
+        # After `Description :` everything is text: no argument is read back from the end of the line.
+        if self.any_order and self.rest is not None and not has_marker(source[_start_of(tokens, position) :]):
             end, tail_error = self._match_tail(tokens, position, ctx, values)
         left = tokens[position:end]
         for arg in self.args:
@@ -84,6 +85,7 @@ class Command:
                 raise UsageError("missing_argument", label=self.rest.label, given=None)
             if getattr(self.rest.converter, "guarded", False):
                 self._check_nothing_unread(source, tokens, left, values, tail_error)
+                text = without_description_mark(text)
             values[self.rest.name] = text
         elif left:
             raise UsageError("unexpected_words", given=rest_of_line(source, left))
@@ -228,6 +230,13 @@ class Command:
         found = [m for m in misses if m is not None]
         if found:
             raise next((m for m in found if m.data.get("suggestions")), found[0])
+
+
+def _start_of(tokens: list[Token], position: int) -> int:
+    """Where in the source the token at `position` begins (the end of the tokens when there is none)."""
+    if position < len(tokens):
+        return tokens[position].start
+    return tokens[-1].end if tokens else 0
 
 
 @dataclass

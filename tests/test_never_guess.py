@@ -134,6 +134,13 @@ def test_a_date_ending_a_description_is_the_work_date_with_its_small_word() -> N
     assert values["description"] == "Formation Nextcloud"
 
 
+def test_after_a_description_mark_everything_is_text() -> None:
+    values = contrib("3h tech Description : relecture du 12/03 en 2h")
+    assert values["description"] == "relecture du 12/03 en 2h"
+    assert values["work_date"] is None
+    assert contrib("3h tech description: Bilan de mars")["description"] == "Bilan de mars"
+
+
 def test_a_circle_name_ending_a_description_stays_words() -> None:
     values = contrib("2h tech Aide à la communication")
     assert values["description"] == "Aide à la communication"

@@ -106,6 +106,21 @@ def _merged(source: str, found: list[Suspect]) -> list[Suspect]:
     return merged
 
 
+def has_marker(source: str) -> bool:
+    """Whether some words of `source` (outside quotes) are marked as free text (`Description :`…)."""
+    folded, origin = _fold_with_origin(source)
+    return _marker_start(folded, origin, tokenize(source), len(source)) < len(source)
+
+
+_DESCRIPTION_MARK = re.compile(r"^description\s*:\s*")
+
+
+def without_description_mark(text: str) -> str:
+    """`Description : Relecture` → `Relecture`: the mark says the rest is text; it is not part of it."""
+    found = _DESCRIPTION_MARK.match(fold(text))
+    return text[found.end() :] if found is not None and len(fold(text[: found.end()])) == found.end() else text
+
+
 def _marker_start(folded: str, origin: list[int], tokens: list[Token], length: int) -> int:
     """Where the free text after a marker begins (the end of the source when there is none)."""
     for token in tokens:
