@@ -192,6 +192,7 @@ class Bot:
         return UnitFields(
             member=member,
             is_admin=services.members.is_admin(member),
+            is_treasurer=services.members.is_treasurer(member),
             settings=self.settings,
             t=self.t,
             fmt=self.fmt,
@@ -317,7 +318,7 @@ class Bot:
         try:
             async with session.begin_nested() if isolated else contextlib.nullcontext():
                 command, arguments = recognised.group.select(recognised.arguments)
-                self.router.check_permission(command, ctx.is_admin)
+                self.router.check_permission(command, is_admin=ctx.is_admin, is_treasurer=ctx.is_treasurer)
                 ctx.parse.directory = await self.envelope_directory(services)
                 values = self.router.parse(command, arguments, ctx.parse)
                 await command.handler(ctx, **values)

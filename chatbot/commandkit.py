@@ -26,6 +26,7 @@ MAX_TAIL_PIECE = 6  # words in one argument read at the end of a line (`le 12 ma
 class Permission(enum.StrEnum):
     MEMBER = "member"
     ADMIN = "admin"
+    TREASURER = "treasurer"  # the treasurers of the configuration (not the admins, unless listed as treasurers)
 
 
 @dataclass(frozen=True)

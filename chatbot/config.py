@@ -31,12 +31,12 @@ _CIRCLE_KEYS = (
 _CONSENT_KEYS = "style quorum deadline_hours reminder_hours"
 # Every table and key the bot reads (see config_reader.check_known_keys): any other one stops start-up.
 SCHEMA: Schema = {
-    "bot": dict.fromkeys("timezone language admins".split()),
+    "bot": dict.fromkeys("timezone language admins treasurers".split()),
     "database": dict.fromkeys(["url"]),
     "console": dict.fromkeys(["user", "room"]),
     "budget": dict.fromkeys(
         "year hourly_cap announcement_threshold overrun_policy warning_percent max_hours_per_declaration "
-        "max_hours_per_intention contribution_channel export_dir".split()
+        "max_hours_per_intention contribution_channel export_dir treasurers_may_transfer".split()
     ),
     "meetings": dict.fromkeys("jitsi_server calendar_token default_minutes reminders announce_days".split()),
     "circles": [dict.fromkeys(_CIRCLE_KEYS.split())],
@@ -123,6 +123,7 @@ class BudgetSettings:
     max_minutes_per_intention: int = 200 * 60
     contribution_channel: str | None = None
     export_dir: str = "exports"
+    treasurers_may_transfer: bool = False  # `/budget transferer` is for admins, and for treasurers if this is true
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,7 @@ class Settings:
     timezone: ZoneInfo
     language: str = "fr"
     admins: frozenset[str] = frozenset()  # account keys (see `account_key`), compared with `holds_role`
+    treasurers: frozenset[str] = frozenset()  # invoice and mark paid; matched like admins, a distinct right
     database_url: str = DEFAULT_DATABASE_URL
     console_user: str | None = None
     console_room: str = "@bot"
@@ -228,6 +230,13 @@ def _read_text(path: Path) -> str:
         raise error.located(str(path), line) from exc
 
 
+def _boolean(table: dict[str, Any], key: str, where: str, default: bool = False) -> bool:
+    value = table.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where} doit valoir true ou false.")
+    return value
+
+
 def parse_settings(raw: dict[str, Any], source: Path | None = None, database_url: str | None = None) -> Settings:
     check_known_keys(raw, SCHEMA)
     reader = TomlReader(raw)
@@ -239,6 +248,7 @@ def parse_settings(raw: dict[str, Any], source: Path | None = None, database_url
         raise ConfigError(f'bot.timezone : fuseau horaire inconnu « {tz_name} » (ex. "Europe/Paris").') from exc
     language = _language(reader.string(bot, "bot.language", default="fr"))
     admins = frozenset(_usernames(reader, bot, "bot.admins"))
+    treasurers = frozenset(_usernames(reader, bot, "bot.treasurers"))
 
     database = reader.table("database")
     url = database_url or reader.string(database, "database.url", default=DEFAULT_DATABASE_URL)
@@ -279,6 +289,7 @@ def parse_settings(raw: dict[str, Any], source: Path | None = None, database_url
         timezone=timezone,
         language=language,
         admins=admins,
+        treasurers=treasurers,
         database_url=url,
         console_user=console_user or None,
         console_room=console_room,
@@ -425,6 +436,7 @@ def _parse_budget(reader: TomlReader, table: dict[str, Any]) -> BudgetSettings:
         max_minutes_per_intention=max_int * 60,
         contribution_channel=reader.optional_string(table, "budget.contribution_channel"),
         export_dir=reader.string(table, "budget.export_dir", default="exports"),
+        treasurers_may_transfer=_boolean(table, "treasurers_may_transfer", "budget.treasurers_may_transfer"),
     )
 
 

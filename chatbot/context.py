@@ -37,6 +37,7 @@ class UnitFields(TypedDict):
 
     member: Member
     is_admin: bool
+    is_treasurer: bool
     settings: Settings
     t: Catalogue
     fmt: Formatter
@@ -57,6 +58,7 @@ class UnitOfWork:
     clock: Clock
     services: Services
     members_of: MembersOf = nobody_known
+    is_treasurer: bool = False
     outgoing: list[Outgoing] = field(default_factory=list)
 
 

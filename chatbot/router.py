@@ -92,9 +92,11 @@ class Router:
         key = "errors.unknown_command_suggest" if suggestions else "errors.unknown_command"
         return self.t(key, name=chat_safe(name, 40), suggestions=", ".join(f"/{s}" for s in suggestions))
 
-    def check_permission(self, command: Command, is_admin: bool) -> None:
+    def check_permission(self, command: Command, *, is_admin: bool, is_treasurer: bool = False) -> None:
         if command.permission is Permission.ADMIN and not is_admin:
             raise PermissionDenied("admin_only", command=self.usage(command))
+        if command.permission is Permission.TREASURER and not is_treasurer:
+            raise PermissionDenied("treasurer_only", command=self.usage(command))
 
     def parse(self, command: Command, arguments: str, ctx: ParseContext) -> dict[str, Any]:
         return command.parse(arguments, ctx)

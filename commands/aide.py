@@ -37,20 +37,29 @@ async def show_help(ctx: Context, command: str | None) -> None:
     if chosen.aliases:
         lines.append(ctx.t("help.aliases", aliases=", ".join(f"/{a}" for a in chosen.aliases if a != "?")))
     for cmd in chosen.commands:
-        if cmd.permission is Permission.ADMIN and not ctx.is_admin:
+        if not _may_see(cmd.permission, is_admin=ctx.is_admin, is_treasurer=ctx.is_treasurer):
             continue
-        admin = " " + ctx.t("help.admin_mark") if cmd.permission is Permission.ADMIN else ""
+        admin = " " + ctx.t(f"help.{cmd.permission.value}_mark") if cmd.permission is not Permission.MEMBER else ""
         lines.append(f"• `{router.usage(cmd)}`{admin} — {ctx.t(cmd.help_key + '.text')}")
         lines += [f"    `{example}`" for example in router.examples(cmd)]
     lines += _phrasings(ctx, chosen)
     ctx.reply("\n".join(lines))
 
 
-def phrasing_labels(chosen: CommandGroup, *, is_admin: bool) -> list[str]:
+def _may_see(permission: Permission, *, is_admin: bool, is_treasurer: bool) -> bool:
+    """`/aide` lists the commands its reader may use."""
+    if permission is Permission.ADMIN:
+        return is_admin
+    if permission is Permission.TREASURER:
+        return is_treasurer
+    return True
+
+
+def phrasing_labels(chosen: CommandGroup, *, is_admin: bool, is_treasurer: bool = False) -> list[str]:
     """The kinds of value the family's commands read (`quantity`, `date`, `when`…), in the order they are declared."""
     labels: list[str] = []
     for cmd in chosen.commands:
-        if cmd.permission is Permission.ADMIN and not is_admin:
+        if not _may_see(cmd.permission, is_admin=is_admin, is_treasurer=is_treasurer):
             continue
         rest = (cmd.rest.label, *getattr(cmd.rest.converter, "reads", ())) if cmd.rest else ()
         for label in (*(arg.label for arg in cmd.args), *rest):
@@ -63,7 +72,7 @@ def _phrasings(ctx: Context, chosen: CommandGroup) -> list[str]:
     """How each kind of value may be written: the phrasings the grammar reads (`phrasings.<label>`)."""
     lines = [
         ctx.t("help.phrasing_line", name=ctx.t(f"labels.{label}"), phrasings=", ".join(f"`{p}`" for p in phrasings))
-        for label in phrasing_labels(chosen, is_admin=ctx.is_admin)
+        for label in phrasing_labels(chosen, is_admin=ctx.is_admin, is_treasurer=ctx.is_treasurer)
         if (phrasings := ctx.t.strings(f"phrasings.{label}"))
     ]
     return [ctx.t("help.phrasings_header"), *lines] if lines else []

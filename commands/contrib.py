@@ -217,3 +217,7 @@ async def export(ctx: Context, year: int | None) -> None:
         ctx.t("contrib.exported", year=year, lines=lines, total=ctx.fmt.money(total)),
         attachments=(Attachment(f"contributions-{year}.csv", content),),
     )
+
+
+# The other /contrib subcommands live in modules of their own and register on `group` when imported.
+from commands import contrib_billing, contrib_corrections, contrib_me, contrib_review  # noqa: E402, F401

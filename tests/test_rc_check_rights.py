@@ -19,7 +19,7 @@ async def test_a_right_given_to_no_account_is_a_problem(fake_rc: FakeRocketChat)
     assert about == {
         "« camille » (administrateur) ne correspond à aucun compte Rocket.Chat : personne n'a ce droit aujourd'hui, "
         "et le premier qui créerait ce nom l'aurait. Corrigez le nom dans la configuration, ou retirez-le.": Level.FAIL,
-        "Compte @dominique (gardien des réunions du cercle tech) : trouvé.": Level.OK,
+        "Compte @dominique (trésorier, gardien des réunions du cercle tech) : trouvé.": Level.OK,
     }
 
 
@@ -30,5 +30,5 @@ async def test_every_right_holder_found(fake_rc: FakeRocketChat) -> None:  # noq
     accounts = [f for f in findings if f.text.startswith("Compte @")]
     assert [(f.level, f.text) for f in accounts] == [
         (Level.OK, "Compte @camille (administrateur) : trouvé."),
-        (Level.OK, "Compte @dominique (gardien des réunions du cercle tech) : trouvé."),
+        (Level.OK, "Compte @dominique (trésorier, gardien des réunions du cercle tech) : trouvé."),
     ]

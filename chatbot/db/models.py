@@ -43,12 +43,21 @@ class ContributionKind(enum.StrEnum):
 
 class ContributionStatus(enum.StrEnum):
     DECLARED = "declared"  # a declaration that counts
-    BILLED = "billed"  # turned into an internal billing voucher; still counts, can no longer be cancelled
+    BILLED = "billed"  # an internal billing voucher exists (« facturée »); only a treasurer may change it
+    PAID = "paid"  # the voucher is paid (« payée »)
     PLANNED = "planned"  # an open intention
     CANCELLED = "cancelled"
 
 
-COUNTING_DECLARATION = (ContributionStatus.DECLARED, ContributionStatus.BILLED)
+COUNTING_DECLARATION = (ContributionStatus.DECLARED, ContributionStatus.BILLED, ContributionStatus.PAID)
+
+
+class ReviewState(enum.StrEnum):
+    """The look taken afterwards at a declaration (the cooperative trusts first and discusses after): it still
+    counts while questioned."""
+
+    QUESTIONED = "questioned"  # « questionnée »: a member asked about it, the discussion is open
+    CONFIRMED = "confirmed"  # « confirmée »: the owner or a keeper closed the question, keeping it
 
 
 class Member(Base):
@@ -130,6 +139,29 @@ class Contribution(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    review: Mapped[str | None] = mapped_column(String(16))  # ReviewState, None when nobody asked
+    invoice_ref: Mapped[str | None] = mapped_column(String(64))  # the voucher's reference (e.g. in Louty)
+    billed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    billed_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    paid_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+
+
+class ContributionQuestion(Base):
+    """A member's question about a declaration, and how it was closed (confirmed, or the declaration cancelled)."""
+
+    __tablename__ = "contribution_question"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contribution_id: Mapped[int] = mapped_column(ForeignKey("contribution.id"), index=True)
+    asked_by_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reason: Mapped[str] = mapped_column(Text)
+    post_id: Mapped[str | None] = mapped_column(String(64))  # the thread's first post in the contribution channel
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    outcome: Mapped[str | None] = mapped_column(String(16))  # "confirmed" or "cancelled"
+    note: Mapped[str] = mapped_column(Text, default="")
 
 
 class AuditEvent(Base):
@@ -147,6 +179,8 @@ class AuditEvent(Base):
     old_cents: Mapped[int | None] = mapped_column(BigInteger)
     new_cents: Mapped[int | None] = mapped_column(BigInteger)
     reason: Mapped[str] = mapped_column(Text, default="")
+    # What else changed, before → after (`durée : 3 h → 2 h 30 ; enveloppe : tech → communication`).
+    detail: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class ProcessedMessage(Base):

@@ -28,6 +28,10 @@ class Services:
     consent: ConsentService
     decisions: DecisionService
     meetings: MeetingService
+    # What further services of the same unit of work are built on (see e.g. chatbot.services.billing).
+    session: AsyncSession
+    settings: Settings
+    clock: Clock
 
     @classmethod
     def bind(
@@ -47,4 +51,5 @@ class Services:
         tasks = TaskService(session, clock)
         consent = ConsentService(session, settings, clock, tasks)
         meetings = MeetingService(session, settings, clock, tasks)
-        return cls(members, budget, contributions, tasks, consent, DecisionService(session, consent), meetings)
+        decisions = DecisionService(session, consent)
+        return cls(members, budget, contributions, tasks, consent, decisions, meetings, session, settings, clock)

@@ -89,3 +89,6 @@ class MemberService:
     def is_admin(self, member: Member) -> bool:
         """Rights go to the exact account (see config.account_key): never to a look-alike name."""
         return holds_role(member.username, self.settings.admins)
+
+    def is_treasurer(self, member: Member) -> bool:
+        return holds_role(member.username, self.settings.treasurers)

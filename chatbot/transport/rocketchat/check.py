@@ -46,6 +46,8 @@ def room_names(settings: Settings) -> list[str]:
 def role_holders(settings: Settings, t: Catalogue) -> dict[str, list[str]]:
     """Each account the configuration gives a right to (its account key) → the rights, in words."""
     holders: dict[str, list[str]] = {name: [t("check.role_admin")] for name in sorted(settings.admins)}
+    for name in sorted(settings.treasurers):
+        holders.setdefault(name, []).append(t("check.role_treasurer"))
     for circle in settings.circles:
         for name in circle.meeting_keepers:
             holders.setdefault(name, []).append(t("check.role_keeper", circle=circle.slug))
