@@ -106,6 +106,12 @@ class Context(UnitOfWork):
             )
         )
 
+    def direct(self, username: str, text: str) -> None:
+        """A direct message to a member, by username (e.g. the owner of a declaration someone else changed). It
+        is sent like a post to the room `@username`; on Rocket.Chat the transport opens the direct room."""
+        if username and username != self.member.username:
+            self.outgoing.append(Outgoing(text=text, room_name=f"@{username}", is_reply=False))
+
     def post(self, room_name: str | None, text: str) -> None:
         """Say something in another room, by name (announcements, mirrors); ignored when no room is configured."""
         if not room_name or room_name == self.message.room.name:
