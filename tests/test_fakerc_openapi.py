@@ -124,3 +124,15 @@ async def test_public_routes_need_no_headers(fake: FakeRocketChat) -> None:
         async with http.get(f"{fake.url}/api/info") as response:
             assert response.status == 200
     assert fake.violations == []
+
+
+async def test_opening_a_direct_room_takes_one_username(fake: FakeRocketChat) -> None:
+    """`dm.create`'s body is `oneOf` two schemas that require nothing: checked by hand, one of its two keys."""
+    status, reply = await send(fake, "POST", "dm.create", body={"username": "alice"})
+    assert status == 200 and reply["room"]["t"] == "d"
+    assert fake.violations == []
+    await send(fake, "POST", "dm.create", body={"user": "alice"})
+    await send(fake, "POST", "dm.create", body={"username": "alice", "usernames": "alice,bob"})
+    assert [str(v).split(": ", 1)[1] for v in fake.violations] == [
+        "the body needs exactly one of username, usernames, a string"
+    ] * 2

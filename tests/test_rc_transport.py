@@ -227,6 +227,32 @@ async def test_rooms_by_name_and_members(bot: Bot, fake_rc: FakeRocketChat) -> N
     await transport.rest.close()
 
 
+async def test_a_direct_message_to_a_member_opens_their_direct_room(bot: Bot, fake_rc: FakeRocketChat) -> None:  # noqa: F811
+    """`ctx.direct("alice", …)` is a post to `@alice`: delivered in the bot's direct room with alice, opened once."""
+    from chatbot.transport.base import Outgoing
+    from chatbot.transport.rocketchat.outbox import OutboxSender
+    from tests.rc_support import deliver_all
+
+    transport = transport_for(bot, fake_rc)
+    outbox = Outbox(bot.sessions, bot.clock)
+    await outbox.enqueue(
+        "dm", [Outgoing(text="Votre contribution n°3 a été corrigée", room_name="@alice", is_reply=False)]
+    )
+    await outbox.enqueue("dm2", [Outgoing(text="Et facturée", room_name="@alice", is_reply=False)])
+    await outbox.enqueue("nobody", [Outgoing(text="perdu", room_name="@personne", is_reply=False)])
+    try:
+        await deliver_all(OutboxSender(outbox, transport.rest, transport.room_id_for))
+    finally:
+        await transport.rest.close()
+    direct = fake_rc.store.dm(fake_rc.store.user("bot").id, fake_rc.store.user("alice").id)
+    assert [m["msg"] for m in fake_rc.messages_in(direct.id, by="bot")] == [
+        "Votre contribution n°3 a été corrigée",
+        "Et facturée",
+    ]
+    assert len(fake_rc.requests_to("dm.create")) == 2  # alice once (then remembered), and the unknown account
+    assert await transport.room_id_for("@personne") is None
+
+
 async def test_caught_up_only_once_the_missed_messages_are_handled(bot: Bot, fake_rc: FakeRocketChat) -> None:  # noqa: F811
     """`chatbot run` starts deadlines and reminders on this event: by then every missed command must be recorded."""
     from sqlalchemy import func, select

@@ -112,7 +112,8 @@ class ConsoleTransport:
         if message.is_reply:
             self._print(text)
         else:
-            self._print("\n".join(f"[#{message.room_name}] {line}" for line in text.splitlines()))
+            where = message.room_name if (message.room_name or "").startswith("@") else f"#{message.room_name}"
+            self._print("\n".join(f"[{where}] {line}" for line in text.splitlines()))
         for attachment in message.attachments:
             self.export_dir.mkdir(parents=True, exist_ok=True)
             path = self.export_dir / attachment.filename

@@ -420,6 +420,22 @@ route("groups.members")(_members("p"))
 route("dm.members")(_members("d"))
 
 
+@route("dm.create", "POST")
+async def dm_create(call: Call) -> dict[str, Any]:
+    """Open (or find) the direct-message room with a user, as Rocket.Chat's createDirectMessage does."""
+    store = call.fake.store
+    username = str(call.body.get("username") or "")
+    other = store.find_user(username) if username else None
+    if other is None:
+        raise failure("Failed to create direct message", "error-invalid-user")
+    room = store.dm(call.me.id, other.id)
+    names = sorted(store.users[u].username for u in room.members)
+    return ok(room={"_id": room.id, "rid": room.id, "t": "d", "usernames": names})
+
+
+route("im.create", "POST")(dm_create)
+
+
 @route("users.info")
 async def users_info(call: Call) -> dict[str, Any]:
     ref = call.query.get("userId") or call.query.get("username")

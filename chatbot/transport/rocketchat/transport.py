@@ -199,7 +199,10 @@ class RocketChatTransport:
                 self._remember(RoomInfo(sub["rid"], None if kind is RoomKind.DIRECT else sub.get("name"), kind))
 
     async def room_id_for(self, name: str) -> str | None:
-        """Room name → id, from the subscriptions, else `rooms.info`."""
+        """Room name → id, from the subscriptions, else `rooms.info`; `@username` is the direct-message room with
+        that member, opened with `dm.create` (which finds it when it exists)."""
+        if name.startswith("@"):
+            return await self._direct_room(name[1:])
         key = slug(name.lstrip("#"))
         if key in self.by_name:
             return self.by_name[key]
@@ -213,6 +216,21 @@ class RocketChatTransport:
         info = RoomInfo(room["_id"], room.get("name"), RoomKind(room["t"]))
         self._remember(info)
         return info.id
+
+    async def _direct_room(self, username: str) -> str | None:
+        key = "@" + username.lower()  # usernames differ by more than case only on no Rocket.Chat server
+        if key in self.by_name:
+            return self.by_name[key]
+        try:
+            reply = await self.rest.call("dm_create", username)
+        except RestError:
+            return None
+        room = reply.get("room") if isinstance(reply, dict) else None
+        room_id = (room.get("rid") or room.get("_id")) if isinstance(room, dict) else None
+        if not isinstance(room_id, str):
+            return None
+        self.by_name[key] = room_id
+        return room_id
 
     async def room_members(self, room: Room) -> list[Author] | None:
         endpoint = {RoomKind.CHANNEL: "channels.members", RoomKind.GROUP: "groups.members"}.get(room.kind)
