@@ -1,4 +1,4 @@
-"""The `chatbot` command: console, Rocket.Chat (run, check), database migrations, exports."""
+"""The `chatbot` command: console, Rocket.Chat (run, check), database migrations, exports, imports."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from chatbot.app import Bot, SchemaOutOfDate
 from chatbot.config import ConfigError, Settings, load_settings
@@ -88,7 +88,30 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also the decisions adopted in private rooms (marked as private); left out by default",
     )
+    _import_parsers(sub, common)
     return parser
+
+
+def _import_parsers(sub: argparse._SubParsersAction, common: Callable[[argparse.ArgumentParser], None]) -> None:
+    """`chatbot import contributions|envelopes`: the cooperative's spreadsheet, exported as CSV."""
+    imports = sub.add_parser("import", help="import the cooperative's spreadsheet (a CSV export)")
+    imports_sub = imports.add_subparsers(dest="import_command", required=True)
+    contributions = imports_sub.add_parser("contributions", help="contributions, one per row (declarations)")
+    envelopes = imports_sub.add_parser("envelopes", help="envelopes of a year: created or brought up to date")
+    for p in (contributions, envelopes):
+        common(p)
+        p.add_argument("--csv", type=Path, required=True, help="the CSV file (comma or semicolon, UTF-8)")
+        p.add_argument("--dry-run", action="store_true", help="check and report every row, write nothing")
+        p.add_argument("--year", type=int, help="the budget year (dates without a year; rows of other years refused)")
+        p.add_argument(
+            "--map",
+            action="append",
+            default=[],
+            metavar="FIELD=COLUMN,…",
+            help="name the file's columns, e.g. member=Nom,date=Jour",
+        )
+        p.add_argument("--skip-errors", action="store_true", help="write the rows without error, leave the others")
+    contributions.add_argument("--members", type=Path, help="CSV `nom,username`: sheet names to chat accounts")
 
 
 def _host_port(value: str) -> tuple[str, int]:
@@ -176,6 +199,8 @@ def _command(args: argparse.Namespace, redact: Redactor) -> int:
         return asyncio.run(_run(settings))
     if args.command == "check":
         return asyncio.run(_check(settings))
+    if args.command == "import":
+        return asyncio.run(_import(settings, args))
     if args.command == "export":
         return asyncio.run(_export_decisions(settings, args.format, args.output, args.include_private))
     if args.db_command == "upgrade":
@@ -369,6 +394,47 @@ async def _export_decisions(settings: Settings, form: str, output: Path | None, 
         if len(entries) < len(register):
             print(bot.t("cli.private_left_out", count=len(register) - len(entries)), file=sys.stderr)
         return 0
+    finally:
+        await bot.close()
+
+
+async def _import(settings: Settings, args: argparse.Namespace) -> int:
+    """Read the file (refused in one French line, exit 2, before the database is opened), then import it."""
+    from chatbot.importer import ImportProblem
+    from chatbot.importer import run as importer
+
+    t = load_catalogue(settings.language)
+    contributions = args.import_command == "contributions"
+    try:
+        importer.check_year(args.year)
+        if contributions:
+            options = importer.ContributionOptions(
+                args.csv, args.dry_run, args.year, tuple(args.map), args.members, args.skip_errors
+            )
+            table, mapping = importer.read_contribution_files(options)
+        else:
+            envelope_options = importer.EnvelopeOptions(
+                args.csv, args.dry_run, args.year, tuple(args.map), args.skip_errors
+            )
+            table = importer.read_envelope_file(envelope_options)
+    except ImportProblem as problem:
+        print(_one_line(importer.fatal_line(t, problem)), file=sys.stderr)
+        return EXIT_CONFIG
+    bot = Bot.create(settings)
+    try:
+        if not await _started(bot):
+            return EXIT_DATABASE
+        try:
+            if contributions:
+                return await importer.import_contributions(bot, options, table, mapping)
+            return await importer.import_envelopes(bot, envelope_options, table)
+        except ImportProblem as problem:
+            print(_one_line(importer.fatal_line(t, problem)), file=sys.stderr)
+            return EXIT_INTERNAL
+        except IntegrityError as error:  # another import wrote the same rows meanwhile: nothing of this one stays
+            logging.getLogger(__name__).debug("import refused by the database", exc_info=error)
+            print(t("import.interrupted_concurrent"), file=sys.stderr)
+            return EXIT_DATABASE
     finally:
         await bot.close()
 
