@@ -17,7 +17,19 @@ from chatbot.services.contributions import Outcome
 from chatbot.text import chat_safe
 from chatbot.transport.base import Attachment
 from chatbot.values import EnvelopeRef, MemberRef, Period, Quantity, Rate
-from commands.common import contribution_line, envelope_remaining, quantity_text, room_envelope
+from commands.common import (
+    PAGE_LINES,
+    PageConverter,
+    command_text,
+    contribution_line,
+    envelope_remaining,
+    page_words,
+    pages,
+    period_words,
+    quantity_text,
+    room_envelope,
+    who_words,
+)
 
 group = CommandGroup("contrib", aliases=("contribution", "contributions", "contribuer", "declarer"))
 
@@ -156,30 +168,62 @@ def _mirror(ctx: Context, outcome: Outcome, description: str) -> str | None:
 @group.command(
     "liste",
     aliases=("lister", "list", "historique"),
-    args=(opt("who", MemberConverter()), opt("envelope", EnvelopeConverter()), opt("period", PeriodConverter())),
+    args=(
+        opt("who", MemberConverter()),
+        opt("envelope", EnvelopeConverter()),
+        opt("period", PeriodConverter()),
+        opt("page", PageConverter()),
+    ),
     any_order=True,
 )
-async def listing(ctx: Context, who: MemberRef | None, envelope: EnvelopeRef | None, period: Period | None) -> None:
+async def listing(
+    ctx: Context, who: MemberRef | None, envelope: EnvelopeRef | None, period: Period | None, page: int | None
+) -> None:
     period = period or Period(ctx.today.year)
+    page = page or 1
     member = None
     if who is not None and who.username is not None:
         member = await ctx.services.members.by_username(who.username)
     elif who is not None or envelope is None:
         member = ctx.member
     result = await ctx.services.contributions.listing(
-        member=member, envelope_slug=envelope.slug if envelope else None, period=period
+        member=member,
+        envelope_slug=envelope.slug if envelope else None,
+        period=period,
+        limit=PAGE_LINES,
+        offset=(page - 1) * PAGE_LINES,
     )
     scope = _scope(ctx, member.username if member else None, envelope, period)
+
+    def command(page: int) -> str:
+        where = envelope.slug if envelope else ""
+        return command_text("/contrib liste", who_words(who), where, period_words(period), page_words(page))
+
     if not result.lines:
-        ctx.reply(ctx.t("contrib.list_empty", scope=scope))
+        if result.count:
+            last = pages(result.count)
+            ctx.reply(ctx.t("contrib.list_beyond", scope=scope, pages=last, command=command(last)))
+        else:
+            ctx.reply(ctx.t("contrib.list_empty", scope=scope))
         return
-    lines = [ctx.t("contrib.list_header", scope=scope, count=result.count, total=ctx.fmt.money(result.total_cents))]
+    header = "contrib.list_header" if page == 1 else "contrib.list_header_page"
+    lines = [
+        ctx.t(
+            header,
+            scope=scope,
+            count=result.count,
+            total=ctx.fmt.money(result.total_cents),
+            page=page,
+            pages=pages(result.count),
+        )
+    ]
     lines += [
         contribution_line(ctx, line, show_member=member is None, show_envelope=envelope is None)
         for line in result.lines
     ]
-    if result.count > len(result.lines):
-        lines.append(ctx.t("contrib.list_more", more=result.count - len(result.lines)))
+    more = result.count - result.offset - len(result.lines)
+    if more > 0:
+        lines.append(ctx.t("contrib.list_more", more=more, command=command(page + 1)))
     ctx.reply("\n".join(lines))
 
 

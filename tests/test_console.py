@@ -32,6 +32,11 @@ CSV_HEADER = [
     "montant (€)",
     "description",
     "statut",
+    "signalement",
+    "intention (n°)",
+    "référence facture",
+    "facturée le",
+    "payée le",
     "durée (min)",
 ]
 
@@ -215,9 +220,11 @@ def test_export_writes_a_french_csv(tmp_path: Path) -> None:
     for row in body:
         assert re.fullmatch(rf"\d\d/\d\d/{year}", row[1])
     assert [r[0] for r in body] == ["1", "2", "3"]
-    assert body[0][2:] == ["camille", "Technique", "2,00", "30,00", "60,00", "Relecture", "annulée", "120"]
-    assert body[1][2:] == ["camille", "Communication", "1,50", "25,00", "37,50", "Affiche; « AG »", "déclarée", "90"]
-    assert body[2][2:] == ["camille", "Formation", "", "", "250,50", "'=Atelier Nextcloud", "déclarée", ""]
+    first, second, third = (row[2:9] + row[-1:] for row in body)  # up to the status, and the exact minutes last
+    assert first == ["camille", "Technique", "2,00", "30,00", "60,00", "Relecture", "annulée", "120"]
+    assert second == ["camille", "Communication", "1,50", "25,00", "37,50", "Affiche; « AG »", "déclarée", "90"]
+    assert third == ["camille", "Formation", "", "", "250,50", "'=Atelier Nextcloud", "déclarée", ""]
+    assert body[1][9:-1] == ["", "", "", "", ""]  # no flag, intention, invoice reference, billing or payment date
     assert decoded.splitlines()[0] == ";".join(CSV_HEADER)
 
 

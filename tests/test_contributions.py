@@ -296,9 +296,10 @@ async def test_export_csv_for_the_accountant(chat: Chat, bot: Bot) -> None:
     assert attachment.filename == "contributions-2026.csv"
     content = attachment.content.decode("utf-8")
     assert content.startswith(
-        "\ufeffn°;date;membre;enveloppe;durée (h);taux (€/h);montant (€);description;statut;durée (min)\r\n"
+        "\ufeffn°;date;membre;enveloppe;durée (h);taux (€/h);montant (€);description;statut;signalement;"
+        "intention (n°);référence facture;facturée le;payée le;durée (min)\r\n"
     )
     lines = content.splitlines()
-    assert lines[1] == "1;26/11/2026;alice;Technique;1,50;30,00;45,00;'=SUM(A1) Atelier;déclarée;90"
-    assert lines[2] == "2;26/11/2026;bruno;Formation;;;250,00;Nextcloud;déclarée;"
-    assert lines[3] == "3;26/11/2026;bruno;Technique;1,00;30,00;30,00;;annulée;60"
+    assert lines[1] == "1;26/11/2026;alice;Technique;1,50;30,00;45,00;'=SUM(A1) Atelier;déclarée;;;;;;90"
+    assert lines[2] == "2;26/11/2026;bruno;Formation;;;250,00;Nextcloud;déclarée;;;;;;"
+    assert lines[3] == "3;26/11/2026;bruno;Technique;1,00;30,00;30,00;;annulée;;;;;;60"

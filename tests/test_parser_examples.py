@@ -139,8 +139,12 @@ CATALOGUE: dict[str, tuple[dict[str, Any], str]] = {
     ),
     # Domain refusal: there is no n°12 in a fresh database.
     "/contrib annuler 12": ({"number": 12}, "Aucune contribution n°12."),
-    "/contrib export": ({"year": None}, "Export des contributions 2026 : 0 ligne"),
-    "/contrib export 2026": ({"year": 2026}, "Export des contributions 2026 : 0 ligne"),
+    "/contrib export": ({"year": None, "by_member": None}, "Export des contributions 2026 : 0 ligne"),
+    "/contrib export 2026": ({"year": 2026, "by_member": None}, "Export des contributions 2026 : 0 ligne"),
+    "/contrib export 2026 par-membre": (
+        {"year": 2026, "by_member": True},
+        "Export des contributions 2026 par membre : 0 ligne, 0 membre(s)",
+    ),
     "/budget": ({"envelope": None, "year": None}, "**Budget contributif 2026** — reste / montant"),
     "/budget communication": (
         {"envelope": EnvelopeRef("communication"), "year": None},
@@ -317,8 +321,10 @@ DESIGN: dict[str, dict[str, Any]] = {
     "/contrib liste tech année": {"who": None, "envelope": EnvelopeRef("tech"), "period": Period(2026)},
     "/contrib annuler 7": {"number": 7},
     "/contrib annuler n°7": {"number": 7},
-    "/contrib export": {"year": None},
-    "/contrib export 2025": {"year": 2025},
+    "/contrib export": {"year": None, "by_member": None},
+    "/contrib export 2025": {"year": 2025, "by_member": None},
+    "/contrib export par-membre 2025": {"year": 2025, "by_member": True},
+    "/contrib export par membre": {"year": None, "by_member": True},
     "/budget": {"envelope": None, "year": None},
     "/budget communication": {"envelope": EnvelopeRef("communication"), "year": None},
     "/budget communication 2026": {"envelope": EnvelopeRef("communication"), "year": 2026},

@@ -82,7 +82,7 @@ async def test_the_csv_lets_a_spreadsheet_recompute_every_amount_to_the_cent(cha
     assert header[4:7] == ["durée (h)", "taux (€/h)", "montant (€)"] and header[-1] == "durée (min)"
     assert body[0][4:7] + body[0][-1:] == ["1,33", "30,00", "40,00", "80"]
     for row in body:
-        minutes, rate, amount = Decimal(row[9]), Decimal(row[5].replace(",", ".")), Decimal(row[6].replace(",", "."))
+        minutes, rate, amount = Decimal(row[-1]), Decimal(row[5].replace(",", ".")), Decimal(row[6].replace(",", "."))
         assert (minutes * rate / 60).quantize(Decimal("0.01"), ROUND_HALF_UP) == amount, row
 
 

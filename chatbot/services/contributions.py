@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from sqlalchemy import bindparam, case, func, insert, select, update
@@ -96,13 +96,15 @@ class ContributionLine:
     work_date: date
     description: str
     flagged: bool
+    review: str | None = None  # ReviewState
 
 
 @dataclass(frozen=True)
 class Listing:
-    lines: list[ContributionLine]  # newest first, at most the limit
-    count: int
+    lines: list[ContributionLine]  # newest first, at most the limit, after the `offset` newest
+    count: int  # every line of the listing, on every page
     total_cents: int  # declarations that count (not intentions, not cancelled)
+    offset: int = 0  # how many newer lines earlier pages show
 
 
 @dataclass(frozen=True)
@@ -354,8 +356,10 @@ class ContributionService:
         envelope_slug: str | None = None,
         period: Period,
         limit: int = 15,
+        offset: int = 0,
     ) -> Listing:
-        """Newest first; an envelope filter narrows to that year's envelope, so the indexes do the work."""
+        """Newest first, `limit` lines after the `offset` newest (a page); an envelope filter narrows to that year's
+        envelope, so the indexes do the work. `count` and `total_cents` cover every line, on every page."""
         conditions = [Contribution.work_date >= period.start, Contribution.work_date < period.end]
         if member is not None:
             conditions.append(Contribution.member_id == member.id)
@@ -368,6 +372,7 @@ class ContributionService:
             .join(Envelope, Envelope.id == Contribution.envelope_id)
             .where(*conditions)
             .order_by(Contribution.id.desc())
+            .offset(offset)
             .limit(limit)
         )
         rows = (await self.session.execute(query)).all()
@@ -379,7 +384,8 @@ class ContributionService:
             func.coalesce(func.sum(case((counts_declared, Contribution.amount_cents), else_=0)), 0),
         ).where(*conditions)
         count, total = (await self.session.execute(totals)).one()
-        return Listing([self._line(*row) for row in rows], int(count), int(total))
+        lines = [replace(self._line(*row), review=row[0].review) for row in rows]
+        return Listing(lines, int(count), int(total), offset)
 
     async def export_rows(self, year: int) -> list[ContributionLine]:
         """Every declaration of the year (cancelled ones too, marked so), oldest first: the accountant's view."""
