@@ -6,15 +6,16 @@ from datetime import date
 
 from chatbot.commandkit import Arg, CommandGroup, opt
 from chatbot.context import Context
+from chatbot.db.models import COUNTING_DECLARATION
 from chatbot.errors import UsageError
-from chatbot.export import contributions_csv
+from chatbot.export import contributions_csv, member_summary_csv, member_totals
 from chatbot.grammar.amounts import QuantityConverter, RateConverter
 from chatbot.grammar.arguments import EnvelopeConverter, MemberConverter, NumberConverter, YearConverter
-from chatbot.grammar.base import FreeText
+from chatbot.grammar.base import Converter, FreeText, ParseContext
 from chatbot.grammar.dates import PastDateConverter, PeriodConverter
 from chatbot.grammar.tokens import tokenize
 from chatbot.services.contributions import Outcome
-from chatbot.text import chat_safe
+from chatbot.text import chat_safe, fold, slug
 from chatbot.transport.base import Attachment
 from chatbot.values import EnvelopeRef, MemberRef, Period, Quantity, Rate
 from commands.common import (
@@ -248,18 +249,56 @@ async def cancel(ctx: Context, number: int) -> None:
     ctx.reply(text + "\n" + envelope_remaining(ctx, done.envelope))
 
 
-@group.command("export", aliases=("exporter", "csv"), args=(opt("year", YearConverter()),))
-async def export(ctx: Context, year: int | None) -> None:
+class ByMemberConverter(Converter):
+    """`par-membre` (or `par membre`): the export as one file per member, with a summary."""
+
+    label = "by_member"
+    max_tokens = 2
+
+    def convert(self, text: str, ctx: ParseContext) -> bool | None:
+        return True if fold(text).strip() in ("par-membre", "par membre", "parmembre", "par-membres") else None
+
+
+@group.command(
+    "export",
+    aliases=("exporter", "csv"),
+    args=(opt("year", YearConverter()), opt("by_member", ByMemberConverter())),
+    any_order=True,
+)
+async def export(ctx: Context, year: int | None, by_member: bool | None) -> None:
     year = year or ctx.today.year
     rows = await ctx.services.contributions.export_rows(year)
-    content = contributions_csv(rows, ctx.t, ctx.fmt)
-    total = sum(r.amount_cents for r in rows if r.status in ("declared", "billed"))
+    total = sum(r.amount_cents for r in rows if r.status in COUNTING_DECLARATION)
     lines = (
         ctx.t("contrib.lines_one", count=len(rows)) if len(rows) <= 1 else ctx.t("contrib.lines_many", count=len(rows))
     )
+    if not by_member:
+        content = contributions_csv(rows, ctx.t, ctx.fmt, ctx.settings.timezone)
+        ctx.reply(
+            ctx.t("contrib.exported", year=year, lines=lines, total=ctx.fmt.money(total)),
+            attachments=(Attachment(f"contributions-{year}.csv", content),),
+        )
+        return
+    totals = member_totals(rows)
+    files = [Attachment(f"recapitulatif-membres-{year}.csv", member_summary_csv(totals, ctx.t))]
+    taken: set[str] = set()
+    for member in totals:
+        name = base = f"contributions-{year}-{slug(member.username) or 'membre'}"
+        suffix = 2
+        while name in taken:  # two accounts that only differ by what a file name cannot keep
+            name, suffix = f"{base}-{suffix}", suffix + 1
+        taken.add(name)
+        mine = [r for r in rows if r.username == member.username]
+        files.append(Attachment(f"{name}.csv", contributions_csv(mine, ctx.t, ctx.fmt, ctx.settings.timezone)))
     ctx.reply(
-        ctx.t("contrib.exported", year=year, lines=lines, total=ctx.fmt.money(total)),
-        attachments=(Attachment(f"contributions-{year}.csv", content),),
+        ctx.t(
+            "export.exported_by_member",
+            year=year,
+            lines=lines,
+            members=len(totals),
+            total=ctx.fmt.money(total),
+        ),
+        attachments=tuple(files),
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -96,7 +96,14 @@ class ContributionLine:
     work_date: date
     description: str
     flagged: bool
+    # What the accountant needs besides (the export and the statements fill them in).
     review: str | None = None  # ReviewState
+    intention_id: int | None = None  # the intention this declaration realises
+    invoice_ref: str | None = None
+    billed_at: datetime | None = None
+    paid_at: datetime | None = None
+    # With the declarations before it (by number), it took the envelope's counting total beyond its amount.
+    overrun: bool = False
 
 
 @dataclass(frozen=True)
@@ -387,19 +394,68 @@ class ContributionService:
         lines = [replace(self._line(*row), review=row[0].review) for row in rows]
         return Listing(lines, int(count), int(total), offset)
 
-    async def export_rows(self, year: int) -> list[ContributionLine]:
-        """Every declaration of the year (cancelled ones too, marked so), oldest first: the accountant's view."""
-        query = (
-            select(Contribution, Member.username, Envelope.slug, Envelope.name, Envelope.year)
-            .join(Member, Member.id == Contribution.member_id)
+    async def export_rows(
+        self,
+        year: int,
+        *,
+        member_id: int | None = None,
+        envelope_slug: str | None = None,
+        month: int | None = None,
+    ) -> list[ContributionLine]:
+        """Every declaration of the year (cancelled ones too, marked so), oldest first: the accountant's view;
+        narrowed to a member, an envelope or a month of that year for a statement. `overrun` is read over the whole
+        envelope whatever the filters: a running total of the counting declarations, by number."""
+        counting = Contribution.status.in_(COUNTING_DECLARATION)
+        running = (
+            select(
+                Contribution.id.label("contribution_id"),
+                func.sum(case((counting, Contribution.amount_cents), else_=0))
+                .over(partition_by=Contribution.envelope_id, order_by=Contribution.id)
+                .label("running_cents"),
+            )
             .join(Envelope, Envelope.id == Contribution.envelope_id)
             .where(Envelope.year == year, Contribution.kind == ContributionKind.DECLARATION)
+            .subquery()
+        )
+        query = (
+            select(
+                Contribution,
+                Member.username,
+                Envelope.slug,
+                Envelope.name,
+                Envelope.year,
+                Envelope.amount_cents,
+                running.c.running_cents,
+            )
+            .join(running, running.c.contribution_id == Contribution.id)
+            .join(Member, Member.id == Contribution.member_id)
+            .join(Envelope, Envelope.id == Contribution.envelope_id)
             .order_by(Contribution.work_date, Contribution.id)
         )
-        return [self._line(*row) for row in (await self.session.execute(query)).all()]
+        if member_id is not None:
+            query = query.where(Contribution.member_id == member_id)
+        if envelope_slug is not None:
+            query = query.where(Envelope.slug == envelope_slug)
+        if month is not None:
+            period = Period(year, month)
+            query = query.where(Contribution.work_date >= period.start, Contribution.work_date < period.end)
+        rows = (await self.session.execute(query)).all()
+        return [
+            self._line(
+                c,
+                username,
+                env_slug,
+                env_name,
+                env_year,
+                overrun=c.status in COUNTING_DECLARATION and int(running_cents) > envelope_cents,
+            )
+            for c, username, env_slug, env_name, env_year, envelope_cents, running_cents in rows
+        ]
 
     @staticmethod
-    def _line(c: Contribution, username: str, env_slug: str, env_name: str, year: int) -> ContributionLine:
+    def _line(
+        c: Contribution, username: str, env_slug: str, env_name: str, year: int, *, overrun: bool = False
+    ) -> ContributionLine:
         return ContributionLine(
             id=c.id,
             username=username,
@@ -414,4 +470,10 @@ class ContributionService:
             work_date=c.work_date,
             description=c.description,
             flagged=c.flagged,
+            review=c.review,
+            intention_id=c.intention_id,
+            invoice_ref=c.invoice_ref,
+            billed_at=c.billed_at,
+            paid_at=c.paid_at,
+            overrun=overrun,
         )
