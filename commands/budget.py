@@ -2,18 +2,59 @@
 
 from __future__ import annotations
 
+import re
+
 from chatbot.commandkit import Arg, CommandGroup, Permission, opt
 from chatbot.context import Context
-from chatbot.errors import ArgumentError
+from chatbot.db.models import Envelope
+from chatbot.errors import ArgumentError, PermissionDenied
 from chatbot.grammar.amounts import HourlyRateConverter, MoneyConverter
 from chatbot.grammar.arguments import EnvelopeConverter, NameConverter, NewSlugConverter, YearConverter
-from chatbot.grammar.base import FreeText
+from chatbot.grammar.base import Converter, FreeText, ParseContext, digits_fit
+from chatbot.grammar.tokens import rest_of_line, tokenize
 from chatbot.services.budget import EnvelopeStatus
-from chatbot.text import chat_safe
+from chatbot.services.year_end import YearEndService, YearReport
+from chatbot.text import chat_safe, fold
 from chatbot.values import EnvelopeRef, Money, Rate
 from commands.common import envelope_remaining
 
 group = CommandGroup("budget", aliases=("budgets", "enveloppe", "enveloppes"))
+
+
+class _Flag(Converter):
+    """One word that switches something on (`--force`, `forcer`; `confirmer`): True, or None for any other word."""
+
+    def __init__(self, label: str, words: frozenset[str]) -> None:
+        self.label = label
+        self.words = words
+
+    def convert(self, text: str, ctx: ParseContext) -> bool | None:
+        return True if fold(text).strip() in self.words else None
+
+
+FORCE_WORDS = frozenset({"--force", "--forcer", "force", "forcer", "forcee"})
+CONFIRM_WORDS = frozenset({"confirmer", "confirme", "--confirmer", "--confirm"})
+_PERCENT = re.compile(r"^(?P<sign>[+-]?)\s*(?P<whole>\d+)(?:[.,](?P<part>\d{1,2}))?\s*%$")
+
+
+class PercentConverter(Converter):
+    """A change in percent for `/budget reconduire`: `+3%`, `-5 %`, `2,5%` → hundredths of a percent (300)."""
+
+    label = "rollover_percent"
+    max_tokens = 2
+
+    def convert(self, text: str, ctx: ParseContext) -> int | None:
+        found = _PERCENT.match(fold(text).strip().replace("\u2212", "-"))
+        if found is None:
+            return None
+        if not digits_fit(found["whole"], 4):
+            raise ArgumentError("rollover_percent_invalid", given=text)
+        hundredths = int(found["whole"]) * 100 + int((found["part"] or "0").ljust(2, "0"))
+        return -hundredths if found["sign"] == "-" else hundredths
+
+
+def year_end(ctx: Context) -> YearEndService:
+    return YearEndService(ctx.services.session, ctx.settings, ctx.clock, ctx.services.budget)
 
 
 @group.command(args=(opt("envelope", EnvelopeConverter()), opt("year", YearConverter())), any_order=True)
@@ -27,27 +68,47 @@ async def show(ctx: Context, envelope: EnvelopeRef | None, year: int | None) -> 
 
 async def _overview(ctx: Context, year: int) -> None:
     statuses = await ctx.services.budget.statuses(year)
+    missing = await year_end(ctx).missing_counterparts(year) if year >= ctx.today.year else []
     if not statuses:
-        ctx.reply(ctx.t("budget.none_for_year", year=year))
+        lines = [ctx.t("budget.none_for_year", year=year)]
+        ctx.reply("\n".join(lines + _missing_lines(ctx, year, missing)))
         return
     closed = await ctx.services.budget.is_closed(year)
     lines = [ctx.t("budget.overview_header_closed" if closed else "budget.overview_header", year=year)]
     lines += [_overview_line(ctx, s) for s in statuses]
-    total = sum(s.amount_cents for s in statuses)
-    spent = sum(s.spent_cents for s in statuses)
-    committed = sum(s.committed_cents for s in statuses)
-    remaining = total - spent - committed
+    # What is left and what is overrun are summed apart: an overrun is never hidden by another envelope's rest.
     lines.append(
         ctx.t(
-            "budget.overview_total" if remaining >= 0 else "budget.overview_total_over",
-            remaining=ctx.fmt.money(remaining),
-            over=ctx.fmt.money(-remaining),
-            amount=ctx.fmt.money(total),
-            spent=ctx.fmt.money(spent),
-            committed=ctx.fmt.money(committed),
+            "budget.overview_total",
+            remaining=ctx.fmt.money(sum(max(0, s.remaining_cents) for s in statuses)),
+            amount=ctx.fmt.money(sum(s.amount_cents for s in statuses)),
+            spent=ctx.fmt.money(sum(s.spent_cents for s in statuses)),
+            committed=ctx.fmt.money(sum(s.committed_cents for s in statuses)),
         )
     )
-    ctx.reply("\n".join(lines))
+    overruns = [s for s in statuses if s.overrun_cents > 0]
+    if overruns:
+        lines.append(
+            ctx.t(
+                "budget.overview_overruns",
+                over=ctx.fmt.money(sum(s.overrun_cents for s in overruns)),
+                envelopes=", ".join(
+                    ctx.t(
+                        "budget.overview_overrun_item", name=chat_safe(s.name, 40), over=ctx.fmt.money(s.overrun_cents)
+                    )
+                    for s in overruns
+                ),
+            )
+        )
+    ctx.reply("\n".join(lines + _missing_lines(ctx, year, missing)))
+
+
+def _missing_lines(ctx: Context, year: int, missing: list[EnvelopeStatus]) -> list[str]:
+    """The envelopes of the year before not carried over to `year` yet, and how to do it."""
+    if not missing:
+        return []
+    names = ", ".join(ctx.t("budget.missing_item", name=chat_safe(s.name, 40), slug=s.slug) for s in missing)
+    return [ctx.t("budget.missing_counterparts", year=year, previous=year - 1, envelopes=names)]
 
 
 def _overview_line(ctx: Context, status: EnvelopeStatus) -> str:
@@ -192,11 +253,202 @@ async def set_rate(ctx: Context, envelope: EnvelopeRef, rate: Rate, year: int | 
 
 
 @group.command(
-    "cloturer", aliases=("clore", "fermer"), args=(Arg("year", YearConverter()),), permission=Permission.ADMIN
+    "cloturer",
+    aliases=("clore", "fermer"),
+    args=(Arg("year", YearConverter()), opt("confirm", _Flag("close_confirm", CONFIRM_WORDS))),
+    permission=Permission.ADMIN,
 )
-async def close_year(ctx: Context, year: int) -> None:
-    await ctx.services.budget.close_year(ctx.member, year)
-    ctx.reply(ctx.t("budget.closed", year=year))
+async def close_year(ctx: Context, year: int, confirm: bool | None) -> None:
+    report, closed = await year_end(ctx).close(ctx.member, year, confirmed=bool(confirm))
+    if closed:
+        ctx.reply("\n".join([ctx.t("budget.closed", year=year), *_report_lines(ctx, report)]))
+        return
+    waiting = sum(e.open_intentions for e in report.envelopes), sum(e.to_bill_count for e in report.envelopes)
+    ctx.reply(
+        "\n".join(
+            [
+                *_report_lines(ctx, report),
+                ctx.t("budget.close_needs_confirmation", year=year, intentions=waiting[0], unbilled=waiting[1]),
+            ]
+        )
+    )
+
+
+@group.command("bilan", aliases=("rapport",), args=(opt("year", YearConverter()),))
+async def closing_report(ctx: Context, year: int | None) -> None:
+    year = year or ctx.today.year
+    report = await year_end(ctx).report(year)
+    if not report.envelopes:
+        ctx.reply(ctx.t("budget.none_for_year", year=year))
+        return
+    ctx.reply("\n".join(_report_lines(ctx, report)))
+
+
+def _report_lines(ctx: Context, report: YearReport) -> list[str]:
+    money = ctx.fmt.money
+    key = "budget.report_header_closed" if report.closed else "budget.report_header"
+    lines = [ctx.t(key, year=report.year)]
+    for envelope in report.envelopes:
+        lines.append(
+            ctx.t(
+                "budget.report_line",
+                name=chat_safe(envelope.status.name, 40),
+                slug=envelope.status.slug,
+                declared=money(envelope.declared_cents),
+                to_bill=money(envelope.to_bill_cents),
+                billed=money(envelope.billed_cents),
+                paid=money(envelope.paid_cents),
+                extra=_report_extra(
+                    ctx,
+                    envelope.open_intentions,
+                    envelope.open_intention_cents,
+                    envelope.questioned_count,
+                    envelope.questioned_cents,
+                    envelope.status.overrun_cents,
+                ),
+            )
+        )
+    lines.append(
+        ctx.t(
+            "budget.report_total",
+            declared=money(report.total("declared_cents")),
+            to_bill=money(report.total("to_bill_cents")),
+            billed=money(report.total("billed_cents")),
+            paid=money(report.total("paid_cents")),
+            extra=_report_extra(
+                ctx,
+                report.total("open_intentions"),
+                report.total("open_intention_cents"),
+                report.total("questioned_count"),
+                report.total("questioned_cents"),
+                report.overrun_cents,
+            ),
+        )
+    )
+    if not report.unpaid:
+        lines.append(ctx.t("budget.report_all_paid"))
+        return lines
+    lines.append(ctx.t("budget.report_unpaid_header", count=report.unpaid_members))
+    for member in report.unpaid:
+        lines.append(
+            ctx.t(
+                "budget.report_unpaid_line",
+                member=chat_safe(member.username, 40),
+                lines=member.lines,
+                amount=money(member.cents),
+            )
+        )
+    if report.unpaid_members > len(report.unpaid):
+        lines.append(ctx.t("budget.report_unpaid_more", count=report.unpaid_members - len(report.unpaid)))
+    return lines
+
+
+def _report_extra(
+    ctx: Context, intentions: int, intention_cents: int, questioned: int, questioned_cents: int, overrun_cents: int
+) -> str:
+    """The parts of a report line shown only when there is something to say."""
+    parts = []
+    if intentions:
+        parts.append(ctx.t("budget.report_intentions", count=intentions, amount=ctx.fmt.money(intention_cents)))
+    if questioned:
+        parts.append(ctx.t("budget.report_questioned", count=questioned, amount=ctx.fmt.money(questioned_cents)))
+    if overrun_cents:
+        parts.append(ctx.t("budget.report_overrun", over=ctx.fmt.money(overrun_cents)))
+    return "".join(" · " + part for part in parts)
+
+
+@group.command(
+    "reconduire",
+    aliases=("reporter",),
+    args=(Arg("year", YearConverter()), opt("percent", PercentConverter())),
+    permission=Permission.ADMIN,
+)
+async def roll_over(ctx: Context, year: int, percent: int | None) -> None:
+    done = await year_end(ctx).roll_over(ctx.member, year, percent or 0)
+    change = ctx.t("budget.rollover_change", percent=_percent(percent or 0)) if percent else ""
+    lines = [ctx.t("budget.rollover_header", year=year, previous=year - 1, change=change)]
+    for item in done.created:
+        lines.append(
+            ctx.t(
+                "budget.rollover_line",
+                name=chat_safe(item.name, 40),
+                slug=item.slug,
+                old=ctx.fmt.money(item.old_cents),
+                new=ctx.fmt.money(item.new_cents),
+            )
+        )
+    lines.append(ctx.t("budget.rollover_total", amount=ctx.fmt.money(sum(i.new_cents for i in done.created))))
+    if done.skipped:
+        lines.append(ctx.t("budget.rollover_skipped", year=year, envelopes=", ".join(done.skipped)))
+    ctx.reply("\n".join(lines))
+
+
+def _percent(hundredths: int) -> str:
+    """`+3 %`, `-2,5 %` in French writing."""
+    whole, part = divmod(abs(hundredths), 100)
+    text = f"{whole}" + (f",{part:02d}".rstrip("0") if part else "")
+    return ("+" if hundredths > 0 else "-") + text + "\u00a0%"
+
+
+@group.command(
+    "transferer",
+    aliases=("transfert", "virer", "deplacer"),
+    args=(
+        Arg("source", EnvelopeConverter()),
+        Arg("target", EnvelopeConverter()),
+        Arg("amount", MoneyConverter()),
+        opt("year", YearConverter()),
+        opt("force", _Flag("transfer_force", FORCE_WORDS)),
+    ),
+    rest=Arg("reason", FreeText("reason")),
+)
+async def transfer(
+    ctx: Context,
+    source: EnvelopeRef,
+    target: EnvelopeRef,
+    amount: Money,
+    year: int | None,
+    force: bool | None,
+    reason: str,
+) -> None:
+    """Admins, and treasurers when `budget.treasurers_may_transfer` is true (a command has one permission)."""
+    if not (ctx.is_admin or (ctx.is_treasurer and ctx.settings.budget.treasurers_may_transfer)):
+        raise PermissionDenied("transfer_not_allowed")
+    words = tokenize(reason)
+    if words and not words[-1].quoted and words[-1].text.startswith("--") and fold(words[-1].text) in FORCE_WORDS:
+        force, reason = True, rest_of_line(reason, words[:-1])  # `… « raison » --force`
+    year = year or ctx.today.year
+    moved, received = await ctx.services.budget.transfer(
+        ctx.member, source.slug, target.slug, amount.cents, year, reason, force=bool(force)
+    )
+    lines = [
+        ctx.t(
+            "budget.transferred",
+            amount=ctx.fmt.money(amount.cents),
+            source=chat_safe(moved.name, 40),
+            target=chat_safe(received.name, 40),
+            year=year,
+            reason=chat_safe(reason, 200),
+        ),
+        _transfer_line(ctx, moved, moved.amount_cents + amount.cents),
+        _transfer_line(ctx, received, received.amount_cents - amount.cents),
+    ]
+    if moved.amount_cents < moved.spent_cents + moved.committed_cents:
+        lines.append(ctx.t("budget.transfer_forced_overrun", name=chat_safe(moved.name, 40)))
+    ctx.reply("\n".join(lines))
+
+
+def _transfer_line(ctx: Context, envelope: Envelope, old_cents: int) -> str:
+    status = EnvelopeStatus.of(envelope)
+    return ctx.t(
+        "budget.transfer_line" if status.remaining_cents >= 0 else "budget.transfer_line_over",
+        name=chat_safe(status.name, 40),
+        slug=status.slug,
+        old=ctx.fmt.money(old_cents),
+        new=ctx.fmt.money(status.amount_cents),
+        remaining=ctx.fmt.money(status.remaining_cents),
+        over=ctx.fmt.money(status.overrun_cents),
+    )
 
 
 @group.command(
@@ -232,6 +484,8 @@ async def journal(ctx: Context, envelope: EnvelopeRef | None, year: int | None) 
             "new": ctx.fmt.money(event.new_cents) if event.new_cents is not None else "",
             "reason": chat_safe(event.reason, 100),
             "year": event.at_year,
+            "previous": event.at_year - 1,
+            "detail": chat_safe(event.detail, 200),
         }
         line = ctx.t(f"budget.journal.{event.action}", **values)
         if event.reason and event.action not in ("create",):

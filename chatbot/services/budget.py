@@ -51,10 +51,18 @@ class EnvelopeStatus:
         return self.amount_cents - self.used_cents
 
     @property
+    def overrun_cents(self) -> int:
+        """How far spending and commitments go beyond the amount (0 when they do not)."""
+        return max(0, -self.remaining_cents)
+
+    @property
     def used_percent(self) -> int:
-        """Share of the envelope spent or committed, rounded down (an empty envelope counts as full)."""
+        """Share of the envelope spent or committed: rounded down up to the amount, rounded up beyond it, so that
+        an overrun always reads above 100 % (80 € over 10 000 € is 101 %). An empty envelope counts as full."""
         if self.amount_cents <= 0:
             return 100 if self.used_cents > 0 else 0
+        if self.used_cents > self.amount_cents:
+            return -(-self.used_cents * 100 // self.amount_cents)
         return self.used_cents * 100 // self.amount_cents
 
     @classmethod
@@ -103,6 +111,7 @@ class AuditLine:
     new_cents: int | None
     reason: str
     at: object
+    detail: str = ""  # AuditEvent.detail: what else changed, or the other envelope of a transfer
 
 
 # Built once (every declaration reads its envelope): building a statement costs more than SQLite's answer.
@@ -319,7 +328,7 @@ class BudgetService:
             query = query.where(Envelope.slug == envelope_slug)
         rows = (await self.session.execute(query)).all()
         return [
-            AuditLine(e.year, e.action, env_slug, username, e.old_cents, e.new_cents, e.reason, e.at)
+            AuditLine(e.year, e.action, env_slug, username, e.old_cents, e.new_cents, e.reason, e.at, e.detail or "")
             for e, env_slug, username in rows
         ]
 
@@ -422,6 +431,102 @@ class BudgetService:
         self._audit(actor, "rate", year, envelope, old_cents=old, new_cents=rate_cents)
         return envelope
 
+    async def lock_envelopes(self, year: int, slugs: list[str]) -> dict[str, Envelope]:
+        """Lock several envelopes of one year (FOR UPDATE on PostgreSQL) in a stable order, their ids ascending, so
+        that two commands locking the same envelopes never wait on each other crosswise (no deadlock)."""
+        wanted = sorted(set(slugs))
+        ids = dict(
+            (
+                await self.session.execute(
+                    select(Envelope.slug, Envelope.id).where(Envelope.year == year, Envelope.slug.in_(wanted))
+                )
+            ).all()
+        )
+        # A missing one first, in the order given: get() creates it (a configured envelope) or refuses it.
+        ordered = sorted(wanted, key=lambda s: (ids.get(s, 0), slugs.index(s)))
+        return {s: await self.get(s, year, for_update=True) for s in ordered}
+
+    async def transfer(
+        self,
+        actor: Member,
+        source_slug: str,
+        target_slug: str,
+        amount_cents: int,
+        year: int,
+        reason: str,
+        *,
+        force: bool = False,
+    ) -> tuple[Envelope, Envelope]:
+        """Move part of one envelope's amount to another of the same year, in one step, audited on both.
+
+        The source keeps at least what it has spent and committed, unless `force` (then it may overrun, never go
+        below zero). Returns (source, target) with their new amounts."""
+        await self.ensure_open(year)
+        if source_slug == target_slug:
+            raise DomainError("transfer_same_envelope", envelope=source_slug)
+        if amount_cents <= 0:
+            raise DomainError("transfer_amount_not_positive")
+        if not reason.strip():
+            raise DomainError("transfer_reason_required")
+        check_length(reason, MAX_BUDGET_REASON, "budget_reason_too_long")
+        locked = await self.lock_envelopes(year, [source_slug, target_slug])
+        source, target = locked[source_slug], locked[target_slug]
+        used = source.spent_cents + source.committed_cents
+        after = source.amount_cents - amount_cents
+        if after < 0:
+            raise DomainError(
+                "transfer_below_zero", envelope=source.name, amount_cents=source.amount_cents, delta_cents=amount_cents
+            )
+        if after < used and not force:
+            raise DomainError(
+                "transfer_below_used",
+                envelope=source.name,
+                slug=source.slug,
+                target=target.slug,
+                amount_cents=source.amount_cents,
+                used_cents=used,
+                spent_cents=source.spent_cents,
+                committed_cents=source.committed_cents,
+                delta_cents=amount_cents,
+                most_cents=max(0, source.amount_cents - used),
+            )
+        old_source, old_target = source.amount_cents, target.amount_cents
+        source.amount_cents = after
+        target.amount_cents = old_target + amount_cents
+        if after < used:  # forced: said as such in the journal
+            self._audit(
+                actor,
+                "transfer_out_forced",
+                year,
+                source,
+                old_cents=old_source,
+                new_cents=after,
+                reason=reason,
+                detail=target.slug,
+            )
+        else:
+            self._audit(
+                actor,
+                "transfer_out",
+                year,
+                source,
+                old_cents=old_source,
+                new_cents=after,
+                reason=reason,
+                detail=target.slug,
+            )
+        self._audit(
+            actor,
+            "transfer_in",
+            year,
+            target,
+            old_cents=old_target,
+            new_cents=target.amount_cents,
+            reason=reason,
+            detail=source.slug,
+        )
+        return source, target
+
     # --- running totals ---------------------------------------------------------------------------------------
 
     async def recomputed_totals(self, envelope_id: int) -> tuple[int, int]:
@@ -456,6 +561,7 @@ class BudgetService:
         old_cents: int | None = None,
         new_cents: int | None = None,
         reason: str = "",
+        detail: str = "",
     ) -> None:
         self.session.add(
             AuditEvent(
@@ -468,6 +574,7 @@ class BudgetService:
                 old_cents=old_cents,
                 new_cents=new_cents,
                 reason=reason,
+                detail=detail,
             )
         )
 
