@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from chatbot.commandkit import Arg, CommandGroup, opt
@@ -14,6 +15,7 @@ from chatbot.grammar.arguments import EnvelopeConverter, MemberConverter, Number
 from chatbot.grammar.base import Converter, FreeText, ParseContext
 from chatbot.grammar.dates import PastDateConverter, PeriodConverter
 from chatbot.grammar.tokens import tokenize
+from chatbot.services.budget import EnvelopeStatus
 from chatbot.services.contributions import Outcome
 from chatbot.text import chat_safe, fold, slug
 from chatbot.transport.base import Attachment
@@ -163,7 +165,29 @@ def _mirror(ctx: Context, outcome: Outcome, description: str) -> str | None:
     if outcome.flagged:
         lines.append(ctx.t("contrib.mirror_flagged"))
     lines.append(envelope_remaining(ctx, outcome.envelope))
+    if outcome.flagged or outcome.overrun:
+        lines += keepers_line(ctx, outcome.envelope)
     return "\n".join(lines)
+
+
+def keepers(ctx: Context, status: EnvelopeStatus) -> list[str]:
+    """Who looks after an envelope: its circle's keepers (`meeting_keepers`), or, for an envelope of no circle or a
+    circle without keepers, the treasurers. Account names as configured, sorted."""
+    if status.circle_id is not None:
+        configured = next((e.circle for e in ctx.settings.envelopes if e.slug == status.slug and e.circle), None)
+        circle = ctx.settings.circle(configured or status.slug)
+        if circle is not None and circle.meeting_keepers:
+            return sorted(circle.meeting_keepers)
+    return sorted(ctx.settings.treasurers)
+
+
+def keepers_line(ctx: Context, status: EnvelopeStatus) -> list[str]:
+    """`À l'attention de : dominique.` under a mirrored overrun or flagged declaration. The names do not ping:
+    mirrors name members plainly (only consent reminders ping, see consent_text.mention)."""
+    names = keepers(ctx, status)
+    if not names:
+        return []
+    return [ctx.t("contrib.mirror_keepers", names=", ".join(chat_safe(n, 40) for n in names))]
 
 
 @group.command(
@@ -239,14 +263,40 @@ def _scope(ctx: Context, username: str | None, envelope: EnvelopeRef | None, per
     return " · ".join(parts)
 
 
-@group.command("annuler", aliases=("supprimer", "cancel"), args=(Arg("number", NumberConverter()),))
-async def cancel(ctx: Context, number: int) -> None:
-    done = await ctx.services.contributions.cancel(ctx.member, number, is_admin=ctx.is_admin)
+@group.command(
+    "annuler",
+    aliases=("supprimer", "cancel"),
+    args=(Arg("number", NumberConverter()),),
+    rest=opt("reason", FreeText("reason")),
+)
+async def cancel(ctx: Context, number: int, reason: str) -> None:
+    """The owner may give a reason; anyone else (an admin) must: it is kept in the journal and told to the owner."""
+    done = await ctx.services.contributions.cancel(
+        ctx.member, number, is_admin=ctx.is_admin, reason=without_reason_word(reason)
+    )
     key = "contrib.cancelled_intention" if done.kind == "intention" else "contrib.cancelled"
-    text = ctx.t(key, id=done.id, amount=ctx.fmt.money(done.amount_cents), released=ctx.fmt.money(done.released_cents))
+    amount, released = ctx.fmt.money(done.amount_cents), ctx.fmt.money(done.released_cents)
+    text = ctx.t(key, id=done.id, amount=amount, released=released)
     if done.owner != ctx.member.username:
         text += " " + ctx.t("contrib.cancelled_for", owner=chat_safe(done.owner, 40))
-    ctx.reply(text + "\n" + envelope_remaining(ctx, done.envelope))
+    lines = [text]
+    if done.reason:
+        lines.append(ctx.t("contrib.cancel_reason", reason=chat_safe(done.reason, 200)))
+    ctx.reply("\n".join([*lines, envelope_remaining(ctx, done.envelope)]))
+    told = "contrib.cancelled_dm_intention" if done.kind == "intention" else "contrib.cancelled_dm"
+    actor, why = chat_safe(ctx.member.username, 40), chat_safe(done.reason, 200)
+    ctx.direct(done.owner, ctx.t(told, actor=actor, id=done.id, amount=amount, reason=why))
+
+
+# `raison doublon`, `motif : doublon`: the word that introduces a reason is not part of it.
+_REASON_WORD = re.compile(r"(?:raison|motif)\s*(?::\s*|\s+|$)")
+
+
+def without_reason_word(text: str) -> str:
+    """The reason without the word `raison` (or `motif`) the member may have put before it."""
+    text = text.strip()
+    found = _REASON_WORD.match(text.lower())
+    return text[found.end() :].strip() if found is not None else text
 
 
 class ByMemberConverter(Converter):

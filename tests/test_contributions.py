@@ -248,11 +248,14 @@ async def test_cancel_rules(chat: Chat, bot: Bot) -> None:
 
 async def test_admin_may_cancel_anyones_declaration_and_it_is_audited(chat: Chat, bot: Bot) -> None:
     await chat("/contrib 2h tech", user="alice")
-    reply = await chat("/contrib annuler 1", user="camille")
+    before = await snapshot(bot)
+    assert "dites pourquoi vous l'annulez" in await chat("/contrib annuler 1", user="camille")  # alice will be told
+    assert await snapshot(bot) == before
+    reply = await chat("/contrib annuler 1 doublon", user="camille")
     assert "Contribution n°1 annulée (60 €). Elle était au nom de alice." in reply
     assert await count(bot, "audit_event", "action = 'cancel'") == 1
     journal = await chat("/budget journal tech")
-    assert "camille · tech : contribution de 60 € annulée" in journal
+    assert "camille · tech : contribution de 60 € annulée — doublon" in journal
 
 
 async def test_closed_year_takes_no_more_declarations(chat: Chat, bot: Bot) -> None:

@@ -22,7 +22,7 @@ from chatbot.db.models import (
 from chatbot.errors import DomainError, PermissionDenied
 from chatbot.money import amount_for_minutes
 from chatbot.services.budget import BudgetService, EnvelopeStatus, check_budget_year
-from chatbot.services.limits import MAX_DESCRIPTION, check_length
+from chatbot.services.limits import MAX_BUDGET_REASON, MAX_DESCRIPTION, check_length
 from chatbot.values import Duration, FlatAmount, Period, Quantity
 
 # Built once (every declaration runs it; building a statement costs more than SQLite takes to answer it): in one
@@ -122,6 +122,7 @@ class Cancellation:
     owner: str
     envelope: EnvelopeStatus
     released_cents: int  # what the envelope gets back: the amount, or what an intention still held
+    reason: str = ""
 
 
 class ContributionService:
@@ -301,7 +302,11 @@ class ContributionService:
             return same, None
         return same, await self.session.get(Contribution, intention_id, with_for_update=True)
 
-    async def cancel(self, actor: Member, contribution_id: int, *, is_admin: bool) -> Cancellation:
+    async def cancel(self, actor: Member, contribution_id: int, *, is_admin: bool, reason: str = "") -> Cancellation:
+        """Cancel a declaration or an intention: its owner may, an admin may for anyone, with a reason then (kept in
+        the audit, told to the owner). A billed or paid declaration stays. Locks the envelope, then the line."""
+        reason = reason.strip()
+        check_length(reason, MAX_BUDGET_REASON, "cancel_reason_too_long")
         contribution = await self.session.get(Contribution, contribution_id)
         if contribution is None:
             raise DomainError("contribution_unknown", id=contribution_id)
@@ -309,12 +314,30 @@ class ContributionService:
         assert owner is not None
         if contribution.member_id != actor.id and not is_admin:
             raise PermissionDenied("cancel_not_yours", id=contribution_id, owner=owner.username)
+        await self.session.flush()  # the locking reads below refresh rows: nothing pending may be overwritten
+        envelope = await self.session.get(
+            Envelope, contribution.envelope_id, with_for_update=True, populate_existing=True
+        )
+        assert envelope is not None
+        # Read again under the envelope's lock: a concurrent correction or cancellation may have changed the line
+        # (moved it to another envelope: its new envelope is locked in turn).
+        while True:
+            contribution = await self.session.get(
+                Contribution, contribution_id, with_for_update=True, populate_existing=True
+            )
+            assert contribution is not None
+            if contribution.envelope_id == envelope.id:
+                break
+            envelope = await self.session.get(
+                Envelope, contribution.envelope_id, with_for_update=True, populate_existing=True
+            )
+            assert envelope is not None
         if contribution.status == ContributionStatus.CANCELLED:
             raise DomainError("already_cancelled", id=contribution_id)
-        if contribution.status == ContributionStatus.BILLED:
-            raise DomainError("already_billed", id=contribution_id)
-        envelope = await self.session.get(Envelope, contribution.envelope_id, with_for_update=True)
-        assert envelope is not None
+        if contribution.status in (ContributionStatus.BILLED, ContributionStatus.PAID):
+            raise DomainError(f"already_{contribution.status}", id=contribution_id)
+        if contribution.member_id != actor.id and not reason:
+            raise DomainError("cancel_reason_required", id=contribution_id, owner=owner.username)
         await self.budget.ensure_open(envelope.year)
         used_before = envelope.spent_cents + envelope.committed_cents
         if contribution.kind == ContributionKind.INTENTION:
@@ -335,6 +358,7 @@ class ContributionService:
             contribution=contribution,
             old_cents=contribution.amount_cents,
             new_cents=0,
+            reason=reason,
         )
         await self.session.flush()
         return Cancellation(
@@ -344,11 +368,14 @@ class ContributionService:
             owner.username,
             EnvelopeStatus.of(envelope),
             released,
+            reason,
         )
 
     async def _unrealize(self, envelope: Envelope, declaration: Contribution) -> None:
         """A cancelled declaration gives its share back to the intention it realised, if that is still open."""
-        intention = await self.session.get(Contribution, declaration.intention_id, with_for_update=True)
+        intention = await self.session.get(
+            Contribution, declaration.intention_id, with_for_update=True, populate_existing=True
+        )
         if intention is None:
             return
         open_before = max(0, intention.amount_cents - intention.realized_cents)
