@@ -156,7 +156,7 @@ async def _journal_chains(bot: Bot) -> None:
                 .order_by(AuditEvent.id)
             )
         ).all()
-    last: dict[int, int] = {}
+    last: dict[int | None, int | None] = {}
     for envelope_id, old, new in rows:
         if envelope_id in last:
             assert old == last[envelope_id]
@@ -459,9 +459,10 @@ async def test_roll_over_is_for_admins(chat: Chat, bot: Bot) -> None:
 
 
 async def test_closing_report_is_fast_on_a_big_year(bot: Bot) -> None:
-    """The report reads the running totals and the index: checked here for the plan, timed by hand (README)."""
+    """The report reads the running totals and, for the lines not paid yet, only the covering index (no table, no
+    sort): its plan is checked here; its time was measured by hand (about 10 ms over 100,000 declarations)."""
     async with bot.sessions() as session:
-        if session.bind.dialect.name != "sqlite":
+        if bot.engine.dialect.name != "sqlite":
             pytest.skip("the plan is checked on SQLite")
         plan = (
             await session.execute(
