@@ -47,8 +47,9 @@ async def dashboard(ctx: Context, year: int | None, page: int | None) -> None:
     service = DashboardService(ctx.services.session)
     asked = questions(ctx)
     summary = await service.summary(member, year)
-    found = await asked.open_for_member(member, summary.envelope_ids, limit=0)
-    summary.questions_open = summary.counts[QUESTIONS] = found.count
+    if summary.questioned:
+        found = await asked.open_for_member(member, summary.envelope_ids, limit=0)
+        summary.questions_open = summary.counts[QUESTIONS] = found.count
     if summary.empty:
         ctx.reply(ctx.t("dashboard.empty", year=year))
         return

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chatbot.db.models import Contribution, ContributionKind, ContributionStatus, Envelope, Member
+from chatbot.db.models import Contribution, ContributionKind, ContributionStatus, Envelope, Member, ReviewState
 from chatbot.services.contributions import ContributionLine, ContributionService
 
 # The dashboard's itemised sections, in the order they are shown.
@@ -58,7 +58,8 @@ class EnvelopeTotals:
 class Summary:
     year: int
     envelopes: list[EnvelopeTotals]  # only those where the member has something, in the configuration's order
-    envelope_ids: list[int]  # every envelope of the year
+    envelope_ids: list[int]  # the envelopes of the year where the member has a row (cancelled ones too)
+    questioned: int = 0  # the member's declarations in the questioned state (each has an open question)
     questions_open: int = 0
     counts: dict[str, int] = field(default_factory=dict)  # items in each section
 
@@ -91,20 +92,9 @@ class DashboardService:
         self._envelopes: dict[int, EnvelopeName] = {}
 
     async def summary(self, member: Member, year: int) -> Summary:
-        """The member's totals for the year, per envelope, and how many items each section holds (the questions are
-        counted by the caller, through the questions service: `questions_open`)."""
-        rows = (
-            await self.session.execute(
-                select(Envelope.id, Envelope.slug, Envelope.name, Envelope.year)
-                .where(Envelope.year == year)
-                .order_by(Envelope.id)
-            )
-        ).all()
-        self._envelopes = {row.id: EnvelopeName(row.id, row.slug, row.name, row.year) for row in rows}
-        ids = list(self._envelopes)
-        summary = Summary(year, [], ids)
-        if not ids:
-            return summary
+        """The member's totals for the year, per envelope, and how many items each section holds, in one grouped
+        query. The questions are counted by the caller (through the questions service) only when `questioned` says
+        some declaration is questioned: an open question keeps its declaration in that state."""
         left = case(
             (
                 Contribution.amount_cents > Contribution.realized_cents,
@@ -112,20 +102,32 @@ class DashboardService:
             ),
             else_=0,
         )
+        questioned = case((Contribution.review == ReviewState.QUESTIONED, 1), else_=0)
         grouped = (
             select(
-                Contribution.envelope_id,
+                Envelope.id,
+                Envelope.slug,
+                Envelope.name,
                 Contribution.kind,
                 Contribution.status,
                 func.count(),
                 func.coalesce(func.sum(Contribution.amount_cents), 0),
                 func.coalesce(func.sum(left), 0),
+                func.coalesce(func.sum(questioned), 0),
             )
-            .where(Contribution.member_id == member.id, Contribution.envelope_id.in_(ids))
-            .group_by(Contribution.envelope_id, Contribution.kind, Contribution.status)
+            .join(Envelope, Envelope.id == Contribution.envelope_id)
+            .where(Contribution.member_id == member.id, Envelope.year == year)
+            .group_by(Envelope.id, Envelope.slug, Envelope.name, Contribution.kind, Contribution.status)
+            .order_by(Envelope.id)
         )
+        summary = Summary(year, [], [])
         totals: dict[int, EnvelopeTotals] = {}
-        for envelope_id, kind, status, count, cents, left_cents in (await self.session.execute(grouped)).all():
+        for row in (await self.session.execute(grouped)).all():
+            envelope_id, slug, name, kind, status, count, cents, left_cents, questioned_count = row
+            if envelope_id not in self._envelopes:
+                self._envelopes[envelope_id] = EnvelopeName(envelope_id, slug, name, year)
+                summary.envelope_ids.append(envelope_id)
+            summary.questioned += int(questioned_count)
             if status == ContributionStatus.CANCELLED:
                 continue
             entry = totals.setdefault(envelope_id, EnvelopeTotals(self._envelopes[envelope_id]))
@@ -140,9 +142,9 @@ class DashboardService:
                 entry.billed_count, entry.billed_cents = entry.billed_count + count, entry.billed_cents + cents
             elif status == ContributionStatus.PAID:
                 entry.paid_count, entry.paid_cents = entry.paid_count + count, entry.paid_cents + cents
-        summary.envelopes = [totals[i] for i in ids if i in totals]
+        summary.envelopes = [totals[i] for i in summary.envelope_ids if i in totals]
         summary.counts = {
-            QUESTIONS: summary.questions_open,
+            QUESTIONS: 0,
             INTENTIONS: summary.total("intentions_open"),
             TO_BILL: summary.total("to_bill_count"),
             BILLED: summary.total("billed_count"),

@@ -76,6 +76,7 @@ class QuestionService:
         self.settings = settings
         self.clock = clock
         self.budget = budget
+        self._keepers: dict[int | None, tuple[str, ...]] = {}  # by circle id, for this unit of work
 
     # --- asking and closing ---------------------------------------------------------------------------------
 
@@ -243,12 +244,15 @@ class QuestionService:
     async def keepers_of(self, envelope: Envelope) -> tuple[str, ...]:
         """Who answers for an envelope: its circle's keepers; the treasurers for an envelope of no circle, or of a
         circle that names no keeper."""
+        if envelope.circle_id in self._keepers:
+            return self._keepers[envelope.circle_id]
         keepers: tuple[str, ...] = ()
         if envelope.circle_id is not None:
             circle_slug = await self.session.scalar(select(Circle.slug).where(Circle.id == envelope.circle_id))
             circle = self.settings.circle(circle_slug) if circle_slug else None
             keepers = circle.meeting_keepers if circle else ()
-        return keepers or tuple(sorted(self.settings.treasurers))
+        self._keepers[envelope.circle_id] = keepers = keepers or tuple(sorted(self.settings.treasurers))
+        return keepers
 
     async def post_place(self, post_id: str | None) -> PostPlace | None:
         """Where the question's post went: as the outbox recorded it, else the contribution channel; None when
