@@ -35,11 +35,12 @@ from chatbot.importer.table import DELIMITERS, Field, Row, Table, header_key, re
 from chatbot.money import amount_for_minutes
 from chatbot.services.budget import BudgetService
 from chatbot.services.limits import MAX_DESCRIPTION
+from chatbot.services.members import IMPORTED_PREFIX
 from chatbot.text import fold, slug, without_control_characters
 from chatbot.values import BUDGET_YEARS
 
 KEY_PREFIX = "import:"
-SYNTHETIC_USER = "import:"  # a member created by the import: `import:<account key of the username>`
+SYNTHETIC_USER = IMPORTED_PREFIX  # a member created by the import: `import:<account key of the username>`
 MAX_IMPORTED_USERNAME = 64 - len(SYNTHETIC_USER)
 BATCH = 1000  # rows per INSERT (one transaction for them all)
 

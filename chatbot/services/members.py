@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 
 from sqlalchemy import bindparam, func, inspect, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatbot.clock import Clock
@@ -12,6 +13,7 @@ from chatbot.config import Settings, account_key, holds_role
 from chatbot.db.models import Member
 from chatbot.errors import DomainError
 
+IMPORTED_PREFIX = "import:"  # user ids of the members `chatbot import` created (see chatbot.importer)
 _BY_USER_IDS = select(Member).where(Member.user_id.in_(bindparam("user_ids", expanding=True)))  # built once
 
 
@@ -57,16 +59,39 @@ class MemberService:
             await self.session.refresh(member)  # a rolled-back savepoint had changed it
         if member is None:
             member = await self.session.scalar(select(Member).where(Member.user_id == user_id))
+            if member is None:
+                member = await self._imported(user_id, username)
             if member is not None:
                 self._by_user_id[user_id] = member
         if member is None:
-            member = Member(user_id=user_id, username=username, display_name=display_name, created_at=self.clock.now())
-            self.session.add(member)
-            await self.session.flush()
+            member = await self._create(user_id, username, display_name)
             self._by_user_id[user_id] = member
         elif member.username != username or (display_name and member.display_name != display_name):
             member.username = username
             member.display_name = display_name or member.display_name
+        return member
+
+    async def _imported(self, user_id: str, username: str) -> Member | None:
+        """The row `chatbot import` created for this account before its first message (`import:<account key>`),
+        which becomes the member's own: the imported declarations are theirs. Matched on the exact account,
+        as rights are."""
+        row = await self.session.scalar(select(Member).where(Member.user_id == IMPORTED_PREFIX + account_key(username)))
+        if row is not None:
+            row.user_id = user_id
+        return row
+
+    async def _create(self, user_id: str, username: str, display_name: str | None) -> Member:
+        """A new member row; when another unit of work creates the same one at the same moment (a member's first
+        messages handled side by side), theirs is the row."""
+        member = Member(user_id=user_id, username=username, display_name=display_name, created_at=self.clock.now())
+        try:
+            async with self.session.begin_nested():
+                self.session.add(member)
+        except IntegrityError:
+            existing = await self.session.scalar(select(Member).where(Member.user_id == user_id))
+            if existing is None:
+                raise
+            return existing
         return member
 
     async def by_username(self, username: str) -> Member:
