@@ -283,6 +283,7 @@ async def cancel(ctx: Context, number: int, reason: str) -> None:
     if done.reason:
         lines.append(ctx.t("contrib.cancel_reason", reason=chat_safe(done.reason, 200)))
     ctx.reply("\n".join([*lines, envelope_remaining(ctx, done.envelope)]))
+    await contrib_review.close_questions_on_cancel(ctx, done.id)
     told = "contrib.cancelled_dm_intention" if done.kind == "intention" else "contrib.cancelled_dm"
     actor, why = chat_safe(ctx.member.username, 40), chat_safe(done.reason, 200)
     ctx.direct(done.owner, ctx.t(told, actor=actor, id=done.id, amount=amount, reason=why))

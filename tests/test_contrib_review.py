@@ -220,6 +220,15 @@ async def test_the_cancel_hook_closes_questions(chat: Chat, bot: Bot) -> None:
         assert await session.scalar(select(Member.id).where(Member.username == "bruno")) == question.closed_by_id
 
 
+async def test_cancelling_a_questioned_declaration_closes_its_question(chat: Chat, bot: Bot) -> None:
+    await chat("/contrib 3h tech Relecture", user="bruno")
+    await chat("/contrib questionner 1 Pourquoi ?", user="alice")
+    await chat("/contrib annuler 1 doublon", user="bruno")
+    [question] = await questions_of(bot, 1)
+    assert question.outcome == "cancelled"
+    assert "Aucune question ouverte" in await chat("/budget questions")
+
+
 async def test_budget_questions_lists_open_ones_by_page(chat: Chat) -> None:
     assert (await chat("/budget questions")).startswith("Aucune question ouverte")
     for n in range(17):

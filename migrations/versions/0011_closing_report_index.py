@@ -3,7 +3,7 @@
 The report reads only the declarations not paid yet (and the questioned paid ones) from the index, without the
 table: (envelope_id, status, review, member_id, amount_cents).
 
-Revision ID: 0012
+Revision ID: 0011
 Revises: 0010
 Create Date: 2026-11-30 09:30:00
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0012"
+revision = "0011"
 down_revision = "0010"
 branch_labels = None
 depends_on = None
