@@ -462,6 +462,11 @@ async def reopen_year(ctx: Context, year: int, reason: str) -> None:
     ctx.reply(ctx.t("budget.reopened", year=year, reason=chat_safe(reason, 200)))
 
 
+def _unattended(action: str) -> str:
+    """Who did what no member did: `chatbot import`, or the configuration read at start."""
+    return "budget.journal_import" if action.startswith("import") else "budget.journal_system"
+
+
 @group.command(
     "journal",
     aliases=("audit", "historique"),
@@ -478,7 +483,7 @@ async def journal(ctx: Context, envelope: EnvelopeRef | None, year: int | None) 
     for event in events:
         values = {
             "when": ctx.fmt.datetime_short(event.at.astimezone(ctx.settings.timezone)),  # type: ignore[attr-defined]
-            "who": chat_safe(event.actor, 40) if event.actor else ctx.t("budget.journal_system"),
+            "who": chat_safe(event.actor, 40) if event.actor else ctx.t(_unattended(event.action)),
             "envelope": event.envelope_slug or "",
             "old": ctx.fmt.money(event.old_cents) if event.old_cents is not None else "",
             "new": ctx.fmt.money(event.new_cents) if event.new_cents is not None else "",
@@ -487,7 +492,12 @@ async def journal(ctx: Context, envelope: EnvelopeRef | None, year: int | None) 
             "previous": event.at_year - 1,
             "detail": chat_safe(event.detail, 200),
         }
-        line = ctx.t(f"budget.journal.{event.action}", **values)
+        key = f"budget.journal.{event.action}"
+        line = ctx.t(key, **values)
+        if event.contribution_id is not None:
+            line += ctx.t("budget.journal_number", number=event.contribution_id)
+        if event.detail and "{detail}" not in ctx.t.template(key):
+            line += ctx.t("budget.journal_detail", detail=values["detail"])
         if event.reason and event.action not in ("create",):
             line += ctx.t("budget.journal_reason", reason=values["reason"])
         lines.append("• " + line)

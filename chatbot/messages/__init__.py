@@ -39,6 +39,11 @@ class Catalogue:
             raise KeyError(f"message {key!r} is not a list")
         return [str(v) for v in value]
 
+    def template(self, key: str) -> str:
+        """The entry as written, placeholders unfilled (to know which ones it shows)."""
+        value = self._flat.get(key)
+        return value if isinstance(value, str) else ""
+
     def has(self, key: str) -> bool:
         return key in self._flat
 

@@ -112,6 +112,7 @@ class AuditLine:
     reason: str
     at: object
     detail: str = ""  # AuditEvent.detail: what else changed, or the other envelope of a transfer
+    contribution_id: int | None = None  # the declaration the event is about, if any
 
 
 # Built once (every declaration reads its envelope): building a statement costs more than SQLite's answer.
@@ -328,7 +329,18 @@ class BudgetService:
             query = query.where(Envelope.slug == envelope_slug)
         rows = (await self.session.execute(query)).all()
         return [
-            AuditLine(e.year, e.action, env_slug, username, e.old_cents, e.new_cents, e.reason, e.at, e.detail or "")
+            AuditLine(
+                e.year,
+                e.action,
+                env_slug,
+                username,
+                e.old_cents,
+                e.new_cents,
+                e.reason,
+                e.at,
+                e.detail or "",
+                e.contribution_id,
+            )
             for e, env_slug, username in rows
         ]
 
