@@ -46,6 +46,7 @@ from chatbot.db.models import (
     Envelope,
     Member,
     ProcessedMessage,
+    ReviewState,
 )
 from chatbot.money import amount_for_minutes
 from chatbot.services.budget import BudgetService
@@ -290,6 +291,7 @@ async def fill(bot: Bot, settings: Settings, clock: FixedClock, count: int) -> F
                 "created_at": created,
                 "cancelled_at": None,
                 "cancelled_by_id": None,
+                "review": None,
             }
             key = (member_id, env.id)
             if intention:
@@ -309,9 +311,13 @@ async def fill(bot: Bot, settings: Settings, clock: FixedClock, count: int) -> F
                     stats.flagged += 1
                 if cancelled and linked is not None:
                     linked["realized_cents"] -= amount
-                if not cancelled and work_date.year < current and rng.random() < 0.9:
-                    row["status"] = ContributionStatus.BILLED
+                # Past years are invoiced and nearly all paid; this year's older months partly, the last two not yet.
+                settled = 0.95 if work_date.year < current else 0.8 if work_date.month < now.month - 1 else 0.0
+                if not cancelled and rng.random() < settled:
+                    row["status"] = ContributionStatus.PAID if rng.random() < 0.85 else ContributionStatus.BILLED
                     stats.billed += 1
+                if not cancelled and rng.random() < 0.01:
+                    row["review"] = ReviewState.QUESTIONED
             if cancelled:
                 row["status"] = ContributionStatus.CANCELLED
                 row["cancelled_at"] = created + timedelta(hours=rng.randrange(1, 72))
@@ -377,10 +383,10 @@ async def fill(bot: Bot, settings: Settings, clock: FixedClock, count: int) -> F
                     reason="vote de l'AG",
                 )
             )
-    if is_pg:  # what autovacuum would soon do after such a load
+    if is_pg:  # what autovacuum does after such a load (since PostgreSQL 13 inserts alone trigger it)
         async with bot.engine.connect() as connection:
-            await connection.execute(text("ANALYZE"))
-            await connection.commit()
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.execute(text("VACUUM ANALYZE"))
     stats.seconds = time.perf_counter() - started
     return stats
 
@@ -461,7 +467,14 @@ async def bench_one(label: str, url: str, args: argparse.Namespace) -> Result:
             rows = (await connection.execute(text("SELECT count(*) FROM contribution"))).scalar_one()
         print(f"[{label}] filled in {stats.seconds:.1f} s; timing…", file=sys.stderr, flush=True)
         users = await _members(bot)
-        commands = ["/budget", "/budget communication", "/contrib liste tech", "/contrib 2h tech bench"]
+        commands = [
+            "/budget",
+            "/budget communication",
+            "/budget bilan",
+            "/contrib moi",
+            "/contrib liste tech",
+            "/contrib 2h tech bench",
+        ]
         timings = [await time_command(bot, c, args.runs, args.warmup, users) for c in commands]
         if args.show:
             for timing in timings:

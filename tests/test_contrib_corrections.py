@@ -109,7 +109,8 @@ async def test_a_flat_amount_and_a_combination_with_a_reason_is_audited(chat: Ch
         1,
     )
     assert event.detail == "durée : 3 h → 2 h 30 ; montant : 90 € → 75 € ; enveloppe : tech → communication"
-    assert "contribution corrigée, 90 € → 75 € — oubli de la pause" in await chat("/budget journal communication")
+    journal = await chat("/budget journal communication")
+    assert f"contribution corrigée, 90 € → 75 € (n°1) ({event.detail}) — oubli de la pause" in journal
     await chat("/contrib 250€ formation Atelier", user="bruno")
     reply = await chat("/contrib modifier 2 forfait 300 €", user="bruno")
     assert "forfait 300 €, enveloppe Formation 2026" in reply and "Changé : forfait : 250 € → 300 €." in reply

@@ -81,7 +81,7 @@ async def test_questioning_posts_in_the_channel_mentioning_owner_and_keepers(cha
     assert "n°1 · 26/11/2026 · tech · 3 h × 30 €/h = 90 € · ❓ questionnée · Relecture" in await chat(
         "/contrib liste", user="bruno"
     )
-    assert "contribution de 90 € questionnée — Le taux me paraît élevé" in await chat("/budget journal")
+    assert "contribution de 90 € questionnée (n°1) — Le taux me paraît élevé" in await chat("/budget journal")
 
 
 async def test_an_envelope_of_no_circle_mentions_the_treasurers(chat: Chat) -> None:

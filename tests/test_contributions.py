@@ -255,12 +255,14 @@ async def test_admin_may_cancel_anyones_declaration_and_it_is_audited(chat: Chat
     assert "Contribution n°1 annulée (60 €). Elle était au nom de alice." in reply
     assert await count(bot, "audit_event", "action = 'cancel'") == 1
     journal = await chat("/budget journal tech")
-    assert "camille · tech : contribution de 60 € annulée — doublon" in journal
+    assert "camille · tech : contribution de 60 € annulée (n°1) — doublon" in journal
 
 
 async def test_closed_year_takes_no_more_declarations(chat: Chat, bot: Bot) -> None:
     await chat("/contrib 2h tech")
-    assert "L'année 2026 est clôturée" in await chat("/budget cloturer 2026")
+    asked = await chat("/budget cloturer 2026")  # a line not invoiced yet: the report, and a question
+    assert "`/budget cloturer 2026 confirmer`" in asked and "est clôturée" not in asked
+    assert "L'année 2026 est clôturée" in await chat("/budget cloturer 2026 confirmer")
     before = await snapshot(bot)
     assert "L'année 2026 est clôturée : elle ne prend plus" in await chat("/contrib 1h tech", user="alice")
     assert "L'année 2026 est clôturée" in await chat("/contrib annuler 1")

@@ -113,7 +113,10 @@ async def test_a_real_run_creates_and_a_second_run_adds_nothing(bot: Bot, workdi
     assert await snapshot(bot) == before
 
     journal = await Chat(bot)("/budget journal tech")
-    assert "tech : contribution de 105 € importée du tableur — import de contributions.csv, ligne 2" in journal
+    assert (
+        "import du tableur · tech : contribution de 105 € importée du tableur (n°1)"
+        " — import de contributions.csv, ligne 2"
+    ) in journal
 
 
 async def envelope_spent(bot: Bot, slug: str) -> int:

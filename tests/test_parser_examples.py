@@ -47,6 +47,28 @@ def plan(quantity: Any, envelope: str | None = None, rate: int | None = None, de
     return values
 
 
+def correct(number: int, **changes: Any) -> dict[str, Any]:
+    """`/contrib modifier`: the number, and only the values given."""
+    fields = ("quantity", "envelope", "rate", "work_date", "description", "reason")
+    return {"number": number, **dict.fromkeys(fields), **changes}
+
+
+def billing(numbers: tuple[int, ...] | None = None, **given: Any) -> dict[str, Any]:
+    """`/contrib facturer` and `/contrib payer`: numbers, or a member and a period; an optional reference."""
+    return {"numbers": numbers, **dict.fromkeys(("ref", "who", "period", "envelope")), **given}
+
+
+def transfer(year: int | None, force: bool | None, reason: str) -> dict[str, Any]:
+    return {
+        "source": EnvelopeRef("orientation"),
+        "target": EnvelopeRef("communication"),
+        "amount": Money(30000),
+        "year": year,
+        "force": force,
+        "reason": reason,
+    }
+
+
 def env(slug: str | None) -> EnvelopeRef | None:
     return EnvelopeRef(slug) if slug else None
 
@@ -108,37 +130,100 @@ CATALOGUE: dict[str, tuple[dict[str, Any], str]] = {
         plan(FlatAmount(40000), "formation", description="Cycle d'ateliers"),
         "📝 Intention n°1 enregistrée : forfait 400 €, enveloppe Formation 2026",
     ),
-    "/contrib liste": ({"who": None, "envelope": None, "period": None}, "Aucune contribution (de camille · 2026)."),
+    "/contrib liste": (
+        {"who": None, "envelope": None, "period": None, "page": None},
+        "Aucune contribution (de camille · 2026).",
+    ),
     "/contrib liste moi mois": (
-        {"who": MemberRef(None), "envelope": None, "period": Period(2026, 11)},
+        {"who": MemberRef(None), "envelope": None, "period": Period(2026, 11), "page": None},
         "Aucune contribution (de camille · novembre 2026).",
     ),
     "/contrib liste novembre": (
-        {"who": None, "envelope": None, "period": Period(2026, 11)},
+        {"who": None, "envelope": None, "period": Period(2026, 11), "page": None},
         "Aucune contribution (de camille · novembre 2026).",
     ),
     "/contrib liste le mois dernier": (
-        {"who": None, "envelope": None, "period": Period(2026, 10)},
+        {"who": None, "envelope": None, "period": Period(2026, 10), "page": None},
         "Aucune contribution (de camille · octobre 2026).",
     ),
     "/contrib liste l'an dernier": (
-        {"who": None, "envelope": None, "period": Period(2025)},
+        {"who": None, "envelope": None, "period": Period(2025), "page": None},
         "Aucune contribution (de camille · 2025).",
     ),
     "/contrib liste @camille": (
-        {"who": MemberRef("camille"), "envelope": None, "period": None},
+        {"who": MemberRef("camille"), "envelope": None, "period": None, "page": None},
         "Aucune contribution (de camille · 2026).",
     ),
     "/contrib liste tech année": (
-        {"who": None, "envelope": EnvelopeRef("tech"), "period": Period(2026)},
+        {"who": None, "envelope": EnvelopeRef("tech"), "period": Period(2026), "page": None},
         "Aucune contribution (enveloppe tech · 2026).",
     ),
     "/contrib liste communication 2025": (
-        {"who": None, "envelope": EnvelopeRef("communication"), "period": Period(2025)},
+        {"who": None, "envelope": EnvelopeRef("communication"), "period": Period(2025), "page": None},
         "Aucune contribution (enveloppe communication · 2025).",
     ),
     # Domain refusal: there is no n°12 in a fresh database.
-    "/contrib annuler 12": ({"number": 12}, "Aucune contribution n°12."),
+    "/contrib annuler 12": ({"number": 12, "reason": ""}, "Aucune contribution n°12."),
+    "/contrib annuler 12 doublon": ({"number": 12, "reason": "doublon"}, "Aucune contribution n°12."),
+    "/contrib liste tech 2026 suite 2": (
+        {"who": None, "envelope": EnvelopeRef("tech"), "period": Period(2026), "page": 2},
+        "Aucune contribution (enveloppe tech · 2026).",
+    ),
+    "/contrib modifier 12 2h30": (correct(12, quantity=Duration(150)), "Aucune contribution n°12."),
+    "/contrib modifier 12 tech": (correct(12, envelope=EnvelopeRef("tech")), "Aucune contribution n°12."),
+    "/contrib modifier 12 date 03/11": (correct(12, work_date=date(2026, 11, 3)), "Aucune contribution n°12."),
+    "/contrib modifier 12 description Mise à jour du wiki": (
+        correct(12, description="Mise à jour du wiki"),
+        "Aucune contribution n°12.",
+    ),
+    "/contrib modifier 12 2h30 tech raison oubli de la réunion": (
+        correct(12, quantity=Duration(150), envelope=EnvelopeRef("tech"), reason="oubli de la réunion"),
+        "Aucune contribution n°12.",
+    ),
+    "/contrib questionner 12 Le taux me paraît élevé pour une relecture": (
+        {"number": 12, "reason": "Le taux me paraît élevé pour une relecture"},
+        "Aucune contribution n°12.",
+    ),
+    "/contrib confirmer 12": ({"number": 12, "note": ""}, "Aucune contribution n°12."),
+    "/contrib confirmer 12 Vu en réunion de cercle, c'était bien 3 h": (
+        {"number": 12, "note": "Vu en réunion de cercle, c'était bien 3 h"},
+        "Aucune contribution n°12.",
+    ),
+    "/contrib moi": ({"year": None, "page": None}, "Rien à votre nom en 2026"),
+    "/contrib moi 2025": ({"year": 2025, "page": None}, "Rien à votre nom en 2025"),
+    "/contrib moi suite 2": ({"year": None, "page": 2}, "Rien à votre nom en 2026"),
+    # Treasurers' commands, typed here by camille (an admin, not a treasurer): refused by right, not by grammar.
+    "/contrib facturer 12 13 14 ref LOUTY-2026-041": (
+        billing((12, 13, 14), ref="LOUTY-2026-041"),
+        "réservée aux trésoriers",
+    ),
+    "/contrib facturer @alice novembre ref LOUTY-2026-042": (
+        billing(who=MemberRef("alice"), period=Period(2026, 11), ref="LOUTY-2026-042"),
+        "réservée aux trésoriers",
+    ),
+    "/contrib facturer @alice tech 2026": (
+        billing(who=MemberRef("alice"), envelope=EnvelopeRef("tech"), period=Period(2026)),
+        "réservée aux trésoriers",
+    ),
+    "/contrib payer 12 13 14": (billing((12, 13, 14)), "réservée aux trésoriers"),
+    "/contrib payer @alice novembre ref VIR-2026-118": (
+        billing(who=MemberRef("alice"), period=Period(2026, 11), ref="VIR-2026-118"),
+        "réservée aux trésoriers",
+    ),
+    "/contrib releve": ({"who": None, "envelope": None, "period": None}, "Aucune déclaration (de camille · 2026)."),
+    # Domain refusal: alice has never written to this fresh bot.
+    "/contrib releve @alice 2026": (
+        {"who": MemberRef("alice"), "envelope": None, "period": Period(2026)},
+        "Je ne connais pas encore de membre « alice »",
+    ),
+    "/contrib releve tech novembre": (
+        {"who": None, "envelope": EnvelopeRef("tech"), "period": Period(2026, 11)},
+        "Aucune déclaration (enveloppe tech · novembre 2026).",
+    ),
+    "/contrib releve novembre": (
+        {"who": None, "envelope": None, "period": Period(2026, 11)},
+        "Aucune déclaration (de camille · novembre 2026).",
+    ),
     "/contrib export": ({"year": None, "by_member": None}, "Export des contributions 2026 : 0 ligne"),
     "/contrib export 2026": ({"year": 2026, "by_member": None}, "Export des contributions 2026 : 0 ligne"),
     "/contrib export 2026 par-membre": (
@@ -181,7 +266,31 @@ CATALOGUE: dict[str, tuple[dict[str, Any], str]] = {
         {"envelope": EnvelopeRef("tech"), "rate": Rate(2800), "year": None},
         "Taux plafond de l'enveloppe Technique 2026 : 28 €/h.",
     ),
-    "/budget cloturer 2025": ({"year": 2025}, "🔒 L'année 2025 est clôturée"),
+    # Domain refusals: a fresh database has no envelope in 2025.
+    "/budget cloturer 2025": ({"year": 2025, "confirm": None}, "Il n'y a aucune enveloppe en 2025 : rien à clôturer"),
+    "/budget cloturer 2025 confirmer": (
+        {"year": 2025, "confirm": True},
+        "Il n'y a aucune enveloppe en 2025 : rien à clôturer",
+    ),
+    "/budget bilan": ({"year": None}, "**Bilan du budget 2026**"),
+    "/budget bilan 2025": ({"year": 2025}, "Aucune enveloppe pour 2025."),
+    "/budget reconduire 2027": ({"year": 2027, "percent": None}, "Enveloppes 2027 reconduites depuis 2026 :"),
+    "/budget reconduire 2027 +3%": ({"year": 2027, "percent": 300}, "• Inter-CAE (`inter-cae`) : 2 000 € → 2 060 €"),
+    "/budget reconduire 2027 -5%": ({"year": 2027, "percent": -500}, "• Inter-CAE (`inter-cae`) : 2 000 € → 1 900 €"),
+    "/budget transferer orientation communication 300 « renfort newsletter »": (
+        transfer(None, None, "renfort newsletter"),
+        "300 € transférés de l'enveloppe Orientation vers l'enveloppe Communication (2026)",
+    ),
+    "/budget transferer orientation communication 300 2026 --force « fin d'année »": (
+        transfer(2026, True, "fin d'année"),
+        "300 € transférés de l'enveloppe Orientation vers l'enveloppe Communication (2026)",
+    ),
+    "/budget questions": ({"envelope": None, "page": None}, "Aucune question ouverte"),
+    "/budget questions tech": (
+        {"envelope": EnvelopeRef("tech"), "page": None},
+        "Aucune question ouverte sur l'enveloppe tech",
+    ),
+    "/budget questions suite 2": ({"envelope": None, "page": 2}, "Aucune question ouverte"),
     # Domain refusal: 2025 is not closed in a fresh database.
     "/budget rouvrir 2025 oubli de déclarations de décembre": (
         {"year": 2025, "reason": "oubli de déclarations de décembre"},
@@ -283,8 +392,9 @@ async def test_catalogue_examples_in_sequence(chat: Chat) -> None:
 
 
 async def test_aide_lists_every_example(chat: Chat, bot: Bot) -> None:
+    """Each reader sees the commands they may use: camille (an admin) and dominique (a treasurer) see them all."""
     for group in bot.router.groups:
-        reply = await chat(f"/aide {group.name}")
+        reply = await chat(f"/aide {group.name}") + await chat(f"/aide {group.name}", user="dominique")
         for command in group.commands:
             for example in bot.router.examples(command):
                 assert f"`{example}`" in reply
@@ -315,12 +425,17 @@ DESIGN: dict[str, dict[str, Any]] = {
     "/contrib 2h Vie coopérative Assemblée": declare(Duration(120), "vie-coop", description="Assemblée"),
     "/contrib 2h Santé au travail": declare(Duration(120), "sante"),
     "/contrib prevoir 20h tech Refonte du site": plan(Duration(1200), "tech", description="Refonte du site"),
-    "/contrib liste": {"who": None, "envelope": None, "period": None},
-    "/contrib liste moi": {"who": MemberRef(None), "envelope": None, "period": None},
-    "/contrib liste @alice mois": {"who": MemberRef("alice"), "envelope": None, "period": Period(2026, 11)},
-    "/contrib liste tech année": {"who": None, "envelope": EnvelopeRef("tech"), "period": Period(2026)},
-    "/contrib annuler 7": {"number": 7},
-    "/contrib annuler n°7": {"number": 7},
+    "/contrib liste": {"who": None, "envelope": None, "period": None, "page": None},
+    "/contrib liste moi": {"who": MemberRef(None), "envelope": None, "period": None, "page": None},
+    "/contrib liste @alice mois": {
+        "who": MemberRef("alice"),
+        "envelope": None,
+        "period": Period(2026, 11),
+        "page": None,
+    },
+    "/contrib liste tech année": {"who": None, "envelope": EnvelopeRef("tech"), "period": Period(2026), "page": None},
+    "/contrib annuler 7": {"number": 7, "reason": ""},
+    "/contrib annuler n°7": {"number": 7, "reason": ""},
     "/contrib export": {"year": None, "by_member": None},
     "/contrib export 2025": {"year": 2025, "by_member": None},
     "/contrib export par-membre 2025": {"year": 2025, "by_member": True},

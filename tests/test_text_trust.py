@@ -125,7 +125,8 @@ async def test_huge_budget_reasons_are_refused_with_their_limit(chat: Chat, bot:
         assert f"La raison est trop longue (au plus {MAX_BUDGET_REASON} caractères)" in reply, reply
     assert await rows(bot, AuditEvent) == before
     assert "ajustée" in await chat("/budget ajuster communication -300 erreur de saisie")
-    await chat("/budget cloturer 2025")
+    await chat("/budget definir communication 1000 2025")  # a year closes only once it has envelopes
+    assert "clôturée" in await chat("/budget cloturer 2025")
     reply = await chat("/budget rouvrir 2025 " + "oubli " * 15_000)
     assert f"au plus {MAX_BUDGET_REASON} caractères" in reply
     assert "rouverte" in await chat("/budget rouvrir 2025 oubli de décembre")
