@@ -312,6 +312,14 @@ async def test_closing_report_names_at_most_fifteen_members_safely(chat: Chat, b
         assert await session.scalar(select(Member.id).where(Member.username == "*gras*")) is not None
 
 
+async def test_closing_report_with_cents(chat: Chat) -> None:
+    """Amounts to the cent, unpaid, through the database's sums (PostgreSQL sums a bigint as a numeric)."""
+    await chat("/contrib 45min tech Relecture", user="alice")
+    await chat("/contrib 1h20 25€/h tech", user="bruno")
+    report = await chat("/budget bilan 2026")
+    assert "22,50 €" in report and "33,33 €" in report and "55,83 €" in report, report
+
+
 async def test_closing_report_of_a_year_without_envelopes(chat: Chat) -> None:
     assert "Aucune enveloppe pour 2024" in await chat("/budget bilan 2024")
 

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatbot.clock import Clock
 from chatbot.config import Settings, account_key, is_username
+from chatbot.db.locks import ROW_LOCK
 from chatbot.db.models import (
     AuditEvent,
     BudgetYear,
@@ -259,7 +260,9 @@ async def plan(
         await budget.ensure_configured_envelopes(year)
     directory = EnvelopeDirectory(await budget.known_names())
     locked = (
-        await session.scalars(select(Envelope).where(Envelope.year.in_(years)).order_by(Envelope.id).with_for_update())
+        await session.scalars(
+            select(Envelope).where(Envelope.year.in_(years)).order_by(Envelope.id).with_for_update(**ROW_LOCK)
+        )
     ).all()
     envelopes = {(e.slug, e.year): EnvelopeRow.of(e) for e in locked}
     closed = set((await session.scalars(select(BudgetYear.year).where(BudgetYear.closed_at.is_not(None)))).all())

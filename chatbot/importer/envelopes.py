@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatbot.clock import Clock
 from chatbot.config import Settings
+from chatbot.db.locks import ROW_LOCK
 from chatbot.db.models import AuditEvent, BudgetYear, Circle, Envelope
 from chatbot.directories import circle_directory
 from chatbot.importer import ImportProblem
@@ -75,7 +76,9 @@ async def plan(
     for year in years:
         await budget.ensure_configured_envelopes(year)
     rows = (
-        await session.scalars(select(Envelope).where(Envelope.year.in_(years)).order_by(Envelope.id).with_for_update())
+        await session.scalars(
+            select(Envelope).where(Envelope.year.in_(years)).order_by(Envelope.id).with_for_update(**ROW_LOCK)
+        )
     ).all()
     existing = {(e.slug, e.year): e for e in rows}
     seen: dict[tuple[str, int], int] = {}

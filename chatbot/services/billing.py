@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import or_, select, update
 
+from chatbot.db.locks import ROW_LOCK
 from chatbot.db.models import (
     AuditEvent,
     Contribution,
@@ -189,6 +190,14 @@ class BillingService:
             .returning(Contribution.id)
         )
         connection = await self.session.connection()  # Core: no ORM bookkeeping for this one
+        # The rows are locked in the order of their ids first: an UPDATE locks them in the order it finds them
+        # (the table's, which corrections change), and two treasurers' overlapping batches would then deadlock.
+        await connection.execute(
+            select(Contribution.id)
+            .where(Contribution.id.in_(ids))
+            .order_by(Contribution.id)
+            .with_for_update(**ROW_LOCK)
+        )
         taken = set((await connection.execute(statement)).scalars().all())
         # An earlier command of the same transaction may hold some of these rows: read them again at next use.
         for held in list(self.session.identity_map.values()):

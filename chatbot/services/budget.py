@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatbot.clock import Clock
 from chatbot.config import EnvelopeSettings, Settings
+from chatbot.db.locks import ROW_LOCK
 from chatbot.db.models import (
     COUNTING_DECLARATION,
     AuditEvent,
@@ -118,7 +119,7 @@ class AuditLine:
 # Built once (every declaration reads its envelope): building a statement costs more than SQLite's answer.
 _ENVELOPE = select(Envelope).where(Envelope.year == bindparam("year"), Envelope.slug == bindparam("slug"))
 # Locking reads the row afresh even if this session holds it: its totals are then the database's.
-_ENVELOPE_FOR_UPDATE = _ENVELOPE.with_for_update().execution_options(populate_existing=True)
+_ENVELOPE_FOR_UPDATE = _ENVELOPE.with_for_update(**ROW_LOCK).execution_options(populate_existing=True)
 
 
 class BudgetService:
@@ -356,7 +357,7 @@ class BudgetService:
         check_length(reason, MAX_BUDGET_REASON, "budget_reason_too_long")
         await self.ensure_configured_envelopes(year)
         envelope = await self.session.scalar(
-            select(Envelope).where(Envelope.year == year, Envelope.slug == envelope_slug).with_for_update()
+            select(Envelope).where(Envelope.year == year, Envelope.slug == envelope_slug).with_for_update(**ROW_LOCK)
         )
         if envelope is None:
             envelope = await self._create_for_year(envelope_slug, year)

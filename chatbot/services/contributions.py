@@ -11,6 +11,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from chatbot.clock import Clock
 from chatbot.config import Settings
+from chatbot.db.locks import ROW_LOCK
 from chatbot.db.models import (
     COUNTING_DECLARATION,
     Contribution,
@@ -300,7 +301,7 @@ class ContributionService:
         same, intention_id = (await connection.execute(_SAME_AND_OPEN_INTENTION, parameters)).one()
         if kind == ContributionKind.INTENTION or intention_id is None:
             return same, None
-        return same, await self.session.get(Contribution, intention_id, with_for_update=True)
+        return same, await self.session.get(Contribution, intention_id, with_for_update=ROW_LOCK)
 
     async def cancel(self, actor: Member, contribution_id: int, *, is_admin: bool, reason: str = "") -> Cancellation:
         """Cancel a declaration or an intention: its owner may, an admin may for anyone, with a reason then (kept in
@@ -316,20 +317,20 @@ class ContributionService:
             raise PermissionDenied("cancel_not_yours", id=contribution_id, owner=owner.username)
         await self.session.flush()  # the locking reads below refresh rows: nothing pending may be overwritten
         envelope = await self.session.get(
-            Envelope, contribution.envelope_id, with_for_update=True, populate_existing=True
+            Envelope, contribution.envelope_id, with_for_update=ROW_LOCK, populate_existing=True
         )
         assert envelope is not None
         # Read again under the envelope's lock: a concurrent correction or cancellation may have changed the line
         # (moved it to another envelope: its new envelope is locked in turn).
         while True:
             contribution = await self.session.get(
-                Contribution, contribution_id, with_for_update=True, populate_existing=True
+                Contribution, contribution_id, with_for_update=ROW_LOCK, populate_existing=True
             )
             assert contribution is not None
             if contribution.envelope_id == envelope.id:
                 break
             envelope = await self.session.get(
-                Envelope, contribution.envelope_id, with_for_update=True, populate_existing=True
+                Envelope, contribution.envelope_id, with_for_update=ROW_LOCK, populate_existing=True
             )
             assert envelope is not None
         if contribution.status == ContributionStatus.CANCELLED:
@@ -374,7 +375,7 @@ class ContributionService:
     async def _unrealize(self, envelope: Envelope, declaration: Contribution) -> None:
         """A cancelled declaration gives its share back to the intention it realised, if that is still open."""
         intention = await self.session.get(
-            Contribution, declaration.intention_id, with_for_update=True, populate_existing=True
+            Contribution, declaration.intention_id, with_for_update=ROW_LOCK, populate_existing=True
         )
         if intention is None:
             return

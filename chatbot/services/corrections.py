@@ -14,6 +14,7 @@ from datetime import date
 
 from sqlalchemy import select
 
+from chatbot.db.locks import ROW_LOCK
 from chatbot.db.models import (
     AuditEvent,
     Contribution,
@@ -160,7 +161,7 @@ class CorrectionService:
             linked = await self._realisation(line, owner, old_envelope, new_envelope, amount, deltas, realized)
         for envelope_id in sorted({*deltas.spent, *deltas.committed} - set(envelopes)):
             # An intention on another envelope than its declarations' (never made so by the commands): lock it too.
-            held = await self.session.get(Envelope, envelope_id, with_for_update=True, populate_existing=True)
+            held = await self.session.get(Envelope, envelope_id, with_for_update=ROW_LOCK, populate_existing=True)
             assert held is not None
             envelopes[envelope_id] = held
         used = {eid: e.spent_cents + e.committed_cents for eid, e in envelopes.items()}
@@ -249,7 +250,9 @@ class CorrectionService:
             envelopes: dict[int, Envelope] = {}
             for envelope_id, (envelope_slug, year) in sorted(wanted.items()):
                 envelopes[envelope_id] = await self.budget.get(envelope_slug, year, for_update=True)
-            line = await self.session.get(Contribution, contribution_id, with_for_update=True, populate_existing=True)
+            line = await self.session.get(
+                Contribution, contribution_id, with_for_update=ROW_LOCK, populate_existing=True
+            )
             assert line is not None
             if line.envelope_id in envelopes:
                 return line, envelopes
@@ -324,7 +327,7 @@ class CorrectionService:
         previous = None
         if line.intention_id is not None:
             previous = await self.session.get(
-                Contribution, line.intention_id, with_for_update=True, populate_existing=True
+                Contribution, line.intention_id, with_for_update=ROW_LOCK, populate_existing=True
             )
         if previous is not None:
             base = previous.realized_cents - line.amount_cents
@@ -357,7 +360,7 @@ class CorrectionService:
         )
         if intention_id is None:
             return None
-        return await self.session.get(Contribution, intention_id, with_for_update=True, populate_existing=True)
+        return await self.session.get(Contribution, intention_id, with_for_update=ROW_LOCK, populate_existing=True)
 
     @staticmethod
     def _state(line: Contribution, envelope: Envelope) -> LineState:

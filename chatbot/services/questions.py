@@ -16,6 +16,7 @@ from sqlalchemy.orm import aliased
 
 from chatbot.clock import Clock
 from chatbot.config import Settings, holds_role
+from chatbot.db.locks import ROW_LOCK
 from chatbot.db.models import (
     Circle,
     Contribution,
@@ -270,7 +271,7 @@ class QuestionService:
         return PostPlace(None, channel) if channel else None
 
     async def _contribution(self, contribution_id: int) -> Contribution:
-        contribution = await self.session.get(Contribution, contribution_id, with_for_update=True)
+        contribution = await self.session.get(Contribution, contribution_id, with_for_update=ROW_LOCK)
         if contribution is None:
             raise DomainError("contribution_unknown", id=contribution_id)
         return contribution
@@ -280,7 +281,7 @@ class QuestionService:
             select(ContributionQuestion)
             .where(ContributionQuestion.contribution_id == contribution_id, ContributionQuestion.closed_at.is_(None))
             .order_by(ContributionQuestion.id)
-            .with_for_update()
+            .with_for_update(**ROW_LOCK)
         )
         return list((await self.session.scalars(query)).all())
 

@@ -136,7 +136,8 @@ class YearEndService:
         per_member: dict[int, list[int]] = {}
         # Core rather than ORM execution: these are plain tuples, a few thousand of them at the end of a busy year.
         connection = await self.session.connection()
-        for row_status, row_review, envelope_id, member_id, n, cents in (await connection.execute(pending)).all():
+        for row_status, row_review, envelope_id, member_id, n, total in (await connection.execute(pending)).all():
+            cents = int(total)  # PostgreSQL sums a bigint column as numeric: Decimal
             counters = per_envelope[envelope_id]
             if row_status == ContributionStatus.PLANNED:
                 counters["open_intentions"] += n
@@ -150,9 +151,9 @@ class YearEndService:
             member = per_member.setdefault(member_id, [0, 0])
             member[0] += n
             member[1] += cents
-        for envelope_id, n, cents in (await connection.execute(questioned_paid)).all():
+        for envelope_id, n, total in (await connection.execute(questioned_paid)).all():
             per_envelope[envelope_id]["questioned_count"] += n
-            per_envelope[envelope_id]["questioned_cents"] += cents
+            per_envelope[envelope_id]["questioned_cents"] += int(total)
         envelopes = []
         for envelope in statuses:
             counters = per_envelope[ids[envelope.slug]]
