@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatbot.clock import Clock
@@ -97,6 +98,26 @@ def scaled_cents(cents: int, basis_points: int) -> int:
     return (2 * numerator + 10_000) // 20_000
 
 
+AnySelect = Select[*tuple[Any, ...]]
+
+
+def unpaid_statements(of_year: ColumnElement[bool], unpaid: list[ContributionStatus]) -> tuple[AnySelect, AnySelect]:
+    """Where no GROUPING SETS exist (SQLite): the lines not paid yet and the open intentions per envelope, status
+    and review, and the unpaid ones per member — each read from ix_contribution_envelope_id_status_review alone."""
+    status, amount = Contribution.status, Contribution.amount_cents
+    by_status = (
+        select(status, Contribution.review, Contribution.envelope_id, func.count(), func.sum(amount))
+        .where(of_year, status.in_([*unpaid, ContributionStatus.PLANNED]))
+        .group_by(Contribution.envelope_id, status, Contribution.review)  # the index's order
+    )
+    by_member = (
+        select(Contribution.member_id, func.count(), func.sum(amount))
+        .where(of_year, status.in_(unpaid))
+        .group_by(Contribution.member_id)
+    )
+    return by_status, by_member
+
+
 class YearEndService:
     def __init__(self, session: AsyncSession, settings: Settings, clock: Clock, budget: BudgetService) -> None:
         self.session = session
@@ -122,22 +143,16 @@ class YearEndService:
         amount = Contribution.amount_cents
         review = Contribution.review
         unpaid = [ContributionStatus.DECLARED, ContributionStatus.BILLED]
-        pending = (
-            select(status, review, Contribution.envelope_id, Contribution.member_id, func.count(), func.sum(amount))
-            .where(of_year, status.in_([*unpaid, ContributionStatus.PLANNED]))
-            .group_by(Contribution.envelope_id, status, review, Contribution.member_id)  # the index's order
-        )
+        per_status, per_member = await self._unpaid_aggregates(of_year, unpaid)
         questioned_paid = (  # the unpaid questioned ones are counted above
             select(Contribution.envelope_id, func.count(), func.sum(amount))
             .where(of_year, status == ContributionStatus.PAID, review == ReviewState.QUESTIONED)
             .group_by(Contribution.envelope_id)
         )
         per_envelope = {envelope_id: dict.fromkeys(_COUNTERS, 0) for envelope_id in ids.values()}
-        per_member: dict[int, list[int]] = {}
-        # Core rather than ORM execution: these are plain tuples, a few thousand of them at the end of a busy year.
+        # Core rather than ORM execution: plain tuples.
         connection = await self.session.connection()
-        for row_status, row_review, envelope_id, member_id, n, total in (await connection.execute(pending)).all():
-            cents = int(total)  # PostgreSQL sums a bigint column as numeric: Decimal
+        for row_status, row_review, envelope_id, n, cents in per_status:
             counters = per_envelope[envelope_id]
             if row_status == ContributionStatus.PLANNED:
                 counters["open_intentions"] += n
@@ -148,9 +163,6 @@ class YearEndService:
             if row_review == ReviewState.QUESTIONED:
                 counters["questioned_count"] += n
                 counters["questioned_cents"] += cents
-            member = per_member.setdefault(member_id, [0, 0])
-            member[0] += n
-            member[1] += cents
         for envelope_id, n, total in (await connection.execute(questioned_paid)).all():
             per_envelope[envelope_id]["questioned_count"] += n
             per_envelope[envelope_id]["questioned_cents"] += int(total)
@@ -167,6 +179,52 @@ class YearEndService:
                 )
             )
         return YearReport(year, closed, envelopes, await self._named(per_member), len(per_member))
+
+    async def _unpaid_aggregates(
+        self, of_year: ColumnElement[bool], unpaid: list[ContributionStatus]
+    ) -> tuple[list[tuple[str, str | None, int, int, int]], dict[int, list[int]]]:
+        """The lines not paid yet (and the open intentions), summed per envelope, status and review — a few dozen
+        groups — and the unpaid ones per member. On PostgreSQL one scan of the index gives both (GROUPING SETS);
+        SQLite, which has none, reads the range twice. Sums come back as int (PostgreSQL sums a bigint as a
+        numeric)."""
+        status, review, envelope, member = (
+            Contribution.status,
+            Contribution.review,
+            Contribution.envelope_id,
+            Contribution.member_id,
+        )
+        amount = Contribution.amount_cents
+        is_unpaid = status.in_(unpaid)
+        connection = await self.session.connection()  # Core: plain tuples
+        if connection.dialect.name == "postgresql":
+            both = (
+                select(
+                    status,
+                    review,
+                    envelope,
+                    member,
+                    func.count(),
+                    func.sum(amount),
+                    func.count().filter(is_unpaid),
+                    func.coalesce(func.sum(amount).filter(is_unpaid), 0),
+                    func.grouping(member),
+                )
+                .where(of_year, status.in_([*unpaid, ContributionStatus.PLANNED]))
+                .group_by(func.grouping_sets(tuple_(envelope, status, review), tuple_(member)))
+            )
+            per_status, per_member = [], {}
+            for row_status, row_review, envelope_id, member_id, n, total, n_unpaid, unpaid_total, by_envelope in (
+                await connection.execute(both)
+            ).all():
+                if by_envelope:
+                    per_status.append((row_status, row_review, envelope_id, n, int(total)))
+                elif n_unpaid:
+                    per_member[member_id] = [n_unpaid, int(unpaid_total)]
+            return per_status, per_member
+        by_status, by_member = unpaid_statements(of_year, unpaid)
+        rows = [(s_, r_, e_, n, int(t)) for s_, r_, e_, n, t in (await connection.execute(by_status)).all()]
+        members = {m: [n, int(t)] for m, n, t in (await connection.execute(by_member)).all()}
+        return rows, members
 
     async def _named(self, per_member: dict[int, list[int]]) -> list[UnpaidMember]:
         """The members with declarations not paid yet, largest amounts first (then by name), the first ones."""
