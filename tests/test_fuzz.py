@@ -45,6 +45,17 @@ COMMANDS = [
     "/budget rouvrir",
     "/budget journal",
     "/aide",
+    "/contrib modifier",
+    "/contrib questionner",
+    "/contrib confirmer",
+    "/contrib moi",
+    "/contrib facturer",
+    "/contrib payer",
+    "/contrib releve",
+    "/budget transferer",
+    "/budget bilan",
+    "/budget reconduire",
+    "/budget questions",
 ]
 
 
@@ -76,7 +87,8 @@ ERROR_PATTERNS = [
 REPLY_PATTERNS = [
     _template_regex(v)
     for k, v in _STRINGS.items()
-    if k.split(".")[0] in ("contrib", "budget", "help") and not k.startswith("help.overview_line")
+    if k.split(".")[0] in ("contrib", "budget", "help", "billing", "dashboard", "review", "statement")
+    and not k.startswith("help.overview_line")
 ]
 
 
@@ -176,6 +188,7 @@ work_date = st.sampled_from(["hier", "avant-hier", "lundi", "12/03", "le 12 mars
 year = st.sampled_from(["2024", "2025", "2026", "2027", "1999", "2199"])
 description = st.one_of(soup, st.just(""), st.sampled_from(["« Tri des tickets »", "Relecture", "“hier soir”"]))
 member = st.sampled_from(["moi", "@alice", "@camille", "@inconnu", "@all"])
+line_number = st.tuples(st.sampled_from(["", "n°", "#"]), st.integers(0, 12)).map(lambda n: f"{n[0]}{n[1]}")
 period = st.sampled_from(["mois", "année", "2025", "2026"])
 
 
@@ -209,6 +222,35 @@ PLAUSIBLE: dict[str, st.SearchStrategy[str]] = {
     "/budget rouvrir": then(year, description),
     "/budget journal": some_of(envelope, year),
     "/aide": st.sampled_from(["", "contrib", "/budget", "!aide", "?", "reunion", "budjet"]),
+    "/contrib modifier": then(
+        line_number,
+        some_of(st.one_of(duration, flat), envelope, rate, st.one_of(work_date, work_date.map("date {}".format))),
+        st.one_of(st.just(""), description.map("description {}".format)),
+        st.one_of(st.just(""), description.map("raison {}".format)),
+    ),
+    "/contrib questionner": then(line_number, description),
+    "/contrib confirmer": then(line_number, description),
+    "/contrib moi": some_of(year, st.sampled_from(["suite", "suite 2", "suite 0", "suite 2025"])),
+    "/contrib facturer": then(
+        st.one_of(st.lists(line_number, min_size=1, max_size=4).map(" ".join), some_of(member, envelope, period)),
+        st.one_of(st.just(""), st.sampled_from(["ref LOUTY-2026-041", "réf. FA/1", "ref =SUM(A1)", "ref"])),
+    ),
+    "/contrib payer": then(
+        st.one_of(st.lists(line_number, min_size=1, max_size=4).map(" ".join), some_of(member, envelope, period)),
+        st.one_of(st.just(""), st.sampled_from(["ref VIR-1", "réf. « virement »"])),
+    ),
+    "/contrib releve": some_of(member, envelope, period),
+    "/budget transferer": then(
+        envelope,
+        envelope,
+        money,
+        st.one_of(st.just(""), year),
+        st.sampled_from(["", "--force", "forcer"]),
+        description,
+    ),
+    "/budget bilan": st.one_of(st.just(""), year),
+    "/budget reconduire": then(year, st.sampled_from(["", "+3%", "-5 %", "+150%", "-100%", "3"])),
+    "/budget questions": some_of(envelope, st.sampled_from(["suite", "suite 2"])),
 }
 
 
@@ -218,6 +260,8 @@ SEEDS = [
     ("alice", "/contrib 250€ formation Atelier"),
     ("camille", "/contrib 30min vie-coop hier"),
     ("camille", "/budget cloturer 2025"),
+    ("bruno", "/contrib questionner 1 Pourquoi trois heures ?"),
+    ("dominique", "/contrib facturer 1 2 3 ref LOUTY-1"),
 ]
 
 
@@ -230,7 +274,8 @@ EXAMPLES: Counter[str] = Counter()  # examples run per command, checked by test_
 @FUZZ
 @given(data=st.data(), room=rooms)
 async def test_any_text_after_a_command(chat: Chat, bot: Bot, command: str, data: st.DataObject, room: str) -> None:
-    """As a plain member then as an admin: one French reply, never the internal error, and an error writes nothing."""
+    """As a plain member, an admin and a treasurer: one French reply, never the internal error, and an error writes
+    nothing."""
     EXAMPLES[command] += 1
     kinds = [PLAUSIBLE[command], soup, random_text, long_text]
     kind = data.draw(st.sampled_from([0, 0, 0, 0, 1, 1, 2, 3]), "kind")  # mostly well-formed, else noise
@@ -239,7 +284,7 @@ async def test_any_text_after_a_command(chat: Chat, bot: Bot, command: str, data
     if seed is not None:  # something to list, cancel, close or reopen
         assert_french_reply(await chat(seed[1], user=seed[0]))
     line = f"{command} {arguments}"
-    for user in ("alice", "camille"):
+    for user in ("alice", "camille", "dominique"):  # a member, an admin, a treasurer
         before = await snapshot(bot)
         out = await chat.send(line, user=user, room=room)
         replies = [plain(o.text) for o in out if o.is_reply]
