@@ -35,6 +35,13 @@ NOW = datetime(2026, 11, 26, 10, 0, tzinfo=PARIS)
 PG_SKIP_REASON = "TEST_DATABASE_URL is not set: PostgreSQL tests skipped (CI sets it)"
 
 
+def pytest_report_header(config: pytest.Config) -> str:
+    """One line: what the fake Rocket.Chat checks requests against (the OpenAPI files), or how to enable that."""
+    from tests.fakerc.openapi import status_line
+
+    return status_line()
+
+
 def _migrated(url: str) -> None:
     async def run() -> None:
         engine = make_engine(url)

@@ -5,7 +5,8 @@
 ``fake_rc`` is a started server with a bot user (role ``bot``, password ``bot-password``, a personal access token
 in ``fake_rc.bot_token``), members alice, bob and carol, a public channel ``cercle-tech`` and a private group
 ``cercle-tech-prive`` (everyone in both), and a fast keepalive (ping every 0.5 s). At teardown it asserts that no
-request broke the OpenAPI files: a non-conforming request fails the test that sent it.
+request broke the OpenAPI files: a non-conforming request fails the test that sent it. Without the files (see
+``openapi.locate``) requests are not checked, and the test session's header says so once.
 """
 
 from __future__ import annotations

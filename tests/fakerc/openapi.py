@@ -1,9 +1,19 @@
 """Validation of every REST request the fake receives against Rocket.Chat's official OpenAPI files.
 
-The files live in ``../shared/rocketchat-openapi/`` from the repository root (``ROCKETCHAT_OPENAPI_DIR`` overrides
-it). A clone with nothing beside it runs the tests without this check (CI requires it, see ``spec_required``).
-Validation is openapi-core's request validation: path, method, query and
-header parameters as the specs declare them, and the JSON body against its schema.
+Where the files are found, first match wins (see ``locate``):
+
+1. ``ROCKETCHAT_OPENAPI_DIR``, a folder of ``*.yaml`` files (when set, it is the only place looked at);
+2. ``.cache/rocketchat-openapi/`` in the repository, which ``make openapi`` fills from the GitHub repository
+   ``RocketChat/Rocket.Chat-Open-API`` at the commit the Makefile pins;
+3. ``../shared/rocketchat-openapi/`` relative to the repository root: a copy of the files beside the clone, as CI
+   provides.
+
+When none has them, requests are not checked (the rest of the fake runs as usual) and the test session's header
+says so in one line, with how to enable the check. ``REQUIRE_OPENAPI=1`` (CI sets it) turns missing files into
+failures instead (``REQUIRE_ROCKETCHAT_OPENAPI``, its former name, still works).
+
+Validation is openapi-core's request validation: path, method, query and header parameters as the specs declare
+them, and the JSON body against its schema.
 
 Quirks of the files that must be tolerated, and why (nothing else is loosened):
 
@@ -57,13 +67,67 @@ EITHER_KEY_BODIES = {"/api/v1/dm.create": ("username", "usernames"), "/api/v1/im
 DATE_PARAMS = ("latest", "oldest")
 
 
-def spec_dir() -> Path:
-    """``../shared/rocketchat-openapi`` relative to the repository root (not the working directory)."""
-    override = os.environ.get("ROCKETCHAT_OPENAPI_DIR")
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CACHE_DIR = REPO_ROOT / ".cache" / "rocketchat-openapi"  # filled by `make openapi`
+BESIDE_DIR = REPO_ROOT.parent / "shared" / "rocketchat-openapi"  # a copy beside the clone, as CI provides
+OVERRIDE_VARIABLE = "ROCKETCHAT_OPENAPI_DIR"
+REQUIRE_VARIABLES = ("REQUIRE_OPENAPI", "REQUIRE_ROCKETCHAT_OPENAPI")  # the second: former name, kept as an alias
+HOW_TO_ENABLE = f"run `make openapi` (fetches them from GitHub) or set {OVERRIDE_VARIABLE} to a folder of them"
+
+
+@dataclass(frozen=True)
+class SpecLocation:
+    """Where the OpenAPI files were looked for: the folder that has them (None if none has), and how it was found."""
+
+    directory: Path | None
+    origin: str  # what a reader needs to know about that place
+    searched: tuple[Path, ...]
+
+
+def _has_specs(directory: Path) -> bool:
+    return directory.is_dir() and any(directory.glob("*.yaml"))
+
+
+def locate() -> SpecLocation:
+    """The first place holding ``*.yaml`` files: the override, the `make openapi` cache, the copy beside the clone."""
+    override = os.environ.get(OVERRIDE_VARIABLE)
     if override:
-        return Path(override)
-    repo_root = Path(__file__).resolve().parents[2]
-    return repo_root.parent / "shared" / "rocketchat-openapi"
+        directory = Path(override)
+        found = directory if _has_specs(directory) else None
+        return SpecLocation(found, f"{OVERRIDE_VARIABLE}={override}", (directory,))
+    candidates = ((CACHE_DIR, "the `make openapi` cache"), (BESIDE_DIR, "the copy beside the clone"))
+    searched = tuple(directory for directory, _ in candidates)
+    for directory, origin in candidates:
+        if _has_specs(directory):
+            return SpecLocation(directory, origin, searched)
+    return SpecLocation(None, "", searched)
+
+
+def spec_dir() -> Path | None:
+    """The folder of OpenAPI files the fake validates against, or None when there is none (see ``locate``)."""
+    return locate().directory
+
+
+def _commit_of(directory: Path) -> str:
+    """The commit `make openapi` recorded for its cache ('' elsewhere)."""
+    marker = directory / "COMMIT"
+    return marker.read_text(encoding="utf-8").strip()[:12] if marker.is_file() else ""
+
+
+def status_line() -> str:
+    """One line for the test session's header: what requests to the fake are validated against, or why not."""
+    where = locate()
+    if where.directory is not None:
+        commit = _commit_of(where.directory)
+        origin = where.origin + (f", commit {commit}" if commit else "")
+        return f"Rocket.Chat OpenAPI: requests to the fake are validated against {where.directory} ({origin})"
+    searched = ", ".join(str(path) for path in where.searched)
+    if spec_required():
+        return f"Rocket.Chat OpenAPI: REQUIRED but not found (looked in {searched}); the fake's tests will fail"
+    return (
+        f"Rocket.Chat OpenAPI: no files found (looked in {searched}), so requests to the fake are NOT validated; "
+        f"to enable: {HOW_TO_ENABLE}"
+    )
 
 
 @dataclass(frozen=True)
@@ -205,19 +269,26 @@ def _load(directory: str) -> SpecValidator:
 
 
 def spec_available() -> bool:
-    """Whether the OpenAPI files are there: beside the repository (CI), or where ROCKETCHAT_OPENAPI_DIR says."""
-    return any(spec_dir().glob("*.yaml"))
+    """Whether some OpenAPI files were found (see ``locate``)."""
+    return spec_dir() is not None
 
 
 def spec_required() -> bool:
-    """CI sets REQUIRE_ROCKETCHAT_OPENAPI: there, missing files are an error, never a quiet skip."""
-    return bool(os.environ.get("REQUIRE_ROCKETCHAT_OPENAPI"))
+    """CI sets REQUIRE_OPENAPI=1: there, missing files are an error, never a quiet skip."""
+    return any(os.environ.get(name, "") not in ("", "0") for name in REQUIRE_VARIABLES)
 
 
 def shared_validator() -> SpecValidator | None:
-    """The validator for the shared spec folder, loaded once per process (about a second); None in a clone with
-    no spec folder beside it (requests are then not checked against the specs), unless CI requires them."""
-    if not spec_available() and not spec_required():
-        return None
+    """The validator for the folder ``locate`` finds, loaded once per process (about a second); None when no folder
+    has the files (requests are then not checked), unless they are required (then FileNotFoundError)."""
+    where = locate()
+    if where.directory is None:
+        if not spec_required():
+            return None
+        searched = ", ".join(str(path) for path in where.searched)
+        raise FileNotFoundError(
+            f"REQUIRE_OPENAPI is set but no Rocket.Chat OpenAPI files were found (looked in {searched}); "
+            f"{HOW_TO_ENABLE}"
+        )
     with _lock:
-        return _load(str(spec_dir()))
+        return _load(str(where.directory))
