@@ -10,6 +10,7 @@ from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chatbot.config_reader import ConfigError, Schema, TomlReader, check_known_keys, line_of
@@ -31,7 +32,7 @@ _CIRCLE_KEYS = (
 _CONSENT_KEYS = "style quorum deadline_hours reminder_hours"
 # Every table and key the bot reads (see config_reader.check_known_keys): any other one stops start-up.
 SCHEMA: Schema = {
-    "bot": dict.fromkeys("timezone language admins treasurers".split()),
+    "bot": dict.fromkeys("timezone language admins treasurers source_url".split()),
     "database": dict.fromkeys(["url"]),
     "console": dict.fromkeys(["user", "room"]),
     "budget": dict.fromkeys(
@@ -155,6 +156,9 @@ class Settings:
     language: str = "fr"
     admins: frozenset[str] = frozenset()  # account keys (see `account_key`), compared with `holds_role`
     treasurers: frozenset[str] = frozenset()  # invoice and mark paid; matched like admins, a distinct right
+    # Where members get the bot's source code (AGPL-3.0 §13: a network service offers its source to its users);
+    # shown as the last line of `/aide`. None: not configured yet, and `/aide` says the admin must set it.
+    source_url: str | None = None
     database_url: str = DEFAULT_DATABASE_URL
     console_user: str | None = None
     console_room: str = "@bot"
@@ -249,6 +253,7 @@ def parse_settings(raw: dict[str, Any], source: Path | None = None, database_url
     language = _language(reader.string(bot, "bot.language", default="fr"))
     admins = frozenset(_usernames(reader, bot, "bot.admins"))
     treasurers = frozenset(_usernames(reader, bot, "bot.treasurers"))
+    source_url = _source_url(reader.optional_string(bot, "bot.source_url"))
 
     database = reader.table("database")
     url = database_url or reader.string(database, "database.url", default=DEFAULT_DATABASE_URL)
@@ -290,6 +295,7 @@ def parse_settings(raw: dict[str, Any], source: Path | None = None, database_url
         language=language,
         admins=admins,
         treasurers=treasurers,
+        source_url=source_url,
         database_url=url,
         console_user=console_user or None,
         console_room=console_room,
@@ -438,6 +444,26 @@ def _parse_budget(reader: TomlReader, table: dict[str, Any]) -> BudgetSettings:
         export_dir=reader.string(table, "budget.export_dir", default="exports"),
         treasurers_may_transfer=_boolean(table, "treasurers_may_transfer", "budget.treasurers_may_transfer"),
     )
+
+
+def _source_url(url: str | None) -> str | None:
+    """`bot.source_url`: an http(s) address with a host, shown to every member, so without credentials."""
+    if url is None:
+        return None
+    example = '(ex. "https://forge.exemple.org/opteos/coop-chatbot")'
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url):
+        raise ConfigError(f"bot.source_url doit être une adresse web en http:// ou https:// {example}, pas « {url} ».")
+    if parts.username is not None or parts.password is not None:
+        raise ConfigError(
+            "bot.source_url ne doit contenir ni identifiant ni mot de passe (« nom:secret@ ») : "
+            f"tous les membres la voient dans /aide {example}."
+        )
+    return url
 
 
 def _parse_meetings(reader: TomlReader, table: dict[str, Any]) -> MeetingSettings:

@@ -28,6 +28,7 @@ async def show_help(ctx: Context, command: str | None) -> None:
                 )
             )
         lines.append(ctx.t("help.footer"))
+        lines.append(_source_line(ctx))
         ctx.reply("\n".join(lines))
         return
     chosen = next((g for g in groups if command in g.words), None)
@@ -44,6 +45,12 @@ async def show_help(ctx: Context, command: str | None) -> None:
         lines += [f"    `{example}`" for example in router.examples(cmd)]
     lines += _phrasings(ctx, chosen)
     ctx.reply("\n".join(lines))
+
+
+def _source_line(ctx: Context) -> str:
+    """Where the source is (AGPL-3.0 §13: a network service offers its source to the users it serves)."""
+    url = ctx.settings.source_url
+    return ctx.t("help.source_code.known", url=url) if url else ctx.t("help.source_code.missing")
 
 
 def _may_see(permission: Permission, *, is_admin: bool, is_treasurer: bool) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -12,7 +13,9 @@ from typing import Any
 import pytest
 
 from chatbot.app import Bot
-from chatbot.config import ConfigError, example_config_path, load_settings, parse_settings
+from chatbot.clock import FixedClock
+from chatbot.config import ConfigError, Settings, example_config_path, load_settings, parse_settings
+from tests.conftest import Chat, started_bot
 
 
 def example() -> dict[str, Any]:
@@ -297,3 +300,56 @@ def test_a_configured_name_that_is_a_command_word_stops_start_up(tmp_path: Path,
     )
     assert result.returncode == 2 and "est déjà un mot des commandes" in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
+
+
+# -- bot.source_url: where members get the source (AGPL-3.0 §13), the last line of /aide ------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://forge.exemple.org/opteos/coop-chatbot", "http://git.opteos.fr:3000/bot", "https://exemple.org/a?b=c#d"],
+)
+def test_the_source_url_is_an_http_address(url: str) -> None:
+    raw = example()
+    raw["bot"]["source_url"] = url
+    assert parse_settings(raw).source_url == url
+
+
+def test_without_a_source_url_none_is_set() -> None:
+    assert "source_url" not in example()["bot"]  # the example leaves it to the admin (commented out)
+    assert load_settings().source_url is None
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("forge.exemple.org/coop-chatbot", "bot.source_url doit être une adresse web en http:// ou https://"),
+        ("ftp://forge.exemple.org/coop-chatbot", "pas « ftp://forge.exemple.org/coop-chatbot »"),
+        ("https://", "bot.source_url doit être une adresse web"),
+        ("https://forge exemple.org/", "bot.source_url doit être une adresse web"),
+        ("https://forge.exemple.org:port/", "bot.source_url doit être une adresse web"),
+        ("javascript:alert(1)", "bot.source_url doit être une adresse web"),
+        ("https://camille:s3cret@forge.exemple.org/bot", "ni identifiant ni mot de passe"),
+        ("https://jeton@forge.exemple.org/bot", "ni identifiant ni mot de passe"),
+        ("", "bot.source_url doit être un texte non vide"),
+        ("https://forge.exemple.org/\nbot", "caractère de contrôle"),
+    ],
+)
+def test_a_wrong_source_url_is_named(url: str, message: str) -> None:
+    raw = example()
+    raw["bot"]["source_url"] = url
+    with pytest.raises(ConfigError) as raised:
+        parse_settings(raw)
+    assert message in str(raised.value)
+    assert "s3cret" not in str(raised.value)
+
+
+@pytest.mark.parametrize("url", [None, "https://forge.exemple.org/opteos/coop-chatbot"])
+async def test_aide_ends_with_where_the_source_is(settings: Settings, clock: FixedClock, url: str | None) -> None:
+    async with started_bot(dataclasses.replace(settings, source_url=url), clock) as bot:
+        last = (await Chat(bot)("/aide")).splitlines()[-1]
+    assert last.startswith("Code source du bot (logiciel libre, licence AGPL-3.0) : ")
+    if url:
+        assert last.endswith(url)
+    else:
+        assert "un administrateur doit la renseigner (réglage `bot.source_url`)" in last
