@@ -187,6 +187,22 @@ class AuditEvent(Base):
     detail: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
+class Coordination(Base):
+    """One row that the bot's processes agree on (see chatbot.leadership).
+
+    `epoch` is bumped by each replica that becomes the active one; every transaction of the active replica reads
+    it FOR SHARE and stops if it moved, so a replica that lost its lock cannot commit after its successor began.
+    `generation` is bumped by database triggers whenever an envelope is created, renamed or removed, or a budget
+    year opened or closed — by any process, `chatbot import` or an admin's psql included — so that the names and
+    years a process keeps between messages are read again."""
+
+    __tablename__ = "coordination"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    epoch: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    generation: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
 class ProcessedMessage(Base):
     """Chat messages already handled: a replay of the same id changes nothing."""
 
