@@ -11,13 +11,24 @@ OPENAPI_COMMIT := c9aec5ab1008b88aaf66f13f34f4fb74becb4b4a
 OPENAPI_FILES := authentication messaging rooms settings user-management
 OPENAPI_CACHE := .cache/rocketchat-openapi
 
-.PHONY: run test lint bench openapi clean
+.PHONY: run test lint bench openapi update-deps clean
 
-$(STAMP): pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required")'
+# The lock files (see README, Development): exact versions with the hashes of their files, resolved with uv for
+# Python >= 3.11 on every platform. requirements.txt: what the bot runs on; requirements-test.txt: the same, plus
+# the test tools and the build backend. The project itself is then installed without dependencies.
+LOCK := requirements.txt
+TEST_LOCK := requirements-test.txt
+CHECK_PYTHON := import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required")
+# uv pip compile for the lock files; --universal keeps the environment markers, so one lock serves every platform.
+COMPILE := $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+	--custom-compile-command "make update-deps"
+
+$(STAMP): pyproject.toml $(LOCK) $(TEST_LOCK)
+	@$(PYTHON) -c '$(CHECK_PYTHON)'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(TEST_LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
 ## run: install if needed, then talk to the bot in this terminal (embedded SQLite, example configuration)
@@ -38,6 +49,16 @@ bench: $(STAMP)
 	$(BIN)/python scripts/bench_parse.py
 	$(BIN)/python scripts/bench_budget.py
 	$(BIN)/python scripts/bench_import.py
+
+## update-deps: refresh the lock files to the newest versions pyproject.toml allows (installs uv into .venv if needed)
+update-deps:
+	@$(PYTHON) -c '$(CHECK_PYTHON)'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet uv
+	$(COMPILE) --upgrade pyproject.toml -o $(LOCK)
+	$(BIN)/python -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"], sep="\n")' \
+	    | $(COMPILE) --upgrade pyproject.toml - --extra test -c $(LOCK) -o $(TEST_LOCK)
+	@echo "Lock files refreshed: review the diff, then run make test (SQLAlchemy and aiosqlite: see tests/test_install.py)"
 
 ## openapi: fetch Rocket.Chat's OpenAPI files (pinned commit) into .cache/, so that the tests check requests against them
 openapi:
