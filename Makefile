@@ -10,6 +10,10 @@ OPENAPI_REPO ?= https://github.com/RocketChat/Rocket.Chat-Open-API.git
 OPENAPI_COMMIT := c9aec5ab1008b88aaf66f13f34f4fb74becb4b4a
 OPENAPI_FILES := authentication messaging rooms settings user-management
 OPENAPI_CACHE := .cache/rocketchat-openapi
+# The build backend and what it asks for an editable install (`editables`), locked with the test tools.
+BUILD_REQUIRES := import tomllib, hatchling.build as backend; \
+	print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"], \
+	*backend.get_requires_for_build_editable(), sep="\n")
 
 .PHONY: run test lint bench openapi update-deps clean
 
@@ -54,10 +58,9 @@ bench: $(STAMP)
 update-deps:
 	@$(PYTHON) -c '$(CHECK_PYTHON)'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet uv
+	@test -x $(BIN)/uv && $(BIN)/python -c 'import hatchling' 2>/dev/null || $(BIN)/python -m pip install --quiet uv hatchling
 	$(COMPILE) --upgrade pyproject.toml -o $(LOCK)
-	$(BIN)/python -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"], sep="\n")' \
-	    | $(COMPILE) --upgrade pyproject.toml - --extra test -c $(LOCK) -o $(TEST_LOCK)
+	$(BIN)/python -c '$(BUILD_REQUIRES)' | $(COMPILE) --upgrade pyproject.toml - --extra test -c $(LOCK) -o $(TEST_LOCK)
 	@echo "Lock files refreshed: review the diff, then run make test (SQLAlchemy and aiosqlite: see tests/test_install.py)"
 
 ## openapi: fetch Rocket.Chat's OpenAPI files (pinned commit) into .cache/, so that the tests check requests against them
