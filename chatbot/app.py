@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from chatbot.formatting import Formatter
 from chatbot.grammar.arguments import EnvelopeConverter
 from chatbot.grammar.base import EnvelopeDirectory, ParseContext
 from chatbot.messages import Catalogue, load_catalogue
+from chatbot.metrics import Metrics
 from chatbot.router import Recognised, Router
 from chatbot.scheduler import Deliver, Persist, Scheduler
 from chatbot.services import Services
@@ -34,6 +36,8 @@ from chatbot.text import without_control_characters
 from chatbot.transport.base import Author, IncomingMessage, MembersOf, Outgoing, ReactionChange, Room
 
 log = logging.getLogger(__name__)
+# One line per command handled (committed): message id, family, outcome, milliseconds; never the text.
+command_log = logging.getLogger("chatbot.commands")
 
 MEMBER_MEMORY = 10_000  # member rows kept between batches, at most
 
@@ -45,6 +49,17 @@ class _Refused(Exception):
         super().__init__("refused")
         self.replies = replies
         self.index = -1
+
+
+@dataclass(frozen=True)
+class _Handled:
+    """How a command went, reported once its transaction has committed: `outcome` is ok, refused (with the error's
+    catalogue key as `detail`) or error (with the reference given to the member)."""
+
+    family: str
+    outcome: str
+    detail: str
+    seconds: float
 
 
 class SchemaOutOfDate(Exception):
@@ -99,6 +114,8 @@ class Bot:
     members_of: MembersOf | None = None
     # Set by a transport with an outbox (see `use_outbox`); the console leaves it unset and prints replies itself.
     persist: Persist | None = None
+    # Prometheus metrics of this bot (its own registry), served at /metrics; the transport counts into them too.
+    metrics: Metrics = field(default_factory=Metrics)
     _envelope_names: dict[str, str] | None = field(default=None, init=False, repr=False)
     _circles: EnvelopeDirectory | None = field(default=None, init=False, repr=False)
     _mark: Executable | None = field(default=None, init=False, repr=False)  # the processed-mark insert, built once
@@ -111,6 +128,7 @@ class Bot:
     def __post_init__(self) -> None:
         self.scheduler = Scheduler(self.sessions, self.settings, self.clock, self.t, self.fmt, self._deliver)
         self.scheduler.members_of = self._room_members
+        self.scheduler.metrics = self.metrics
         for module in feature_modules():
             for kind, handler in getattr(module, "TASKS", {}).items():
                 self.scheduler.register(kind, handler)
@@ -245,16 +263,25 @@ class Bot:
         # nothing to undo. A command refused after writing, or failing, undoes the whole transaction, which is done
         # again with its refusal as its reply, and every other command in a savepoint of its own.
         refused: dict[int, list[Outgoing]] = {}
+        handled: dict[str, _Handled] = {}  # by message id: how each command run went, reported once committed
         try:
             try:
-                services = await self._handle_in_transaction(commands, messages, recognised, results, refused, False)
+                services = await self._handle_in_transaction(
+                    commands, messages, recognised, results, refused, False, handled
+                )
             except _Refused as refusal:
                 refused[refusal.index] = refusal.replies
+                # The refused command keeps its first run's report (it is not run again); the others run again.
+                kept = messages[refusal.index].id
+                handled = {kept: handled[kept]} if kept in handled else {}
                 self._forget_budget_facts()  # what the undone pass learnt (a year reopened there, say) may not hold
-                services = await self._handle_in_transaction(commands, messages, recognised, results, refused, True)
+                services = await self._handle_in_transaction(
+                    commands, messages, recognised, results, refused, True, handled
+                )
         finally:
             if touches_envelopes:  # envelopes may have been created or renamed, years closed (or rolled back)
                 self._forget_budget_facts()
+        self._report(messages, handled)
         self.scheduler.watch(services.tasks.created)
         if len(self._members) > MEMBER_MEMORY:
             self._members.clear()
@@ -269,6 +296,7 @@ class Bot:
         results: list[list[Outgoing]],
         refused: Mapping[int, list[Outgoing]],
         isolated: bool,
+        handled: dict[str, _Handled],
     ) -> Services:
         """One pass over the batch in one transaction (see handle_many); `commands`: the messages that are ones."""
         async with self.sessions() as session, session.begin():
@@ -288,7 +316,7 @@ class Bot:
                     results[index] = refused[index]
                     continue
                 try:
-                    results[index] = await self._run_command(session, services, message, command, isolated)
+                    results[index] = await self._run_command(session, services, message, command, isolated, handled)
                 except _Refused as refusal:
                     refusal.index = index
                     raise
@@ -304,11 +332,14 @@ class Bot:
         message: IncomingMessage,
         recognised: Recognised,
         isolated: bool,
+        handled: dict[str, _Handled],
     ) -> list[Outgoing]:
         """One command inside the batch's transaction; its replies. Refused (or failing) with `isolated`, its
         effects are undone (a savepoint); without, a refusal that wrote nothing is simply the reply, and anything
         else raises `_Refused`, for the caller to undo the whole transaction."""
         assert recognised.group is not None
+        started = time.perf_counter()
+        outcome, detail = "ok", ""
         unit = await self._unit_of_work(services, message.author)
         ctx = Context(message=message, parse=self.parse_context(), router=self.router, **unit)
         command: Command | None = None
@@ -323,6 +354,7 @@ class Bot:
                 values = self.router.parse(command, arguments, ctx.parse)
                 await command.handler(ctx, **values)
         except UserError as error:
+            outcome, detail = "refused", error.key
             del services.tasks.created[scheduled:]
             replies = [self._reply(message, self.router.render_error(error, command))]
             clean = writes(await session.connection()) == written and not (
@@ -333,11 +365,13 @@ class Bot:
         except Exception:
             del services.tasks.created[scheduled:]
             reference = uuid.uuid4().hex[:8]
+            outcome, detail = "error", reference
             log.exception("command failed (ref %s) on message %s", reference, message.id)
             replies = [self._reply(message, self.t("errors.internal", reference=reference))]
         else:
             return ctx.outgoing
         finally:
+            handled[message.id] = _Handled(recognised.group.name, outcome, detail, time.perf_counter() - started)
             if recognised.group.name == "budget":  # the next command of this batch reads them again
                 self._forget_budget_facts()
                 services.budget.forget_locks()
@@ -348,6 +382,23 @@ class Bot:
         for held in [o for o in session.identity_map.values() if isinstance(o, Envelope)]:
             session.expire(held)
         return replies
+
+    def _report(self, messages: Sequence[IncomingMessage], handled: Mapping[str, _Handled]) -> None:
+        """The commands of a committed transaction: one log line each (never the text), and the metrics."""
+        for message in messages:
+            note = handled.get(message.id)
+            if note is None:
+                continue
+            self.metrics.command(note.family, note.outcome, note.seconds, message.id, message.ts)
+            if not command_log.isEnabledFor(logging.INFO):
+                continue
+            fields: dict[str, object] = {"message_id": message.id, "family": note.family, "outcome": note.outcome}
+            if note.outcome == "refused":
+                fields["error_key"] = note.detail
+            elif note.outcome == "error":
+                fields["reference"] = note.detail
+            fields["ms"] = round(note.seconds * 1000, 2)
+            command_log.info("command " + " ".join(f"{key}=%s" for key in fields), *fields.values(), extra=fields)
 
     async def handle_reaction(self, change: ReactionChange) -> list[Outgoing]:
         """A reaction added or removed: feature modules with `REACTIONS` turn it into state (a consent position).

@@ -16,13 +16,20 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import NoReturn
 
+from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError as AlembicError
+from sqlalchemy import func, inspect, select, table
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chatbot.app import Bot, SchemaOutOfDate
 from chatbot.config import ConfigError, Settings, load_settings
 from chatbot.db import migrate
 from chatbot.db.engine import DatabaseUrlError, check_url, make_engine
+from chatbot.db.models import Base
+from chatbot.formatting import Formatter
+from chatbot.logs import FORMATS, LEVELS, JsonFormatter
 from chatbot.masking import MASK, mask_known
 from chatbot.messages import load_catalogue
 from chatbot.transport.console import ConsoleTransport
@@ -32,6 +39,7 @@ EXIT_INTERNAL = 1
 EXIT_CONFIG = 2
 EXIT_DATABASE = 3
 EXIT_INTERRUPTED = 130  # what a shell reports for Ctrl-C
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # What a failing connection raises: the driver's errors (wrapped by SQLAlchemy), the network's, a port too large,
 # a host name no resolver takes (UnicodeError) or a connection option the driver refuses (ValueError).
 DATABASE_ERRORS = (DBAPIError, OSError, OverflowError, ValueError)
@@ -56,6 +64,18 @@ def build_parser() -> argparse.ArgumentParser:
             "--verbose",
             action="store_true",
             help="log debug information on stderr, and the traceback of an error",
+        )
+        p.add_argument(
+            "--log-level",
+            type=str.upper,
+            choices=LEVELS,
+            help="lowest level logged on stderr (default: LOG_LEVEL, else INFO for `run`, WARNING otherwise)",
+        )
+        p.add_argument(
+            "--log-format",
+            type=str.lower,
+            choices=FORMATS,
+            help="text, or json: one JSON object per line, for log shippers (default: LOG_FORMAT, else text)",
         )
 
     console = sub.add_parser("console", help="talk to the bot on this terminal (or pipe a script into it)")
@@ -126,10 +146,20 @@ def main(argv: list[str] | None = None) -> int:
     than 0; `-v` adds the (masked) traceback before it."""
     args = build_parser().parse_args(argv)
     redact = Redactor([os.environ.get("DATABASE_URL"), args.database])  # the one in use last
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(RedactingFormatter(redact, logging.BASIC_FORMAT))
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, handlers=[handler])
     t = load_catalogue("fr")
+    level = args.log_level or ("DEBUG" if args.verbose else "") or os.environ.get("LOG_LEVEL", "").strip().upper()
+    level = level or ("INFO" if args.command == "run" else "WARNING")
+    form = args.log_format or os.environ.get("LOG_FORMAT", "").strip().lower() or "text"
+    if level not in LEVELS or form not in FORMATS:
+        wrong = ("LOG_LEVEL", level, LEVELS) if level not in LEVELS else ("LOG_FORMAT", form, FORMATS)
+        print(
+            _one_line(t("cli.log_option_invalid", name=wrong[0], value=wrong[1], expected=", ".join(wrong[2]))),
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter(redact) if form == "json" else RedactingFormatter(redact, TEXT_FORMAT))
+    logging.basicConfig(level=level, handlers=[handler])
     try:
         return _command(args, redact)
     except DatabaseUrlError as error:
@@ -485,10 +515,15 @@ async def _db_upgrade(settings: Settings) -> int:
 
 
 async def _db_status(settings: Settings) -> int:
+    """The schema's version against the code's, and the rows of every table (to check a restored backup). Exit
+    code 0 when the schema is the code's, 1 when it is behind (or empty) or ahead (a newer version's)."""
     t = load_catalogue(settings.language)
+    fmt = Formatter(t("format.locale"))
     engine = make_engine(settings.database_url)
     try:
         state = await migrate.schema_state(engine)
+        async with engine.connect() as connection:
+            counts = await _row_counts(connection)
     except DATABASE_ERRORS as error:
         _unreachable(error, settings.database_url, t)
         return EXIT_DATABASE
@@ -496,5 +531,40 @@ async def _db_status(settings: Settings) -> int:
         await engine.dispose()
     current = state.current or t("cli.schema_empty")
     flag = t("cli.status_ok") if state.up_to_date else t("cli.status_behind")
-    print(t("cli.status", current=current, head=state.head, state=flag))
+    if state.current is not None and not state.up_to_date and not _known_revision(state.current):
+        flag = t("cli.status_ahead")
+    lines = [t("cli.status", current=current, head=state.head, state=flag), t("cli.status_tables")]
+    width = max((len(name) for name in counts), default=0)
+    shown = {name: fmt.number(rows) for name, rows in counts.items() if rows is not None}
+    digits = max((len(number) for number in shown.values()), default=0)
+    for name, rows in counts.items():
+        if rows is None:
+            lines.append(t("cli.status_table_missing", table=name.ljust(width)))
+        else:
+            lines.append(t("cli.status_table_row", table=name.ljust(width), rows=shown[name].rjust(digits)))
+    total = sum(rows for rows in counts.values() if rows is not None)
+    lines.append(t("cli.status_total", rows=fmt.number(total), tables=len(shown)))
+    print("\n".join(lines))
     return 0 if state.up_to_date else 1
+
+
+async def _row_counts(connection: AsyncConnection) -> dict[str, int | None]:
+    """Rows per table, by name: the tables the database has (but Alembic's own) and those the code expects (None
+    for one that is missing)."""
+    present = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+    names = sorted((present | set(Base.metadata.tables)) - {"alembic_version"})
+    counts: dict[str, int | None] = {}
+    for name in names:
+        if name in present:
+            counts[name] = int(await connection.scalar(select(func.count()).select_from(table(name))) or 0)
+        else:
+            counts[name] = None
+    return counts
+
+
+def _known_revision(revision: str) -> bool:
+    """Whether this code's migrations know the revision (an unknown one was written by a newer version)."""
+    try:
+        return ScriptDirectory.from_config(migrate.alembic_config()).get_revision(revision) is not None
+    except AlembicError:
+        return False

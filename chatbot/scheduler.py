@@ -25,6 +25,7 @@ from chatbot.config import Settings
 from chatbot.db.models import ScheduledTask, TaskStatus
 from chatbot.formatting import Formatter
 from chatbot.messages import Catalogue
+from chatbot.metrics import Metrics
 from chatbot.services import Services
 from chatbot.transport.base import MembersOf, Outgoing
 
@@ -86,6 +87,7 @@ class Scheduler:
         self.members_of: MembersOf | None = None
         self._aps: AsyncIOScheduler | None = None
         self.persist: Persist | None = None
+        self.metrics = Metrics()  # the bot's, once it sets its own
 
     def register(self, kind: str, handler: TaskHandler) -> None:
         if kind in self._handlers:
@@ -180,10 +182,12 @@ class Scheduler:
                     if self.persist is not None and outgoing:
                         await self.persist(session, [(f"task-{task_id}", outgoing)])
                         outgoing = []
-        except Exception:
+        except Exception as error:
             log.exception("task %s failed", task_id)
+            self.metrics.task_failed(error)
             await self._count_failure(task_id)
             return False
+        self.metrics.task_fired(task.kind, task.status, task.late)
         if outgoing:
             await self.deliver(outgoing)
         return True

@@ -1,4 +1,5 @@
-"""The bot's small HTTP server (aiohttp): health for process supervisors, calendar feeds for members.
+"""The bot's small HTTP server (aiohttp): health for process supervisors, Prometheus metrics (`/metrics`),
+calendar feeds for members.
 
 Feature modules add their routes by exposing `ROUTES`, a function `(bot) -> list[web.RouteDef]`.
 """
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from chatbot.masking import MASK, mask_known
+from chatbot.metrics import CONTENT_TYPE
 
 if TYPE_CHECKING:
     from chatbot.app import Bot
@@ -77,6 +79,12 @@ def make_web_app(bot: Bot) -> web.Application:
     keep_token_out_of_logs(bot.settings.meetings.calendar_token)
     app = web.Application()
     app[BOT_KEY] = bot
+
+    async def metrics(_request: web.Request) -> web.Response:
+        body = await bot.metrics.exposition(bot.sessions)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+
+    app.add_routes([web.get("/metrics", metrics)])
     for module in feature_modules():
         routes = getattr(module, "ROUTES", None)
         if routes is not None:

@@ -20,6 +20,7 @@ from typing import Any
 
 import aiohttp
 
+from chatbot.metrics import Metrics
 from chatbot.transport.rocketchat.rest import backoff
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ class DdpClient:
         reply_timeout: float = 15.0,
         backoff_base: float = 0.2,
         backoff_cap: float = 15.0,
+        metrics: Metrics | None = None,
     ) -> None:
         self.url = websocket_url(server_url)
         self.token = token
@@ -81,6 +83,8 @@ class DdpClient:
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._stopping = asyncio.Event()
         self._token_refused = False
+        self.metrics = metrics or Metrics()
+        self.metrics.watch_websocket(lambda: self.state.value)
 
     @property
     def connected(self) -> bool:
@@ -151,6 +155,7 @@ class DdpClient:
                 pending -= set(message.get("subs", []))
             self.state = State.READY
             self.connections += 1
+            self.metrics.websocket_ready(self.connections)
             log.info("DDP ready (connection %d)", self.connections)
             ready_task = asyncio.create_task(self.on_ready())
             try:

@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from chatbot.clock import Clock
 from chatbot.db.engine import read_only
 from chatbot.db.models import OutboxMessage, OutboxStatus
+from chatbot.metrics import Metrics
 from chatbot.transport.base import Attachment, Outgoing
 from chatbot.transport.rocketchat.rest import AuthError, RestClient, RestError, TransientError, backoff
 
@@ -244,7 +245,14 @@ class OutboxSender:
     """
 
     def __init__(
-        self, outbox: Outbox, rest: RestClient, resolve_room: RoomResolver, *, poll: float = 2.0, concurrency: int = 8
+        self,
+        outbox: Outbox,
+        rest: RestClient,
+        resolve_room: RoomResolver,
+        *,
+        poll: float = 2.0,
+        concurrency: int = 8,
+        metrics: Metrics | None = None,
     ) -> None:
         self.outbox = outbox
         self.rest = rest
@@ -252,6 +260,7 @@ class OutboxSender:
         self.poll = poll
         self.concurrency = concurrency
         self.sent = 0
+        self.metrics = metrics or Metrics()
         # Rows up to this id were written before this process started: a previous one may have posted them.
         self._inherited_upto: int | None = None
         self._uncertain: set[str] = set()
@@ -285,6 +294,7 @@ class OutboxSender:
                 failures = 0
             except Exception as error:
                 failures += 1
+                self.metrics.failed("outbox", error)
                 await asyncio.sleep(backoff(min(failures, 6), 0.2, _retry_cap(error)))
                 continue
             if full:
@@ -335,6 +345,7 @@ class OutboxSender:
             self._unrecorded_since = time.monotonic()
         self._unrecorded += outcomes
         self.sent += sum(o.status is OutboxStatus.SENT for o in outcomes)
+        self.metrics.replies_sent(o.row.message_id for o in outcomes if o.status is OutboxStatus.SENT)
         if record:
             await self.flush()
         if errors:

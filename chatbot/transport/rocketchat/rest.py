@@ -27,6 +27,8 @@ from rocketchat_API.APIExceptions.RocketExceptions import (
 )
 from rocketchat_API.rocketchat import RocketChat
 
+from chatbot.metrics import Metrics
+
 log = logging.getLogger(__name__)
 
 MAX_RATE_LIMIT_WAIT = 60.0  # seconds; a longer reset is waited in several rounds
@@ -69,11 +71,12 @@ _last = threading.local()
 
 def _remember_response(response: requests.Response, *_args: Any, **_kwargs: Any) -> None:
     _last.headers = dict(response.headers)
+    _last.url = response.url
 
 
 def _invoke(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """Runs in the worker thread, so the failed response's headers (thread-local) can ride on the exception."""
-    _last.headers = {}
+    _last.headers, _last.url = {}, ""
     try:
         result = fn(*args, **kwargs)
         if hasattr(result, "__next__"):  # paginated helpers return generators: drain them here, not on the loop
@@ -81,6 +84,7 @@ def _invoke(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any
         return result
     except (RocketApiException, RocketBadStatusCodeException) as error:
         error.headers = getattr(_last, "headers", {})
+        error.url = getattr(_last, "url", "")
         raise
 
 
@@ -106,6 +110,8 @@ class RestClient:
         self.credentials = credentials
         self.retry = retry or RetryPolicy()
         self.session = _session(self.url)
+        self.metrics = Metrics()  # the bot's, once the transport sets it
+        self.session.hooks["response"].append(self._answered)
         self.api = RocketChat(
             auth_token=credentials.auth_token,
             user_id=credentials.user_id,
@@ -168,6 +174,7 @@ class RestClient:
                     if limited > self.retry.rate_limit_rounds:
                         raise TransientError(f"{method}: still rate limited") from error
                     delay = rate_limit_delay(headers)
+                    self.metrics.rate_limit_wait(getattr(error, "url", "") or method, delay)
                     log.info("%s: rate limited, waiting %.2f s", method, delay)
                     await asyncio.sleep(delay)
                     continue
@@ -182,10 +189,15 @@ class RestClient:
                 error_class = AuthError if status == 401 else RestError
                 raise error_class(status, message, body.get("errorType")) from error
             except requests.RequestException as error:
+                self.metrics.rest_answer(getattr(error.request, "url", None) or method, "error")
                 failures += 1
                 if failures >= attempts:
                     raise TransientError(f"{method}: {error}") from error
                 await asyncio.sleep(backoff(failures, self.retry.base_delay, self.retry.max_delay))
+
+    def _answered(self, response: requests.Response, *_args: Any, **_kwargs: Any) -> None:
+        """Every HTTP answer, in the worker thread that got it: counted by route and status."""
+        self.metrics.rest_answer(response.url, response.status_code)
 
     async def get(self, endpoint: str, **params: Any) -> Any:
         """A GET on any endpoint `rocketchat_API` has no helper for (values must already be URL-safe strings)."""

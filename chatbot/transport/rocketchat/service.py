@@ -113,6 +113,7 @@ async def serve(bot: Bot, secrets: Secrets) -> int:
         on_reaction=bot.handle_reaction,
         on_reactions_read=bot.handle_reactions_read,
         reactable_posts=lambda: open_round_posts(bot.sessions),
+        metrics=bot.metrics,
     )
     bot.outlet = transport.deliver
     bot.members_of = transport.room_members  # who has not answered a consent round, who may answer it

@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from chatbot.clock import Clock
 from chatbot.config import Settings
 from chatbot.db.engine import read_only
+from chatbot.metrics import Metrics
 from chatbot.text import slug
 from chatbot.transport.base import Author, IncomingMessage, Outgoing, ReactionChange, Room, RoomKind
 from chatbot.transport.rocketchat.catchup import Missed, read_missed
@@ -103,11 +104,14 @@ class RocketChatTransport:
         on_reactions_read: ReactionsRead | None = None,
         ping_interval: float = 20.0,
         linger: float | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.settings = settings
         dialect = sessions.kw["bind"].dialect.name if sessions.kw.get("bind") is not None else ""
         self.linger = LINGER.get(dialect, 0.002) if linger is None else linger
+        self.metrics = metrics or Metrics()
         self.rest = rest
+        rest.metrics = self.metrics
         self.sessions = sessions
         self.clock = clock
         self.outbox = outbox
@@ -129,9 +133,14 @@ class RocketChatTransport:
         self.timings: deque[float] = deque(maxlen=1000)
         self.started_at: datetime = clock.now()
         self.ddp = DdpClient(
-            settings.rocketchat.url, token, self._on_event, self._on_ready, ping_interval=ping_interval
+            settings.rocketchat.url,
+            token,
+            self._on_event,
+            self._on_ready,
+            ping_interval=ping_interval,
+            metrics=self.metrics,
         )
-        self.sender = OutboxSender(outbox, rest, self.room_id_for)
+        self.sender = OutboxSender(outbox, rest, self.room_id_for, metrics=self.metrics)
         # Post id → emoji → usernames, as last applied (posts without reactions are not kept).
         self._reactions: dict[str, dict[str, frozenset[str]]] = {}
         # Posts whose last emission seen on the stream showed reactions (applied or still queued).
@@ -385,6 +394,7 @@ class RocketChatTransport:
                 return missed, await self._read_reactable_posts()
             except Exception as error:  # live messages wait for this: never give up while the connection lasts
                 attempt += 1
+                self.metrics.failed("catchup", error)
                 unexpected = not isinstance(error, (TransientError, RestError, *DATABASE_DOWN))
                 log.warning("catch-up failed (%s); retrying", error, exc_info=unexpected)
                 await asyncio.sleep(backoff(min(attempt, 6), 0.2, 10.0))
@@ -508,6 +518,7 @@ class RocketChatTransport:
                 log.error("message %s keeps failing with a reachable database: skipped", document.get("_id"))
                 self._received.pop(document["_id"], None)
                 return False
+            self.metrics.database_error("intake")
             log.warning("database unavailable (%s): intake paused", type(error).__name__)
             await self._wait_for_database()
             return False
