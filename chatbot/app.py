@@ -6,7 +6,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
 
@@ -27,6 +27,7 @@ from chatbot.errors import UserError
 from chatbot.formatting import Formatter
 from chatbot.grammar.arguments import EnvelopeConverter
 from chatbot.grammar.base import EnvelopeDirectory, ParseContext
+from chatbot.leadership import CoordinationState, Fenced, ensure_coordination_row, read_coordination
 from chatbot.messages import Catalogue, load_catalogue
 from chatbot.metrics import Metrics
 from chatbot.router import Recognised, Router
@@ -122,6 +123,9 @@ class Bot:
     # Budget years known to be open, kept between messages; emptied after every /budget command (which may close
     # one). The only other writer of closings would be another bot process on the same database: not supported.
     _open_years: set[int] = field(default_factory=set, init=False, repr=False)
+    # The coordination row as this process last read it; `epoch` is set once it is the active replica.
+    coordination: CoordinationState = field(default_factory=CoordinationState, init=False, repr=False)
+    on_fenced: Callable[[], None] | None = field(default=None, init=False, repr=False)
     # Member rows of the chat users seen lately (detached, as committed), so that a batch need not read them again.
     _members: dict[str, Member] = field(default_factory=dict, init=False, repr=False)
 
@@ -129,6 +133,7 @@ class Bot:
         self.scheduler = Scheduler(self.sessions, self.settings, self.clock, self.t, self.fmt, self._deliver)
         self.scheduler.members_of = self._room_members
         self.scheduler.metrics = self.metrics
+        self.scheduler.fence = self.fence
         for module in feature_modules():
             for kind, handler in getattr(module, "TASKS", {}).items():
                 self.scheduler.register(kind, handler)
@@ -176,6 +181,7 @@ class Bot:
         if not state.up_to_date:
             raise SchemaOutOfDate(state.current, state.head)
         async with self.sessions.begin() as session:
+            await ensure_coordination_row(await session.connection())
             services = Services.bind(session, self.settings, self.clock)
             await services.budget.sync_circles()
             await services.budget.ensure_configured_envelopes(services.budget.configured_year())
@@ -192,6 +198,19 @@ class Bot:
         if self._circles is None:
             self._circles = circle_directory(self.settings)  # from the configuration, which does not change
         return ParseContext(today=now.date(), now=now, circles=self._circles)
+
+    async def fence(self, session: AsyncSession) -> None:
+        """At the start of a transaction: stop if another replica became the active one (Fenced, after telling
+        `on_fenced`), and forget the envelope names and open years kept between messages when another process
+        changed them (see chatbot.leadership)."""
+        try:
+            if await read_coordination(session, self.coordination):
+                self._forget_budget_facts()
+        except Fenced:
+            log.error("another replica is now the active one: this one stops handling")
+            if self.on_fenced is not None:
+                self.on_fenced()
+            raise
 
     def _forget_budget_facts(self) -> None:
         """Envelope names and open years are kept between messages; a /budget command may change them."""
@@ -300,6 +319,7 @@ class Bot:
     ) -> Services:
         """One pass over the batch in one transaction (see handle_many); `commands`: the messages that are ones."""
         async with self.sessions() as session, session.begin():
+            await self.fence(session)
             fresh = await self._mark_processed(session, commands)
             services = Services.bind(
                 session, self.settings, self.clock, open_years=self._open_years, reuse_locks=not isolated
@@ -410,6 +430,7 @@ class Bot:
         if not handlers or not change.user.id:  # members are keyed by user id: an anonymous change is unusable
             return []
         async with self.sessions() as session, session.begin():
+            await self.fence(session)
             services = Services.bind(session, self.settings, self.clock)
             ctx = ReactionContext(change=change, **await self._unit_of_work(services, change.user))
             try:

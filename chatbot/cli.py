@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import errno
 import gc
 import logging
@@ -14,7 +15,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError as AlembicError
@@ -29,10 +30,14 @@ from chatbot.db import migrate
 from chatbot.db.engine import DatabaseUrlError, check_url, make_engine
 from chatbot.db.models import Base
 from chatbot.formatting import Formatter
+from chatbot.leadership import FileLockBusy, SqliteFileLock
 from chatbot.logs import FORMATS, LEVELS, JsonFormatter
 from chatbot.masking import MASK, mask_known
 from chatbot.messages import load_catalogue
 from chatbot.transport.console import ConsoleTransport
+
+if TYPE_CHECKING:
+    from chatbot.transport.rocketchat.credentials import Secrets
 from chatbot.web import start_web
 
 EXIT_INTERNAL = 1
@@ -381,6 +386,13 @@ class RedactingFormatter(logging.Formatter):
 
 
 async def _console(settings: Settings, user: str | None, room: str | None, web: tuple[str, int] | None = None) -> int:
+    with _sole_sqlite_process(settings) as alone:
+        if not alone:
+            return EXIT_DATABASE
+        return await _console_alone(settings, user, room, web)
+
+
+async def _console_alone(settings: Settings, user: str | None, room: str | None, web: tuple[str, int] | None) -> int:
     bot = Bot.create(settings)
     runner = None
     try:
@@ -470,13 +482,22 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _run(settings: Settings) -> int:
-    from chatbot.transport.rocketchat import credentials, service
+    from chatbot.transport.rocketchat import credentials
 
     t = load_catalogue(settings.language)
     secrets = credentials.from_environment()
     if not secrets.present:
         print(t("rocketchat.no_credentials"), file=sys.stderr)
         return EXIT_CONFIG
+    with _sole_sqlite_process(settings) as alone:
+        if not alone:
+            return EXIT_DATABASE
+        return await _serve(settings, secrets)
+
+
+async def _serve(settings: Settings, secrets: Secrets) -> int:
+    from chatbot.transport.rocketchat import service
+
     bot = Bot.create(settings)
     try:
         if not await _started(bot):  # the scheduler starts once caught up (see service.serve)
@@ -488,6 +509,30 @@ async def _run(settings: Settings) -> int:
         return await service.serve(bot, secrets)
     finally:
         await bot.close()
+
+
+@contextlib.contextmanager
+def _sole_sqlite_process(settings: Settings) -> Iterator[bool]:
+    """On a SQLite file, this process holds its lock file for its whole life (False, said in French, when another
+    `chatbot run` or console holds it). PostgreSQL elects its active replica instead (chatbot.leadership)."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        yield True
+        return
+    lock = SqliteFileLock(Path(url.database).resolve())
+    if not lock.path.parent.is_dir():  # the database cannot be opened either: its own error says why
+        yield True
+        return
+    try:
+        lock.acquire()
+    except FileLockBusy:
+        print(load_catalogue(settings.language)("cli.sqlite_busy", path=url.database), file=sys.stderr)
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        lock.release()
 
 
 async def _check(settings: Settings) -> int:

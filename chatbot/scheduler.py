@@ -24,6 +24,7 @@ from chatbot.clock import Clock
 from chatbot.config import Settings
 from chatbot.db.models import ScheduledTask, TaskStatus
 from chatbot.formatting import Formatter
+from chatbot.leadership import Fenced
 from chatbot.messages import Catalogue
 from chatbot.metrics import Metrics
 from chatbot.services import Services
@@ -88,6 +89,8 @@ class Scheduler:
         self._aps: AsyncIOScheduler | None = None
         self.persist: Persist | None = None
         self.metrics = Metrics()  # the bot's, once it sets its own
+        # Read at the start of each firing's transaction: raises when this process is no longer the active one.
+        self.fence: Callable[[AsyncSession], Awaitable[None]] | None = None
 
     def register(self, kind: str, handler: TaskHandler) -> None:
         if kind in self._handlers:
@@ -155,6 +158,8 @@ class Scheduler:
         outgoing: list[Outgoing] = []
         try:
             async with self.sessions() as session, session.begin():
+                if self.fence is not None:
+                    await self.fence(session)  # a replica that is no longer the active one fires nothing
                 claimed = await session.execute(
                     update(ScheduledTask)
                     .where(
@@ -182,6 +187,8 @@ class Scheduler:
                     if self.persist is not None and outgoing:
                         await self.persist(session, [(f"task-{task_id}", outgoing)])
                         outgoing = []
+        except Fenced:
+            return False  # another replica is the active one: it fires this task, this one writes nothing more
         except Exception as error:
             log.exception("task %s failed", task_id)
             self.metrics.task_failed(error)
