@@ -110,7 +110,8 @@ class BotProcess:
         self.starts = 0
         self.password = password  # log in with ROCKETCHAT_USER/ROCKETCHAT_PASSWORD instead of a token
 
-    async def start(self, *, within: float = 20.0) -> None:
+    async def start(self, *, within: float = 20.0, standby: bool = False) -> None:
+        """Start the process; wait for its websocket, or (`standby`) for it to report itself a standby."""
         env = dict(os.environ)
         env.pop("DATABASE_URL", None)
         for key in ("ROCKETCHAT_USER_ID", "ROCKETCHAT_AUTH_TOKEN", "ROCKETCHAT_USER", "ROCKETCHAT_PASSWORD"):
@@ -144,6 +145,9 @@ class BotProcess:
         match = READY_LINE.search(line.decode())
         assert match, f"unexpected first line {line!r}; stderr: {self.stderr()[-2000:]}"
         self.health_port = int(match.group(1))
+        if standby:
+            await wait_for(self.is_standby, within=within, what="the bot to wait as a standby")
+            return
         await wait_for(self.websocket_ready, within=within, what="the bot's websocket")
 
     def stderr(self) -> str:
@@ -157,6 +161,14 @@ class BotProcess:
             http.get(f"http://127.0.0.1:{self.health_port}/healthz", timeout=aiohttp.ClientTimeout(total=10)) as r,
         ):
             return r.status, await r.json()
+
+    async def role(self) -> str | None:
+        with contextlib.suppress(OSError, TimeoutError):
+            return (await self.health())[1].get("role")
+        return None
+
+    async def is_standby(self) -> bool:
+        return await self.role() == "standby"
 
     async def websocket_ready(self) -> bool:
         with contextlib.suppress(OSError, TimeoutError):
