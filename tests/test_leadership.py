@@ -9,6 +9,8 @@ import pytest
 from sqlalchemy import select, text, update
 
 from chatbot.app import Bot
+from chatbot.clock import FixedClock
+from chatbot.config import Settings
 from chatbot.db.models import BudgetYear, Coordination, Envelope
 from chatbot.leadership import (
     CoordinationState,
@@ -18,6 +20,7 @@ from chatbot.leadership import (
     SqliteFileLock,
     read_coordination,
 )
+from tests.conftest import Chat, started_bot
 
 
 def postgres_only(bot: Bot) -> None:
@@ -138,3 +141,17 @@ def test_a_second_process_on_the_same_sqlite_file_is_refused(tmp_path: Path) -> 
     first.release()
     second.acquire()
     second.release()
+
+
+async def test_a_year_closed_by_another_process_refuses_the_next_declaration_at_once(
+    settings: Settings, clock: FixedClock
+) -> None:
+    """Two bots on one database (a replica after takeover, or `chatbot import` beside the bot): what one keeps in
+    memory of open years and envelope names does not survive the other's change."""
+    async with started_bot(settings, clock) as first, started_bot(settings, clock) as second:
+        one, two = Chat(first), Chat(second)
+        assert "enregistrée" in await two("/contrib 1h tech", user="alice")  # 2026 open, names read: both kept
+        assert "créée" in await one("/budget creer fetes « Fêtes » 500")
+        assert "enregistrée" in await two("/contrib 1h fetes", user="alice")  # the new name is known at once
+        assert "clôturée" in await one("/budget cloturer 2026 confirmer")
+        assert "L'année 2026 est clôturée" in await two("/contrib 1h tech", user="alice")
