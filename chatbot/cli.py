@@ -106,7 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
     export_sub = export.add_subparsers(dest="export_command", required=True)
     decisions = export_sub.add_parser("decisions", help="the decision register (consent rounds adopted)")
     common(decisions)
-    decisions.add_argument("--format", choices=("csv", "markdown"), default="markdown")
+    decisions.add_argument(
+        "--format",
+        choices=("csv", "markdown", "wikitext"),
+        default="markdown",
+        help="csv (spreadsheets), markdown (Markdown readers; MediaWiki does not render it) or wikitext (MediaWiki)",
+    )
     decisions.add_argument("--output", type=Path, help="file to write (default: standard output)")
     decisions.add_argument(
         "--include-private",
@@ -413,7 +418,7 @@ async def _console_alone(settings: Settings, user: str | None, room: str | None,
 
 
 async def _export_decisions(settings: Settings, form: str, output: Path | None, include_private: bool) -> int:
-    from chatbot.export_decisions import decisions_csv, decisions_markdown
+    from chatbot.export_decisions import decisions_csv, decisions_markdown, decisions_wikitext
     from chatbot.services import Services
 
     bot = Bot.create(settings)
@@ -425,6 +430,8 @@ async def _export_decisions(settings: Settings, form: str, output: Path | None, 
         entries = [e for e in register if include_private or not e.private]
         if form == "csv":
             content = decisions_csv(entries, settings, bot.t, bot.fmt)
+        elif form == "wikitext":
+            content = decisions_wikitext(entries, settings, bot.t, bot.fmt)
         else:
             content = decisions_markdown(entries, settings, bot.t, bot.fmt, bot.clock.now().date())
         if output is None:

@@ -1,9 +1,11 @@
-"""The decision register as a file: CSV for spreadsheets, Markdown for the cooperative's wiki. Decisions of private
-rooms are in it only when asked for (`chatbot export decisions --include-private`), and marked as private."""
+"""The decision register as a file: CSV for spreadsheets, Markdown for Markdown readers (a forge, a pad), wikitext
+for the cooperative's MediaWiki (which does not render Markdown). Decisions of private rooms are in it only when asked
+for (`chatbot export decisions --include-private`), and marked as private; never on the wiki (`chatbot.wiki`)."""
 
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 from datetime import date, tzinfo
@@ -91,3 +93,75 @@ def decisions_markdown(
 
 def _md(text: str) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(without_bidi_controls(text).split()))
+
+
+# --- wikitext (MediaWiki) ----------------------------------------------------------------------------------------
+
+_SUMMARY_LENGTH = 120
+
+
+def decisions_wikitext(entries: list[DecisionEntry], settings: Settings, t: Catalogue, fmt: Formatter) -> bytes:
+    """MediaWiki markup: a table of every decision (D-N, date, circle, summary), then one section per decision with
+    the anchor D-N (`[[Registre des décisions#D-3]]`). Every text that comes from members or the configuration goes
+    through `_wiki`, so that it cannot inject markup, links, templates or signatures. No export date: the same
+    register gives the same text, so that publishing it again changes nothing (the wiki's history dates it)."""
+    lines = [t("wiki.export.intro"), ""]
+    if not entries:
+        lines += [t("decisions.export.empty"), ""]
+        return "\n".join(lines).encode("utf-8")
+    columns = t.strings("wiki.export.columns")
+    lines += ['{| class="wikitable sortable"', "! " + " !! ".join(_wiki(c) for c in columns)]
+    for entry in entries:
+        d = entry.decision
+        summary = _summary(d.text)
+        if entry.private:
+            summary = f"{t('wiki.export.private_mark')} {summary}"
+        lines += [
+            "|-",
+            f"| [[#D-{d.id}|D-{d.id}]] || {fmt.date_short(_adopted_on(entry, settings.timezone))}"
+            f" || {_wiki(_scope(settings, t, d.circle))} || {summary}",
+        ]
+    lines += ["|}", ""]
+    for entry in entries:
+        d = entry.decision
+        heading = t("decisions.export.heading", number=d.id, text=_summary(d.text))
+        lines += [f'== <span id="D-{d.id}"></span>{heading} ==', ""]
+        lines += [_wiki(line) + "\n" for line in d.text.splitlines() if line.strip()]
+        lines += [
+            "* "
+            + t(
+                "decisions.export.adopted",
+                date=fmt.date_long(_adopted_on(entry, settings.timezone)),
+                scope=_wiki(_scope(settings, t, d.circle)),
+                author=_wiki(entry.author),
+            ),
+            "* " + t("decisions.export.rounds", rounds=", ".join(f"n°{n}" for n in entry.rounds)),
+        ]
+        if entry.private:
+            lines.append("* " + t("decisions.export.private_line", room=_wiki(entry.room_name or "?")))
+        if entry.concerns:
+            lines.append("* " + t("decisions.export.concerns"))
+            lines += [f"** {_wiki(c.username)}" + (f" : {_wiki(c.reason)}" if c.reason else "") for c in entry.concerns]
+        if d.review_on:
+            lines.append("* " + t("decisions.export.review", date=fmt.date_long(d.review_on)))
+        lines.append("")
+    return "\n".join(lines).encode("utf-8")
+
+
+def _summary(text: str) -> str:
+    """The first line, cut at a word to fit a table cell, escaped."""
+    first = " ".join(without_bidi_controls(text.strip().splitlines()[0] if text.strip() else "").split())
+    if len(first) > _SUMMARY_LENGTH:
+        first = first[: _SUMMARY_LENGTH - 1].rsplit(" ", 1)[0].rstrip() + "…"
+    return _wiki(first)
+
+
+def _wiki(text: str) -> str:
+    """Inert wikitext: HTML-escaped (so that no `</nowiki>` can close the guard, and `&`, `<`, `>` show as typed)
+    inside `<nowiki>`, which keeps links, templates, bold and italics, signatures (`~~~~`), magic words, table
+    pipes and list markers at the start of a line as plain text. Spaces are collapsed (a leading one would make
+    a preformatted block)."""
+    flat = " ".join(without_bidi_controls(text).split())
+    if not flat:
+        return ""
+    return f"<nowiki>{html.escape(flat, quote=False)}</nowiki>"
