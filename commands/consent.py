@@ -62,7 +62,7 @@ async def consent(ctx: Context, target: RoundTarget | None, text: str) -> None:
         await _refuse_answer_like(ctx, proposal.text)
         await _open(ctx, proposal)
         return
-    if text and target.verb in (Verb.SHOW, Verb.CLOSE, Verb.WITHDRAW):
+    if text and target.verb in (Verb.SHOW, Verb.CLOSE, Verb.WITHDRAW, Verb.WAITING):
         raise UsageError("unexpected_words", given=text)
     await _check_visible(ctx, await ctx.services.consent.get(target.number))  # « Aucun cycle n°… » comes first
     if target.verb is None:
@@ -73,6 +73,8 @@ async def consent(ctx: Context, target: RoundTarget | None, text: str) -> None:
         await _answer(ctx, target.number, POSITIONS[target.verb], answer_text(text))
     elif target.verb is Verb.SHOW:
         await _show(ctx, target.number)
+    elif target.verb is Verb.WAITING:
+        await _waiting_list(ctx, target.number)
     elif target.verb is Verb.CLOSE:
         await _close(ctx, target.number)
     elif target.verb is Verb.WITHDRAW:
@@ -135,7 +137,7 @@ async def _open(ctx: Context, proposal: Proposal) -> None:
         deadline=deadline,
         review=proposal.review,
     )
-    ctx.reply(_text(ctx).opened(round_, ctx.member.username, proposal, "/consent"), id=round_.post_id)
+    _in_round_room(ctx, round_, _text(ctx).opened(round_, ctx.member.username, proposal, "/consent"), id=round_.post_id)
 
 
 async def _answer(ctx: Context, number: int, kind: PositionKind, reason: str) -> None:
@@ -205,13 +207,39 @@ async def _show(ctx: Context, number: int) -> None:
     ctx.reply(state)
 
 
-def _in_round_room(ctx: Context, round_: ConsentRound, text: str, *, id: str | None = None) -> None:
-    """Outcomes belong in the round's room: as the reply when typed there, else posted there with a short reply."""
-    if ctx.message.room.id == round_.room_id:
-        ctx.reply(text, id=id)
+async def _waiting_list(ctx: Context, number: int) -> None:
+    """`/consent 12 attente`: the whole list of who has not answered, in a direct message to the asker (in the
+    direct message itself when asked there); the room only learns that it was sent."""
+    service = ctx.services.consent
+    round_ = await service.get(number)
+    text = _text(ctx)
+    waiting, from_transport = await _waiting(ctx.members_of, service, text, round_)
+    full = (
+        text.waiting_full(round_, waiting)
+        if round_.closed_at is None
+        else ctx.t("consent.round_closed_waiting", number=number)
+    )
+    if round_.closed_at is None and not from_transport:
+        full += "\n" + ctx.t("consent.not_answered_unknown")
+    if ctx.message.room.is_direct:
+        ctx.reply(full)
         return
-    ctx.outgoing.append(Outgoing(text=text, room_id=round_.room_id, room_name=round_.room_name, is_reply=False, id=id))
-    ctx.reply(ctx.t("consent.done_elsewhere", room=round_.room_name or "?"))
+    ctx.outgoing.append(Outgoing(text=full, room_name=f"@{ctx.member.username}", is_reply=False))
+    ctx.reply(ctx.t("consent.waiting_sent", number=number))
+
+
+def _in_round_room(ctx: Context, round_: ConsentRound, text: str, *, id: str | None = None) -> None:
+    """What members must see (a proposal, an outcome, an amendment's new round) is a top-level post of the round's
+    room, never a thread reply: Rocket.Chat no longer shows thread replies in the main timeline. Typed in a thread,
+    or in another room, the member also gets a short acknowledgement where they typed."""
+    here = ctx.message.room.id == round_.room_id
+    ctx.outgoing.append(
+        Outgoing(text=text, room_id=round_.room_id, room_name=round_.room_name, thread_id=None, is_reply=here, id=id)
+    )
+    if not here:
+        ctx.reply(ctx.t("consent.done_elsewhere", room=round_.room_name or "?"))
+    elif ctx.message.thread_id is not None:
+        ctx.reply(ctx.t("consent.posted_in_room", room=round_.room_name or "?"))
 
 
 async def _close(ctx: Context, number: int) -> None:
@@ -325,7 +353,7 @@ async def remind_before_deadline(firing: Firing) -> list[Outgoing]:
         )
     ]
     if waiting:
-        lines.append(firing.t("consent.reminder_missing", members=", ".join(mention(u) for u in waiting)))
+        lines.append(render.waiting_line("consent.reminder_missing", waiting, round_.id, ping=True))
     return [_post(round_, "\n".join(lines))]
 
 

@@ -19,6 +19,7 @@ from chatbot.transport.base import Author
 PROPOSAL_PREVIEW = 300
 REASON_PREVIEW = 200
 LINE_PREVIEW = 80
+WAITING_SHOWN = 15  # names of members who have not answered shown in a room; the full list goes in a direct message
 _MENTIONABLE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
@@ -145,11 +146,32 @@ class ConsentText:
             lines.append(self.t("consent.quorum_state", count=tally.counted, quorum=round_.quorum))
         if round_.closed_at is None and waiting is not None:
             if waiting:
-                names = ", ".join(chat_safe(name, 40) for name in waiting)
-                lines.append(self.t("consent.not_answered", members=names))
+                lines.append(self.waiting_line("consent.not_answered", waiting, round_.id))
             else:
                 lines.append(self.t("consent.all_answered"))
         return "\n".join(lines)
+
+    def waiting_line(self, key: str, waiting: list[str], number: int, *, ping: bool = False) -> str:
+        """Who has not answered, as a count and at most WAITING_SHOWN names (`… et 138 autres`, with how to get
+        the full list in a direct message): a room of 155 members must not get a 2,000-character list."""
+        render = mention if ping else (lambda name: chat_safe(name, 40))
+        names = ", ".join(render(name) for name in waiting[:WAITING_SHOWN])
+        if len(waiting) > WAITING_SHOWN:
+            names += self.t("consent.and_others", more=len(waiting) - WAITING_SHOWN, count=len(waiting), number=number)
+        return self.t(key, members=names)
+
+    def waiting_full(self, round_: ConsentRound, waiting: list[str]) -> str:
+        """The whole list of who has not answered (`/consent 12 attente`), sent in a direct message."""
+        if not waiting:
+            return self.t("consent.waiting_full_none", number=round_.id)
+        names = ", ".join(chat_safe(name, 40) for name in waiting)
+        return (
+            self.t(
+                "consent.waiting_full", number=round_.id, count=len(waiting), text=chat_safe(round_.text, LINE_PREVIEW)
+            )
+            + "\n"
+            + names
+        )
 
     def outcome(self, closure: Closure, author: str) -> str:
         round_ = closure.round

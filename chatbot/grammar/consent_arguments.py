@@ -24,6 +24,7 @@ class Verb(enum.StrEnum):
     CLOSE = "close"
     WITHDRAW = "withdraw"
     AMEND = "amend"
+    WAITING = "waiting"  # the full list of who has not answered, in a direct message
 
 
 VERBS: dict[str, Verb] = {
@@ -36,6 +37,7 @@ VERBS: dict[str, Verb] = {
     "clore": Verb.CLOSE, "cloturer": Verb.CLOSE, "fermer": Verb.CLOSE, "close": Verb.CLOSE,
     "retirer": Verb.WITHDRAW, "retrait": Verb.WITHDRAW, "withdraw": Verb.WITHDRAW,
     "amender": Verb.AMEND, "amende": Verb.AMEND, "amend": Verb.AMEND,
+    "attente": Verb.WAITING, "attentes": Verb.WAITING, "manquants": Verb.WAITING, "waiting": Verb.WAITING,
 }  # fmt: skip
 
 # The first person written in one word: `m'abstiens`, `j'objecte`.

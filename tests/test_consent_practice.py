@@ -1,0 +1,134 @@
+"""Consent as the circles practise it: where each post lands (top-level posts members must see, acknowledgements in
+the member's thread), who has not answered in a large room, the decision with who took part, keyword search, and
+clarifying questions before positions."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+
+import pytest
+
+from chatbot.app import Bot
+from chatbot.clock import FixedClock
+from chatbot.transport.base import Author, Outgoing, Room
+from tests.conftest import Chat, message
+from tests.conftest import plain as visible_plain
+
+GOV = "gouvernance"
+THREAD = "thread-of-the-command"
+
+
+def plain(text: str) -> str:
+    return visible_plain(text).replace("**", "")
+
+
+async def in_thread(bot: Bot, text: str, *, user: str = "alice", room: str = GOV) -> list[Outgoing]:
+    """A command typed in a thread of the room (`thread_id` set)."""
+    return await bot.handle(dataclasses.replace(message(text, user=user, room_name=room), thread_id=THREAD))
+
+
+def scheduled(bot: Bot) -> list[Outgoing]:
+    delivered: list[Outgoing] = []
+
+    async def outlet(messages: list[Outgoing]) -> None:
+        delivered.extend(messages)
+
+    bot.outlet = outlet
+    return delivered
+
+
+def members(bot: Bot, names: list[str], room_name: str = GOV) -> None:
+    async def members_of(r: Room) -> list[Author] | None:
+        return [Author(f"id-{u}", u) for u in names] if r.name == room_name else None
+
+    bot.members_of = members_of
+
+
+# --- 0. the proposal must be seen ------------------------------------------------------------------------------
+
+
+async def test_round_post_is_top_level_even_when_the_command_was_typed_in_a_thread(bot: Bot) -> None:
+    out = await in_thread(bot, "/consent Adopter la charte 48h")
+    post = next(o for o in out if o.id == "consent-1")
+    assert post.thread_id is None and post.room_id == f"room-{GOV}" and post.room_name == GOV
+    assert "Cycle de consentement n°1" in plain(post.text)
+    ack = [o for o in out if o is not post]
+    assert len(ack) == 1 and ack[0].thread_id == THREAD and "publié dans #gouvernance" in plain(ack[0].text)
+
+
+async def test_typed_at_top_level_the_post_is_the_only_message(chat: Chat) -> None:
+    out = await chat.send("/consent Adopter la charte 48h", user="alice", room=GOV)
+    assert len(out) == 1 and out[0].id == "consent-1" and out[0].thread_id is None and out[0].is_reply
+
+
+async def test_amendment_and_close_are_top_level_answers_stay_in_thread(bot: Bot) -> None:
+    await in_thread(bot, "/consent Adopter la charte 48h")
+    answer = await in_thread(bot, "/consent 1 objection trop cher", user="bruno")
+    assert len(answer) == 1 and answer[0].thread_id == THREAD  # an acknowledgement: in the member's thread
+    state = await in_thread(bot, "/consent 1", user="bruno")
+    assert state[0].thread_id == THREAD  # an answer to a member's question: in their thread
+    amended = await in_thread(bot, "/consent 1 amender Adopter la charte, sauf l'article 3")
+    post = next(o for o in amended if o.id == "consent-2")
+    assert post.thread_id is None and post.room_name == GOV and "Cycle n°1 amendé" in plain(post.text)
+    await in_thread(bot, "/consent 2 ok", user="chloe")
+    closed = await in_thread(bot, "/consent 2 clore")
+    outcome = next(o for o in closed if "Cycle n°2 adopté" in plain(o.text))
+    assert outcome.thread_id is None and outcome.room_name == GOV
+    assert any(o.thread_id == THREAD and "publié" in plain(o.text) for o in closed)
+
+
+async def test_deadline_outcome_and_reminder_are_top_level_posts(bot: Bot, clock: FixedClock) -> None:
+    delivered = scheduled(bot)
+    await in_thread(bot, "/consent Adopter la charte 48h")
+    for _ in range(2):
+        clock.advance(timedelta(hours=25))
+        await bot.scheduler.run_due()
+    assert len(delivered) == 2
+    for post in delivered:
+        assert post.thread_id is None and post.room_id == f"room-{GOV}" and not post.is_reply
+
+
+# --- 0. who has not answered, in a room of 155 -----------------------------------------------------------------
+
+
+async def test_a_large_room_gets_a_count_and_fifteen_names_the_full_list_in_a_direct_message(
+    chat: Chat, bot: Bot, clock: FixedClock
+) -> None:
+    names = ["alice", "bruno", *(f"membre{i:03d}" for i in range(153))]
+    members(bot, names)
+    await chat.send("/consent Adopter la charte 48h", user="alice", room=GOV)
+    await chat("/consent 1 ok", user="bruno", room=GOV)
+    state = await chat("/consent 1", user="bruno", room=GOV)
+    assert "Pas encore répondu : alice, membre000, " in state
+    assert "membre013 … et 139 autres (154 en tout ; liste complète en message direct : `/consent 1 attente`)" in state
+    assert "membre014" not in state and len(state) < 1200
+
+    out = await chat.send("/consent 1 attente", user="bruno", room=GOV)
+    direct = [o for o in out if o.room_name == "@bruno"]
+    assert len(direct) == 1 and not direct[0].is_reply
+    assert "154 membre(s) n'ont pas encore répondu" in plain(direct[0].text) and "membre152" in direct[0].text
+    ack = [o for o in out if o.is_reply]
+    assert len(ack) == 1 and ack[0].room_name == GOV and "message direct" in plain(ack[0].text)
+    assert "membre152" not in ack[0].text
+
+    in_dm = await chat.send("/consent 1 attente", user="bruno")  # typed in a direct message: answered there
+    assert len(in_dm) == 1 and in_dm[0].is_reply and "membre152" in in_dm[0].text
+
+    delivered = scheduled(bot)
+    clock.advance(timedelta(hours=24))
+    await bot.scheduler.run_due()
+    reminder = plain(delivered[-1].text)
+    assert "@alice, @membre000" in reminder and "… et 139 autres" in reminder and "@membre152" not in reminder
+
+
+async def test_waiting_list_takes_no_words(chat: Chat) -> None:
+    await chat.send("/consent Adopter la charte 48h", user="alice", room=GOV)
+    assert "extra" in await chat("/consent 1 attente extra", user="bruno", room=GOV)
+    assert "Aucun cycle de consentement n°9" in await chat("/consent 9 attente", user="bruno", room=GOV)
+
+
+@pytest.mark.parametrize("word", ["attente", "manquants"])
+async def test_waiting_words(chat: Chat, word: str) -> None:
+    await chat.send("/consent Adopter la charte 48h", user="alice", room=GOV)
+    assert "message direct" in await chat(f"/consent 1 {word}", user="bruno", room=GOV)
