@@ -73,8 +73,9 @@ class SchemaOutOfDate(Exception):
 def feature_modules() -> list[ModuleType]:
     """The command families. Each module has a `group` (its commands) and may have `TASKS`: the handlers of the
     scheduled tasks it creates, by kind (e.g. {"meeting_reminder": send_reminder}), and `REACTIONS`: a handler of
-    reaction changes, `async (ReactionContext, ReactionChange) -> None`, and `REACTIONS_READ`: a handler of a post
-    read whole after start, `async (Services, post id, emoji → user ids) -> None`."""
+    reaction changes, `async (ReactionContext, ReactionChange) -> None`, `REACTIONS_READ`: a handler of a post
+    read whole after start, `async (Services, post id, emoji → user ids) -> None`, and `WATCHED_POSTS`: the ids of
+    the posts whose reactions it handles, `async (async_sessionmaker) -> list[str]` (see `Bot.watched_posts`)."""
     from commands import aide, budget, consent, contrib, decisions, reunion
 
     return [contrib, budget, reunion, consent, decisions, aide]
@@ -446,6 +447,17 @@ class Bot:
                 return []
         self.scheduler.watch(services.tasks.created)
         return ctx.outgoing
+
+    async def watched_posts(self) -> list[str]:
+        """The ids of the bot's posts whose reactions matter now, gathered from the feature modules' `WATCHED_POSTS`
+        (the posts of open consent rounds, of meetings to come…): a transport reads them again after a catch-up, so
+        that reactions changed while it was not listening are applied. Each id once, in the modules' order."""
+        posts: dict[str, None] = {}
+        for module in feature_modules():
+            watched = getattr(module, "WATCHED_POSTS", None)
+            if watched is not None:
+                posts.update(dict.fromkeys(await watched(self.sessions)))
+        return list(posts)
 
     async def handle_reactions_read(self, post_id: str, shown: Mapping[str, Collection[str]]) -> None:
         """A post read whole for the first time since start, `shown`: emoji → user ids of the users reacting with

@@ -10,8 +10,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Mapping
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from chatbot.commandkit import CommandGroup, opt
 from chatbot.context import Context, ReactionContext, nobody_known
+from chatbot.db.engine import read_only
 from chatbot.db.models import ConsentRound, Member, PositionKind, RoundStatus
 from chatbot.errors import ArgumentError, DomainError, PermissionDenied, UsageError
 from chatbot.grammar.base import FreeText
@@ -316,8 +320,21 @@ async def on_reactions_read(services: Services, post_id: str, shown: Mapping[str
         log.info("round %s: positions whose reaction was removed while the bot was down: %s", round_.id, gone)
 
 
+async def watched_posts(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
+    """The posts of the open consent rounds: a reaction to one of them is a position."""
+    async with sessions() as session:
+        await read_only(session)
+        rows = await session.scalars(
+            select(ConsentRound.post_id)
+            .where(ConsentRound.status == RoundStatus.OPEN, ConsentRound.post_id.is_not(None))
+            .order_by(ConsentRound.id)
+        )
+        return [post_id for post_id in rows if post_id]
+
+
 REACTIONS = on_reaction
 REACTIONS_READ = on_reactions_read
+WATCHED_POSTS = watched_posts
 
 
 # --- scheduled tasks -------------------------------------------------------------------------------------------

@@ -3,22 +3,36 @@
 from __future__ import annotations
 
 import hmac
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chatbot.calendar_feed import build_calendar
+from chatbot.clock import Clock
+from chatbot.config import Settings
 from chatbot.db.models import Meeting
 from chatbot.directories import circle_directory
+from chatbot.messages import Catalogue
 from chatbot.services import Services
-
-if TYPE_CHECKING:
-    from chatbot.app import Bot
 
 ALL = "all"
 
 
-def ROUTES(bot: Bot) -> list[web.RouteDef]:
+class FeedSource(Protocol):
+    """What the feed needs of the bot (chatbot.app.Bot has it): no import of the bot, whose commands import this."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def t(self) -> Catalogue: ...
+
+
+def ROUTES(bot: FeedSource) -> list[web.RouteDef]:
     async def feed(request: web.Request) -> web.Response:
         expected = bot.settings.meetings.calendar_token
         given = request.match_info.get("token") or request.query.get("token") or ""

@@ -15,8 +15,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from chatbot.app import Bot
 from chatbot.db.engine import make_engine
 from chatbot.db.models import ConsentPosition, Member
+from tests.conftest import Chat
 from tests.fakerc.fixtures import fake_rc  # noqa: F401
 from tests.fakerc.server import FakeRocketChat
 from tests.rc_support import BotProcess, wait_for, write_config
@@ -179,3 +181,14 @@ async def test_reactions_removed_while_the_bot_was_down_take_back_their_position
 
 async def _has(database_url: str, *usernames: str) -> bool:
     return set(usernames) <= set(await positions(database_url))
+
+
+async def test_the_bot_gathers_the_watched_posts_of_its_feature_modules(chat: Chat, bot: Bot) -> None:
+    """The transport reads back what `Bot.watched_posts` lists, whatever the feature: the posts of open rounds
+    (consent's WATCHED_POSTS), each once; a withdrawn round's post no longer."""
+    assert await bot.watched_posts() == []
+    await chat("/consent Adopter la charte 48h", user="alice", room=ROOM)
+    await chat("/consent Changer de banque 48h", user="bob", room=ROOM)
+    assert await bot.watched_posts() == ["consent-1", "consent-2"]
+    await chat("/consent 1 retirer", user="alice", room=ROOM)
+    assert await bot.watched_posts() == ["consent-2"]

@@ -13,12 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import text
 
 from chatbot.app import Bot
 from chatbot.db.engine import read_only
-from chatbot.db.models import ConsentRound, RoundStatus
 from chatbot.leadership import Leadership
 from chatbot.transport.rocketchat.credentials import Secrets, connect
 from chatbot.transport.rocketchat.outbox import Outbox
@@ -89,18 +87,6 @@ def _percentiles(seconds: Iterable[float]) -> dict[str, float] | None:
         return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2)
 
     return {"p50": at(0.50), "p99": at(0.99), "max": round(ordered[-1] * 1000, 2), "count": len(ordered)}
-
-
-async def open_round_posts(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
-    """The posts of the open consent rounds: a reaction to one of them is a position."""
-    async with sessions() as session:
-        await read_only(session)
-        rows = await session.scalars(
-            select(ConsentRound.post_id)
-            .where(ConsentRound.status == RoundStatus.OPEN, ConsentRound.post_id.is_not(None))
-            .order_by(ConsentRound.id)
-        )
-        return [post_id for post_id in rows if post_id]
 
 
 def token_provider(rest: RestClient, secrets: Secrets) -> Any:
@@ -201,7 +187,7 @@ async def _term(
         token_provider(rest, secrets),
         on_reaction=bot.handle_reaction,
         on_reactions_read=bot.handle_reactions_read,
-        reactable_posts=lambda: open_round_posts(bot.sessions),
+        reactable_posts=bot.watched_posts,
         metrics=bot.metrics,
     )
     bot.outlet = transport.deliver

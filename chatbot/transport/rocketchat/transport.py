@@ -52,8 +52,9 @@ from chatbot.transport.rocketchat.rest import RestClient, RestError, TransientEr
 log = logging.getLogger(__name__)
 
 ReactionHandler = Callable[[ReactionChange], Awaitable[Any]]
-# The ids of the bot's posts whose reactions still matter (the posts of open consent rounds): after every catch-up
-# they are read again, so that reactions changed while the bot was not listening are applied.
+# The ids of the bot's posts whose reactions still matter (Bot.watched_posts: what the feature modules watch, e.g.
+# the posts of open consent rounds): after every catch-up they are read again, so that reactions changed while the
+# bot was not listening are applied.
 ReactablePosts = Callable[[], Awaitable[list[str]]]
 # One of those posts read whole for the first time since start: post id, emoji → user ids of the users showing it
 # (Bot.handle_reactions_read), so that what a reaction removed while the bot was not running gave goes.
