@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chatbot.commandkit import CommandGroup, opt
 from chatbot.context import Context
-from chatbot.errors import DomainError, PermissionDenied
+from chatbot.errors import PermissionDenied
 from chatbot.grammar.arguments import EnvelopeConverter
 from chatbot.grammar.base import FreeText
 from chatbot.grammar.consent_arguments import DecisionRefConverter
@@ -31,6 +31,8 @@ async def decisions(ctx: Context, number: int | None, circle: EnvelopeRef | None
         ctx.reply(render.decision(entry))
         return
     circle_slug = _circle_of(ctx, circle) if circle else None
+    if circle is not None and circle_slug is None:  # a word that is no circle (`formation`): a keyword
+        keyword = f"{circle.slug} {keyword}".strip()
     rooms = [Room(room_id, name, RoomKind.GROUP) for room_id, name in await service.private_rooms()]
     entries, total = await service.search(circle_slug, keyword, await ctx.private_rooms_seen(rooms))
     parts = []
@@ -49,11 +51,9 @@ async def decisions(ctx: Context, number: int | None, circle: EnvelopeRef | None
     ctx.reply("\n".join(lines))
 
 
-def _circle_of(ctx: Context, envelope: EnvelopeRef) -> str:
-    """Members name circles as they name their envelopes (`tech`, `Technique`, `#cercle-tech`)."""
+def _circle_of(ctx: Context, envelope: EnvelopeRef) -> str | None:
+    """Members name circles as they name their envelopes (`tech`, `Technique`, `#cercle-tech`). An envelope of no
+    circle (`formation`) is no circle: None, and the word is searched as a keyword."""
     if ctx.settings.circle(envelope.slug) is not None:
         return envelope.slug
-    owner = next((e.circle for e in ctx.settings.envelopes if e.slug == envelope.slug and e.circle), None)
-    if owner is None:
-        raise DomainError("not_a_circle", given=envelope.slug)
-    return owner
+    return next((e.circle for e in ctx.settings.envelopes if e.slug == envelope.slug and e.circle), None)

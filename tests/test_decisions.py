@@ -50,7 +50,19 @@ async def test_list_search_and_show(chat: Chat, bot: Bot) -> None:
     assert "Proposée par alice ; Cycles : n°1." in shown
     assert "• bruno : Coût à chiffrer" in shown and "Revue prévue le mercredi 26 mai 2027." in shown
     assert "Aucune décision D-9" in await chat("/decision d-9")
-    assert "« inter-cae » n'est pas un cercle" in await chat("/decisions inter-cae")
+    # A word that names an envelope of no circle is searched as a keyword, not refused.
+    assert "Aucune décision (« inter-cae »)" in await chat("/decisions inter-cae")
+
+
+async def test_keyword_that_names_an_envelope_and_the_room_of_a_decision(chat: Chat, bot: Bot) -> None:
+    await adopt(chat, "Budget de formation des nouveaux entrepreneurs")
+    await adopt(chat, "Nouveau serveur Nextcloud", room="cercle-tech")
+    found = await chat("/decisions formation")
+    assert "n'est pas un cercle" not in found
+    assert "(« formation ») : 1" in found and "Budget de formation" in found and "Nextcloud" not in found
+    assert "Aucune décision (« formation charte »)" in await chat("/decisions formation charte")
+    by_room = await chat("/decisions gouvernance")  # the room the decision was taken in
+    assert "(« gouvernance ») : 1" in by_room and "Budget de formation" in by_room and "Nextcloud" not in by_room
 
 
 async def test_export_formats(chat: Chat, bot: Bot) -> None:

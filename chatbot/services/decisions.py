@@ -49,20 +49,20 @@ class DecisionService:
     async def search(
         self, circle: str | None, keyword: str, private_rooms: Collection[str] = (), limit: int = 15
     ) -> tuple[list[DecisionEntry], int]:
-        """Newest first; the keyword matches the text with accents and case ignored. Decisions of private rooms
-        are left out, but for those of `private_rooms` (room ids)."""
+        """Newest first; the keyword matches the text or the name of the room the decision was taken in
+        (`gouvernance`), with accents and case ignored. Decisions of private rooms are left out, but for those of
+        `private_rooms` (room ids)."""
         query = (
-            select(Decision)
+            select(Decision, ConsentRound.room_name)
             .join(ConsentRound, ConsentRound.id == Decision.round_id)
             .where(or_(ConsentRound.room_kind != PRIVATE, ConsentRound.room_id.in_(list(private_rooms))))
             .order_by(Decision.id.desc())
         )
         if circle is not None:
             query = query.where(Decision.circle == circle)
-        decisions = list((await self.session.scalars(query)).all())
-        if keyword:
-            wanted = fold(keyword)
-            decisions = [d for d in decisions if wanted in fold(d.text)]
+        rows = (await self.session.execute(query)).all()
+        wanted = fold(keyword).strip()
+        decisions = [d for d, room in rows if not wanted or wanted in fold(d.text) or wanted in fold(room or "")]
         return [await self._entry(d) for d in decisions[:limit]], len(decisions)
 
     async def register(self, *, include_private: bool = False) -> list[DecisionEntry]:
