@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from chatbot.commandkit import Arg, CommandGroup, opt
 from chatbot.context import Context
 from chatbot.errors import ArgumentError, PermissionDenied, UsageError
 from chatbot.grammar.arguments import NumberConverter
-from chatbot.grammar.base import FreeText
+from chatbot.grammar.base import FreeText, ParseContext
 from chatbot.grammar.meeting_arguments import (
     AllCircles,
     CircleConverter,
@@ -22,9 +24,12 @@ from chatbot.grammar.meeting_arguments import (
 )
 from chatbot.grammar.meeting_dates import MeetingTime, MeetingWhenConverter, OccurrenceDateConverter
 from chatbot.grammar.recurrences import Recurrence
-from chatbot.text import chat_safe
+from chatbot.grammar.tokens import Token
+from chatbot.services.meetings import LIST_LIMIT
+from chatbot.text import chat_safe, fold
 from chatbot.transport.base import Outgoing, Room, RoomKind
 from chatbot.values import Duration
+from commands.common import PageConverter, command_text, pages
 from commands.reunion_feed import ROUTES
 from commands.reunion_tasks import TASKS
 from commands.reunion_text import AGENDA_LIMIT, MeetingTexts
@@ -32,6 +37,7 @@ from commands.reunion_text import AGENDA_LIMIT, MeetingTexts
 __all__ = ["ROUTES", "TASKS", "group"]
 
 MAX_MEETING_MINUTES = 12 * 60
+PAGE_WORDS = ("suite", "page")  # what PageConverter reads first
 
 group = CommandGroup("reunion", aliases=("reunions", "meeting", "rdv"))
 
@@ -133,9 +139,23 @@ async def _check_visible(ctx: Context, number: int) -> None:
             raise PermissionDenied("meeting_private", id=number)
 
 
-@group.command("liste", aliases=("lister", "list", "prochaines"), args=(opt("circle", ListScopeConverter()),))
-async def listing(ctx: Context, circle: CircleRef | AllCircles | None) -> None:
-    """In a circle's channel, `/reunion liste` shows that circle's meetings and says how to see them all."""
+class _ListScope(ListScopeConverter):
+    """The circle of `/reunion liste`, which `suite` (the next page) never is."""
+
+    def match(self, tokens: Sequence[Token], ctx: ParseContext) -> tuple[Any, int] | None:
+        if tokens and not tokens[0].quoted and fold(tokens[0].text) in PAGE_WORDS:
+            return None
+        return super().match(tokens, ctx)
+
+
+@group.command(
+    "liste",
+    aliases=("lister", "list", "prochaines"),
+    args=(opt("circle", _ListScope()), opt("page", PageConverter())),
+)
+async def listing(ctx: Context, circle: CircleRef | AllCircles | None, page: int | None) -> None:
+    """In a circle's channel, `/reunion liste` shows that circle's meetings and says how to see them all. At most
+    LIST_LIMIT meetings an answer; the last line says how many are left and the command that shows them."""
     from_room = circle is None and ctx.room_circle is not None
     if isinstance(circle, CircleRef):
         circle_slug: str | None = circle.slug
@@ -149,8 +169,27 @@ async def listing(ctx: Context, circle: CircleRef | AllCircles | None) -> None:
     if not upcoming:
         ctx.reply(ctx.t("reunion.list_empty_room" if from_room else "reunion.list_empty", scope=scope))
         return
-    lines = [ctx.t("reunion.list_header_room" if from_room else "reunion.list_header", scope=scope)]
-    lines += [texts.list_line(item.meeting, item.next_start) for item in upcoming]
+    page = page or 1
+    last = pages(len(upcoming), LIST_LIMIT)
+
+    def command(number: int) -> str:
+        scope_words = "tous" if isinstance(circle, AllCircles) else circle.slug if circle else ""
+        following = "" if number <= 1 else "suite" if number == 2 else f"suite {number}"
+        return command_text("/reunion liste", scope_words, following)
+
+    if page > last:
+        ctx.reply(ctx.t("reunion.list_beyond", scope=scope, pages=last, command=command(last)))
+        return
+    shown = upcoming[(page - 1) * LIST_LIMIT : page * LIST_LIMIT]
+    if page == 1:
+        lines = [ctx.t("reunion.list_header_room" if from_room else "reunion.list_header", scope=scope)]
+    else:
+        lines = [ctx.t("reunion.list_header_page", scope=scope, page=page, pages=last)]
+    lines += [texts.list_line(item.meeting, item.next_start) for item in shown]
+    more = len(upcoming) - (page - 1) * LIST_LIMIT - len(shown)
+    if more > 0:
+        key = "reunion.list_more_one" if more == 1 else "reunion.list_more"
+        lines.append(ctx.t(key, more=more, command=command(page + 1)))
     ctx.reply("\n".join(lines))
 
 

@@ -56,6 +56,7 @@ COMMANDS = [
     "/budget bilan",
     "/budget reconduire",
     "/budget questions",
+    "/reunion liste",
 ]
 
 
@@ -251,6 +252,10 @@ PLAUSIBLE: dict[str, st.SearchStrategy[str]] = {
     "/budget bilan": st.one_of(st.just(""), year),
     "/budget reconduire": then(year, st.sampled_from(["", "+3%", "-5 %", "+150%", "-100%", "3"])),
     "/budget questions": some_of(envelope, st.sampled_from(["suite", "suite 2"])),
+    "/reunion liste": then(
+        st.sampled_from(["", "tech", "tous", "Technique", "#cercle-tech", "suite"]),
+        st.sampled_from(["", "suite", "suite 2", "suite 0", "page 3", "suite 2027"]),
+    ),
 }
 
 

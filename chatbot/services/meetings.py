@@ -30,7 +30,7 @@ START = "meeting_start"
 ANNOUNCE = "meeting_announce"
 MEETING_TASKS = (REMINDER, START)
 MAX_CATCH_UP = 12  # occurrences announced at once at most, when several announcement instants are already past
-LIST_LIMIT = 20
+LIST_LIMIT = 20  # meetings in one answer of `/reunion liste`; the rest is a page away (`suite`)
 _ROOM_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 
 
@@ -374,8 +374,9 @@ class MeetingService:
         return [(room_id, name) for room_id, name in (await self.session.execute(query)).all() if room_id]
 
     async def upcoming(self, circle_slug: str | None, private_rooms: Collection[str] = ()) -> list[Upcoming]:
-        """Meetings not over yet, and the next unannounced occurrence of each active series, soonest first. Those
-        said only in a private room are left out, but for those of `private_rooms` (room ids)."""
+        """Meetings not over yet, and the next unannounced occurrence of each active series, soonest first, all of
+        them (the command shows them by pages). Those said only in a private room are left out, but for those of
+        `private_rooms` (room ids)."""
         now = self.clock.now()
         query = select(Meeting).where(
             Meeting.status == MeetingStatus.SCHEDULED,
@@ -400,7 +401,7 @@ class MeetingService:
             if occurrence is not None:
                 found.append(Upcoming(row, occurrence.astimezone(UTC)))
         found.sort(key=lambda u: (u.next_start, u.meeting.id))
-        return found[:LIST_LIMIT]
+        return found
 
     async def for_feed(self, circle_slug: str | None) -> list[Meeting]:
         """Every meeting of the calendar feed: one-off meetings and series (with their occurrences' exceptions).
