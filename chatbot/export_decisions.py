@@ -8,12 +8,13 @@ import csv
 import html
 import io
 import re
+from collections.abc import Callable
 from datetime import date, tzinfo
 
 from chatbot.config import Settings
 from chatbot.formatting import Formatter
 from chatbot.messages import Catalogue
-from chatbot.services.decisions import DecisionEntry
+from chatbot.services.decisions import DecisionEntry, IntegratedObjection
 from chatbot.text import spreadsheet_cell, without_bidi_controls
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-!|~])")
@@ -52,6 +53,10 @@ def decisions_csv(entries: list[DecisionEntry], settings: Settings, t: Catalogue
                 spreadsheet_cell(concerns),
                 " ".join(f"n°{n}" for n in entry.rounds),
                 fmt.date_short(d.review_on) if d.review_on else "",
+                spreadsheet_cell(", ".join(a.username for a in entry.consents)),
+                spreadsheet_cell(", ".join(a.username for a in entry.stand_asides)),
+                spreadsheet_cell(" | ".join(_integrated(o, t) for o in entry.objections)),
+                "" if entry.not_answered is None else str(entry.not_answered),
                 spreadsheet_cell(_visibility(entry, t)),
             ]
         )
@@ -82,13 +87,34 @@ def decisions_markdown(
         ]
         if entry.private:
             lines.append(t("decisions.export.private_line", room=_md(entry.room_name or "?")))
+        for key, answers in (("consented", entry.consents), ("stood_aside", entry.stand_asides)):
+            if answers:
+                names = ", ".join(_md(a.username) for a in answers)
+                lines.append(t(f"decisions.export.{key}", count=len(answers), members=names))
         if entry.concerns:
             lines.append(t("decisions.export.concerns"))
             lines += [f"- {_md(c.username)}" + (f" : {_md(c.reason)}" if c.reason else "") for c in entry.concerns]
+        if entry.objections:
+            lines.append(t("decisions.export.integrated"))
+            lines += [f"- {_integrated(o, t, _md)}" for o in entry.objections]
+        if entry.not_answered is not None:
+            lines.append(t("decisions.export.not_answered", count=entry.not_answered))
         if d.review_on:
             lines.append(t("decisions.export.review", date=fmt.date_long(d.review_on)))
         lines.append("")
     return "\n".join(lines).encode("utf-8")
+
+
+def _integrated(objection: IntegratedObjection, t: Catalogue, escape: Callable[[str], str] = str) -> str:
+    """`n°1 — bruno : trop cher → cycle n°2 : « … »`: an earlier round's objection and the amendment that followed."""
+    return t(
+        "decisions.export.integrated_line",
+        round=objection.round,
+        member=escape(objection.username),
+        reason=escape(objection.reason),
+        amended_in=objection.amended_in,
+        amendment=escape(objection.amendment),
+    )
 
 
 def _md(text: str) -> str:

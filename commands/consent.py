@@ -24,7 +24,14 @@ from chatbot.grammar.deadlines import Proposal, parse_proposal, resolve_deadline
 from chatbot.grammar.tokens import tokenize
 from chatbot.scheduler import Firing
 from chatbot.services import Services
-from chatbot.services.consent import TASK_DEADLINE, TASK_REMINDER, TASK_REVIEW, ConsentService, PositionChange
+from chatbot.services.consent import (
+    TASK_DEADLINE,
+    TASK_REMINDER,
+    TASK_REVIEW,
+    Closure,
+    ConsentService,
+    PositionChange,
+)
 from chatbot.text import chat_safe, fold, without_control_characters
 from chatbot.transport.base import MembersOf, Outgoing, ReactionChange, Room, RoomKind
 from commands.consent_text import ConsentText, mention
@@ -246,9 +253,21 @@ def _in_round_room(ctx: Context, round_: ConsentRound, text: str, *, id: str | N
         ctx.reply(ctx.t("consent.posted_in_room", room=round_.room_name or "?"))
 
 
+async def _record_not_answered(
+    members_of: MembersOf, service: ConsentService, text: ConsentText, closure: Closure
+) -> None:
+    """An adopted round's decision counts the members of its room who did not answer, when the room is known."""
+    if closure.decision is None:
+        return
+    waiting, from_transport = await _waiting(members_of, service, text, closure.round)
+    if from_transport:
+        closure.decision.not_answered = len(waiting)
+
+
 async def _close(ctx: Context, number: int) -> None:
     service = ctx.services.consent
     closure = await service.close(number, ctx.member, is_admin=ctx.is_admin)
+    await _record_not_answered(ctx.members_of, service, _text(ctx), closure)
     _in_round_room(ctx, closure.round, _text(ctx).outcome(closure, await service.author_name(closure.round)))
 
 
@@ -350,6 +369,7 @@ async def close_at_deadline(firing: Firing) -> list[Outgoing]:
     if closure is None:
         firing.skip("round already closed")
         return []
+    await _record_not_answered(firing.members_of or nobody_known, service, _text(firing), closure)
     return [_post(closure.round, _text(firing).outcome(closure, await service.author_name(closure.round)))]
 
 

@@ -231,7 +231,33 @@ class ConsentText:
                 chain=self.t("consent.chain", rounds=" → ".join(f"n°{n}" for n in entry.rounds)),
             )
         ]
-        lines += self.answers("consent.concerns_header", entry.concerns)
+        lines += self.participants(entry)
         if d.review_on:
             lines.append(self.t("decisions.show_review", date=self.day(d.review_on)))
         return "\n".join(lines)
+
+    def participants(self, entry: DecisionEntry) -> list[str]:
+        """Who took part: who consented, who stood aside, the concerns with their text, the objections of the
+        earlier rounds with how each was integrated, and how many members of the room did not answer."""
+        lines: list[str] = []
+        for key, answers in (("decisions.consented", entry.consents), ("decisions.stood_aside", entry.stand_asides)):
+            if answers:
+                names = ", ".join(chat_safe(a.username, 40) for a in answers)
+                lines.append(self.t(key, count=len(answers), members=names))
+        lines += self.answers("consent.concerns_header", entry.concerns)
+        if entry.objections:
+            lines.append(self.t("decisions.integrated_header"))
+            lines += [
+                self.t(
+                    "decisions.integrated_line",
+                    round=o.round,
+                    member=chat_safe(o.username, 40),
+                    reason=chat_safe(o.reason, REASON_PREVIEW),
+                    amended_in=o.amended_in,
+                    amendment=chat_safe(o.amendment, REASON_PREVIEW),
+                )
+                for o in entry.objections
+            ]
+        if entry.not_answered is not None:
+            lines.append(self.t("decisions.not_answered", count=entry.not_answered))
+        return lines

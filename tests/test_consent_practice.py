@@ -4,13 +4,17 @@ clarifying questions before positions."""
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
 from datetime import timedelta
 
 import pytest
 
 from chatbot.app import Bot
 from chatbot.clock import FixedClock
+from chatbot.export_decisions import decisions_csv, decisions_markdown
+from chatbot.services import Services
 from chatbot.transport.base import Author, Outgoing, Room
 from tests.conftest import Chat, message
 from tests.conftest import plain as visible_plain
@@ -132,3 +136,72 @@ async def test_waiting_list_takes_no_words(chat: Chat) -> None:
 async def test_waiting_words(chat: Chat, word: str) -> None:
     await chat.send("/consent Adopter la charte 48h", user="alice", room=GOV)
     assert "message direct" in await chat(f"/consent 1 {word}", user="bruno", room=GOV)
+
+
+# --- 6. who took part is part of the decision ------------------------------------------------------------------
+
+ROOM = ["alice", "bruno", "chloe", "dede", "emile", "fanny"]
+
+
+async def adopt_after_an_amendment(chat: Chat, bot: Bot) -> None:
+    members(bot, ROOM)
+    await chat.send("/consent Adopter la charte 48h", user="alice", room=GOV)
+    await chat("/consent 1 objection =trop cher pour les petits", user="bruno", room=GOV)
+    await chat("/consent 1 ok", user="chloe", room=GOV)
+    await chat.send("/consent 1 amender Adopter la charte, sauf l'article 3", user="alice", room=GOV)
+    await chat("/consent 2 ok", user="bruno", room=GOV)
+    await chat("/consent 2 ok", user="chloe", room=GOV)
+    await chat("/consent 2 abstention", user="dede", room=GOV)
+    await chat("/consent 2 reserve coût à suivre", user="emile", room=GOV)
+    assert "Cycle n°2 adopté" in await chat("/consent 2 clore", user="alice", room=GOV)
+
+
+async def test_the_decision_lists_who_took_part_and_the_objection_an_amendment_integrated(chat: Chat, bot: Bot) -> None:
+    await adopt_after_an_amendment(chat, bot)
+    shown = plain(await chat("/decision D-1", user="fanny", room=GOV))
+    assert "Ont consenti (2) : bruno, chloe" in shown
+    assert "Se sont abstenus (1) : dede" in shown
+    assert "Réserves :\n• emile : coût à suivre" in shown
+    assert "Objections des cycles précédents, intégrées par amendement :" in shown
+    assert "• n°1 — bruno : =trop cher pour les petits → cycle n°2 : « Adopter la charte, sauf l'article 3 »" in shown
+    assert "Sans réponse : 2 membre(s) du salon." in shown  # alice (the author) and fanny
+
+    async with bot.sessions() as session:
+        entries = await Services.bind(session, bot.settings, bot.clock).decisions.register()
+    rows = list(
+        csv.reader(io.StringIO(decisions_csv(entries, bot.settings, bot.t, bot.fmt).decode("utf-8-sig")), delimiter=";")
+    )
+    assert rows[1][8:] == [
+        "bruno, chloe",
+        "dede",
+        "n°1 — bruno : =trop cher pour les petits → cycle n°2 : « Adopter la charte, sauf l'article 3 »",
+        "2",
+        "publique",
+    ]
+    markdown = decisions_markdown(entries, bot.settings, bot.t, bot.fmt, bot.clock.now().date()).decode()
+    assert "Ont consenti (2) : bruno, chloe." in markdown and "Se sont abstenus (1) : dede." in markdown
+    assert "- n°1 — bruno : =trop cher pour les petits → cycle n°2 : « Adopter la charte, sauf l'article 3 »" in (
+        markdown
+    )
+    assert "Sans réponse : 2 membre(s) du salon." in markdown
+
+
+async def test_without_the_room_members_nobody_is_counted_as_not_answering(chat: Chat, bot: Bot) -> None:
+    await chat.send("/consent Adopter la charte 48h", user="alice", room=GOV)
+    await chat("/consent 1 ok", user="bruno", room=GOV)
+    await chat("/consent 1 clore", user="alice", room=GOV)
+    shown = plain(await chat("/decision D-1", user="fanny", room=GOV))
+    assert "Ont consenti (1) : bruno" in shown and "Sans réponse" not in shown
+
+
+async def test_a_decision_adopted_at_its_deadline_counts_who_did_not_answer(bot: Bot, clock: FixedClock) -> None:
+    members(bot, ROOM)
+    scheduled(bot)
+    bot.scheduler.members_of = bot.members_of
+    chat = Chat(bot)
+    await chat.send("/consent Adopter la charte 48h", user="alice", room=GOV)
+    await chat("/consent 1 ok", user="bruno", room=GOV)
+    for _ in range(2):
+        clock.advance(timedelta(hours=25))
+        await bot.scheduler.run_due()
+    assert "Sans réponse : 5 membre(s) du salon." in plain(await chat("/decision D-1", user="bruno", room=GOV))

@@ -81,10 +81,14 @@ async def test_export_formats(chat: Chat, bot: Bot) -> None:
         "réserves",
         "cycles",
         "revue",
+        "consentements",
+        "abstentions",
+        "objections intégrées",
+        "sans réponse",
         "visibilité",
     ]
     assert rows[1] == ["D-1", "26/11/2026", "gouvernance", "'=SOMME(A1) *gras* [lien](http://x)", "alice",
-                       "bruno : Trop vague", "n°1", "", "publique"]  # fmt: skip
+                       "bruno : Trop vague", "n°1", "", "", "", "", "", "publique"]  # fmt: skip
     markdown = decisions_markdown(entries, bot.settings, bot.t, bot.fmt, bot.clock.now().date()).decode()
     assert markdown.startswith("# Registre des décisions\n")
     assert r"## D-1 — =SOMME\(A1\) \*gras\* \[lien\]\(http://x\)" in markdown

@@ -288,6 +288,25 @@ class ConsentRound(Base):
     post_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     review_months: Mapped[int | None] = mapped_column(Integer)
     review_on: Mapped[date | None] = mapped_column(Date)
+    # End of the clarification phase (`phase clarification 24h`): questions only, positions refused until then.
+    positions_from: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ConsentQuestion(Base):
+    """A clarifying question on a round (`/consent 12 question …`), numbered per round, and its answer."""
+
+    __tablename__ = "consent_question"
+    __table_args__ = (UniqueConstraint("round_id", "number", name="uq_consent_question_round_id_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("consent_round.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    author_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
+    text: Mapped[str] = mapped_column(Text)
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ConsentPosition(Base):
@@ -319,6 +338,8 @@ class Decision(Base):
     author_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
     adopted_at: Mapped[datetime] = mapped_column(UTCDateTime())
     review_on: Mapped[date | None] = mapped_column(Date)
+    # Members of the round's room who had not answered when it closed; None when the room's members were not known.
+    not_answered: Mapped[int | None] = mapped_column(Integer)
 
 
 # --- Meetings (`/reunion`) -------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from itertools import pairwise
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +16,18 @@ from chatbot.text import fold
 
 
 @dataclass(frozen=True)
+class IntegratedObjection:
+    """An objection raised in an earlier round of the decision's chain, and the amendment that integrated it (the
+    text of the round that followed)."""
+
+    round: int
+    username: str
+    reason: str
+    amended_in: int
+    amendment: str
+
+
+@dataclass(frozen=True)
 class DecisionEntry:
     decision: Decision
     author: str
@@ -23,6 +36,14 @@ class DecisionEntry:
     room_name: str | None
     room_id: str
     private: bool  # adopted in a private room: shown only there, or to its members in a direct message
+    consents: list[Answer] = field(default_factory=list)
+    stand_asides: list[Answer] = field(default_factory=list)
+    objections: list[IntegratedObjection] = field(default_factory=list)  # from the earlier rounds, oldest first
+
+    @property
+    def not_answered(self) -> int | None:
+        """Members of the room who had not answered when it was adopted (None: the room's members were unknown)."""
+        return self.decision.not_answered
 
 
 class DecisionService:
@@ -80,16 +101,46 @@ class DecisionService:
         rows = await self.session.execute(
             select(ConsentPosition, Member)
             .join(Member, Member.id == ConsentPosition.member_id)
-            .where(ConsentPosition.round_id == round_.id, ConsentPosition.kind == PositionKind.CONCERN)
+            .where(ConsentPosition.round_id == round_.id)
             .order_by(ConsentPosition.id)
         )
-        concerns = [Answer(m.id, m.user_id, m.username, PositionKind.CONCERN, p.reason) for p, m in rows.all()]
+        answers = [Answer(m.id, m.user_id, m.username, PositionKind(p.kind), p.reason) for p, m in rows.all()]
+
+        def of(kind: PositionKind) -> list[Answer]:
+            return sorted((a for a in answers if a.kind is kind), key=lambda a: fold(a.username))
+
+        chain = await self.consent.chain(round_)
         return DecisionEntry(
             decision,
             author.username if author else "?",
-            await self.consent.chain(round_),
-            concerns,
+            chain,
+            [a for a in answers if a.kind is PositionKind.CONCERN],
             round_.room_name,
             round_.room_id,
             round_.room_kind == PRIVATE,
+            consents=of(PositionKind.CONSENT),
+            stand_asides=of(PositionKind.STAND_ASIDE),
+            objections=await self._integrated(chain),
         )
+
+    async def _integrated(self, chain: list[int]) -> list[IntegratedObjection]:
+        """The objections (with their reason) of each earlier round of the chain, with the amendment that
+        followed: they are kept with the decision, not lost when the round was amended."""
+        found: list[IntegratedObjection] = []
+        for earlier, following in pairwise(chain):
+            amendment = await self.session.get(ConsentRound, following)
+            rows = await self.session.execute(
+                select(ConsentPosition, Member)
+                .join(Member, Member.id == ConsentPosition.member_id)
+                .where(
+                    ConsentPosition.round_id == earlier,
+                    ConsentPosition.kind == PositionKind.OBJECTION,
+                    ConsentPosition.reason != "",
+                )
+                .order_by(ConsentPosition.id)
+            )
+            found += [
+                IntegratedObjection(earlier, m.username, p.reason, following, amendment.text if amendment else "")
+                for p, m in rows.all()
+            ]
+        return found
