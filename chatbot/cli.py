@@ -22,7 +22,7 @@ from alembic.util.exc import CommandError as AlembicError
 from sqlalchemy import func, inspect, select, table
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from chatbot.app import Bot, SchemaOutOfDate
 from chatbot.config import ConfigError, Settings, load_settings
@@ -118,6 +118,15 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also the decisions adopted in private rooms (marked as private); left out by default",
     )
+    publish = sub.add_parser("publish", help="publish a register on the cooperative's wiki")
+    publish_sub = publish.add_subparsers(dest="publish_command", required=True)
+    wiki = publish_sub.add_parser(
+        "decisions",
+        help="the decision register, public decisions only, on a MediaWiki page (MEDIAWIKI_USER, MEDIAWIKI_PASSWORD)",
+    )
+    common(wiki)
+    wiki.add_argument("--wiki", metavar="URL", help="the wiki's api.php (default: url in [wiki])")
+    wiki.add_argument("--page", help="the page's title (default: page in [wiki], else « Registre des décisions »)")
     _import_parsers(sub, common)
     return parser
 
@@ -241,6 +250,8 @@ def _command(args: argparse.Namespace, redact: Redactor) -> int:
         return asyncio.run(_check(settings))
     if args.command == "import":
         return asyncio.run(_import(settings, args))
+    if args.command == "publish":
+        return asyncio.run(_publish_decisions(settings, args.wiki, args.page, redact))
     if args.command == "export":
         return asyncio.run(_export_decisions(settings, args.format, args.output, args.include_private))
     if args.db_command == "upgrade":
@@ -307,7 +318,13 @@ def _first_line(text: str) -> str:
 
 # --- secrets ---------------------------------------------------------------------------------------------------
 
-SECRET_VARIABLES = ("DATABASE_PASSWORD", "ROCKETCHAT_PASSWORD", "ROCKETCHAT_AUTH_TOKEN", "CALENDAR_TOKEN")
+SECRET_VARIABLES = (
+    "DATABASE_PASSWORD",
+    "ROCKETCHAT_PASSWORD",
+    "ROCKETCHAT_AUTH_TOKEN",
+    "CALENDAR_TOKEN",
+    "MEDIAWIKI_PASSWORD",
+)
 # `scheme://user:password@` in some text: the password runs to the last @ of the word.
 _USERINFO = re.compile(r"(?P<head>(?:[A-Za-z][\w+.-]*)?://[^\s:/]*):(?P<password>\S*)@")
 _PASSWORD_PARAMETER = re.compile(r"(?i)\b(?P<head>password|passwd|pwd)=(?P<password>[^&\s]+)")
@@ -445,6 +462,57 @@ async def _export_decisions(settings: Settings, form: str, output: Path | None, 
         return 0
     finally:
         await bot.close()
+
+
+async def _publish_decisions(settings: Settings, url: str | None, page: str | None, redact: Redactor) -> int:
+    """Publish the public register on the wiki: one French line for what was done, or why not (exit 2: what to
+    give is missing; 3: the database; 1: the wiki refused or could not be reached)."""
+    from chatbot import wiki
+
+    t = load_catalogue(settings.language)
+    url = url or settings.wiki.url
+    page = (page or settings.wiki.page).strip()
+    if not url:
+        print(t("wiki.cli.no_url"), file=sys.stderr)
+        return EXIT_CONFIG
+    credentials = wiki.Credentials.from_environment()
+    if credentials is None:
+        print(t("wiki.cli.no_credentials"), file=sys.stderr)
+        return EXIT_CONFIG
+    redact.secrets.add(credentials.password)
+    try:
+        wiki.api_location(url)
+    except wiki.WikiProblem as problem:
+        print(_one_line(redact(problem.line(t))), file=sys.stderr)
+        return EXIT_CONFIG
+    bot = Bot.create(settings)
+    try:
+        if not await _started(bot):
+            return EXIT_DATABASE
+        try:
+            async with bot.sessions() as session, session.begin():
+                outcome = await wiki.publish(
+                    session, settings, bot.clock, bot.t, bot.fmt, url, page, credentials, skip_if_published=False
+                )
+                private = len(await _private_decisions(session, settings, bot))
+        except wiki.WikiProblem as problem:
+            print(_one_line(redact(problem.line(t))), file=sys.stderr)
+            return EXIT_INTERNAL
+        key = "wiki.cli.published" if outcome.edited else "wiki.cli.unchanged"
+        print(_one_line(redact(t(key, url=url, page=page, count=outcome.count))), file=sys.stderr)
+        if private:
+            print(t("wiki.cli.private_never", count=private), file=sys.stderr)
+        return 0
+    finally:
+        await bot.close()
+
+
+async def _private_decisions(session: AsyncSession, settings: Settings, bot: Bot) -> list[object]:
+    """The decisions of private rooms (never published), to say how many were left out."""
+    from chatbot.services import Services
+
+    register = await Services.bind(session, settings, bot.clock).decisions.register(include_private=True)
+    return [entry for entry in register if entry.private]
 
 
 async def _import(settings: Settings, args: argparse.Namespace) -> int:

@@ -50,6 +50,7 @@ SCHEMA: Schema = {
         "url username thread_replies extra_rooms catchup_max_hours catchup_overlap_seconds".split()
     ),
     "web": dict.fromkeys(["host", "port"]),
+    "wiki": dict.fromkeys(["url", "page", "publish_on_adoption"]),
 }
 
 
@@ -151,6 +152,15 @@ class WebSettings:
 
 
 @dataclass(frozen=True)
+class WikiSettings:
+    """The cooperative's MediaWiki, where the decision register is published (chatbot.wiki)."""
+
+    url: str | None = None  # its api.php, e.g. https://wiki.opteos.fr/w/api.php
+    page: str = "Registre des décisions"
+    publish_on_adoption: bool = False  # publish the register after each adopted decision (a scheduled task)
+
+
+@dataclass(frozen=True)
 class Settings:
     timezone: ZoneInfo
     language: str = "fr"
@@ -170,6 +180,7 @@ class Settings:
     meetings: MeetingSettings = field(default_factory=MeetingSettings)
     rocketchat: RocketChatSettings = field(default_factory=RocketChatSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    wiki: WikiSettings = field(default_factory=WikiSettings)
 
     def circle(self, circle_slug: str) -> CircleSettings | None:
         return next((c for c in self.circles if c.slug == circle_slug), None)
@@ -290,6 +301,7 @@ def parse_settings(raw: dict[str, Any], source: Path | None = None, database_url
     web = WebSettings(
         host=reader.string(web_table, "web.host", default="127.0.0.1"), port=8080 if web_port is None else web_port
     )
+    wiki = _parse_wiki(reader, reader.table("wiki"))
     return Settings(
         timezone=timezone,
         language=language,
@@ -307,7 +319,23 @@ def parse_settings(raw: dict[str, Any], source: Path | None = None, database_url
         meetings=meetings,
         rocketchat=rocketchat,
         web=web,
+        wiki=wiki,
     )
+
+
+def _parse_wiki(reader: TomlReader, table: dict[str, Any]) -> WikiSettings:
+    url = reader.optional_string(table, "wiki.url")
+    if url is not None and (not url.startswith(("https://", "http://")) or "@" in url.split("/")[2]):
+        raise ConfigError(
+            "wiki.url doit être l'adresse de l'api.php du wiki, sans identifiants (ex. \"https://wiki.opteos.fr/w/api.php\")."
+        )
+    page = reader.string(table, "wiki.page", default=WikiSettings.page).strip()
+    if not page or any(c in page for c in "#<>[]{}|"):
+        raise ConfigError('wiki.page doit être un titre de page du wiki (ex. "Registre des décisions").')
+    publish = _boolean(table, "publish_on_adoption", "wiki.publish_on_adoption")
+    if publish and url is None:
+        raise ConfigError("wiki.publish_on_adoption = true demande wiki.url (l'adresse de l'api.php du wiki).")
+    return WikiSettings(url=url, page=page, publish_on_adoption=publish)
 
 
 def _language(name: str) -> str:

@@ -4,16 +4,35 @@ publication after each adoption (a scheduled task: retried, never lost, never pu
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import re
+import socket
+import tomllib
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import update
+import pytest
+from sqlalchemy import delete, select, update
 
 from chatbot.app import Bot
-from chatbot.db.models import ConsentRound
+from chatbot.clock import FixedClock
+from chatbot.config import ConfigError, Settings, WikiSettings, parse_settings
+from chatbot.db.models import ConsentRound, ScheduledTask, WikiPublication
 from chatbot.export_decisions import decisions_wikitext
 from chatbot.services import Services
-from tests.conftest import Chat
+from chatbot.wiki import (
+    TASKS,
+    WIKI_PUBLISH,
+    Credentials,
+    WikiProblem,
+    publish,
+    publish_text,
+    schedule_publication,
+)
+from tests.conftest import Chat, started_bot
+from tests.fakewiki import FakeWiki
 from tests.test_console import chatbot, console, lines
 from tests.test_decisions import adopt
 
@@ -110,3 +129,252 @@ def test_cli_export_wikitext(tmp_path: Path) -> None:
     written = chatbot(tmp_path, "export", "decisions", "--format", "wikitext", "--output", "registre.wiki")
     assert written.returncode == 0 and "registre.wiki (1 décisions)" in written.stderr
     assert (tmp_path / "registre.wiki").read_text("utf-8") == out.stdout
+
+
+# --- publishing: mwclient against the fake MediaWiki ---------------------------------------------------------------
+
+BOT_USER = "Registre@bot"
+BOT_PASSWORD = "tr0ub4dor-&-3-wiki"
+PAGE = "Registre des décisions"
+
+
+@pytest.fixture
+def fake_wiki() -> Iterator[FakeWiki]:
+    with FakeWiki(users={BOT_USER: BOT_PASSWORD}) as wiki:
+        yield wiki
+
+
+def wiki_env(**changes: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIAWIKI_")}
+    env |= {"MEDIAWIKI_USER": BOT_USER, "MEDIAWIKI_PASSWORD": BOT_PASSWORD} | changes
+    return env
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def adopted_in_console(tmp_path: Path, *texts: str) -> None:
+    script: list[str] = []
+    for number, text in enumerate(texts, start=1):
+        script += [f"/consent {text}", ":as bruno", f"/consent {number} ok", ":as camille", f"/consent {number} clore"]
+    console(tmp_path, lines(*script), "--room", "gouvernance")
+
+
+def test_publish_text_logs_in_with_a_bot_password_and_edits(fake_wiki: FakeWiki) -> None:
+    credentials = Credentials(BOT_USER, BOT_PASSWORD)
+    assert publish_text(fake_wiki.url, PAGE, "== D-1 ==\n", credentials, "résumé") is True
+    assert fake_wiki.text(PAGE) == "== D-1 =="
+    (revision,) = fake_wiki.revisions(PAGE)
+    assert revision.user == "Registre" and revision.summary == "résumé"
+    calls = [(c.get("action"), c.get("meta") or c.get("type", "")) for c in fake_wiki.requests]
+    assert ("query", "tokens") in calls and ("login", "") in calls and ("edit", "") in calls
+    login = next(c for c in fake_wiki.requests if c.get("action") == "login")
+    assert login["lgname"] == BOT_USER and login["lgtoken"].endswith("+\\")
+    edit = next(c for c in fake_wiki.requests if c.get("action") == "edit")
+    assert edit["assert"] == "user" and edit["token"] != "+\\"  # the session's CSRF token, not the anonymous one
+    # The same text again: read, found identical, not edited.
+    assert publish_text(fake_wiki.url, PAGE, "== D-1 ==\n", credentials, "résumé") is False
+    assert len(fake_wiki.revisions(PAGE)) == 1
+
+
+def test_an_edit_conflict_is_retried_once_then_reported(fake_wiki: FakeWiki) -> None:
+    credentials = Credentials(BOT_USER, BOT_PASSWORD)
+    fake_wiki.save(PAGE, "ancienne version")
+    fake_wiki.interleaved = ["modifiée pendant la publication"]
+    assert publish_text(fake_wiki.url, PAGE, "registre", credentials, "s") is True
+    assert fake_wiki.text(PAGE) == "registre" and fake_wiki.edit_attempts == 2
+
+    fake_wiki.interleaved = ["une", "deux"]
+    with pytest.raises(WikiProblem) as raised:
+        publish_text(fake_wiki.url, PAGE, "registre 2", credentials, "s")
+    assert raised.value.key == "conflict" and fake_wiki.text(PAGE) == "deux"
+
+
+def test_cli_publishes_the_public_register(tmp_path: Path, fake_wiki: FakeWiki) -> None:
+    adopted_in_console(tmp_path, "Charte {{de}} la visio", "Nouveau serveur")
+    exported = chatbot(tmp_path, "export", "decisions", "--format", "wikitext")
+    result = chatbot(tmp_path, "publish", "decisions", "--wiki", fake_wiki.url, "--page", PAGE, env=wiki_env())
+    assert result.returncode == 0, result.stderr
+    assert (
+        result.stderr
+        == f"Registre des décisions publié sur {fake_wiki.url}, page « {PAGE} » (2 décisions publiques).\n"
+    )
+    assert fake_wiki.text(PAGE) == exported.stdout.rstrip()
+    assert "<nowiki>Charte {{de}} la visio</nowiki>" in (fake_wiki.text(PAGE) or "")
+
+    again = chatbot(tmp_path, "publish", "decisions", "--wiki", fake_wiki.url, "--page", PAGE, env=wiki_env())
+    assert again.returncode == 0 and "contient déjà ce registre" in again.stderr
+    assert len(fake_wiki.revisions(PAGE)) == 1
+
+
+def test_cli_failures_are_one_french_line_without_the_password(tmp_path: Path, fake_wiki: FakeWiki) -> None:
+    adopted_in_console(tmp_path, "Charte de la visio")
+    publish = ("publish", "decisions", "--page", PAGE)
+
+    refused = chatbot(tmp_path, *publish, "--wiki", fake_wiki.url, env=wiki_env(MEDIAWIKI_PASSWORD="mauvais-mdp"))
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("Connexion au wiki refusée pour Registre@bot : Failed : Incorrect username")
+    assert refused.stderr.count("\n") == 1 and "mauvais-mdp" not in refused.stderr
+
+    down = f"http://127.0.0.1:{closed_port()}/w/api.php"
+    unreachable = chatbot(tmp_path, *publish, "--wiki", down, "-v", env=wiki_env())
+    assert unreachable.returncode == 1
+    assert unreachable.stderr.splitlines()[-1] == f"Wiki injoignable ({down}) : connexion refusée."
+    assert BOT_PASSWORD not in unreachable.stderr
+
+    fake_wiki.save(PAGE, "ancienne")
+    fake_wiki.interleaved = ["une", "deux"]
+    conflict = chatbot(tmp_path, *publish, "--wiki", fake_wiki.url, env=wiki_env())
+    assert (
+        conflict.returncode == 1 and "Conflit de modification sur la page « Registre des décisions »" in conflict.stderr
+    )
+
+    missing = chatbot(tmp_path, *publish, "--wiki", fake_wiki.url, env=wiki_env(MEDIAWIKI_PASSWORD=""))
+    assert missing.returncode == 2 and missing.stderr.startswith("Identifiants du wiki manquants")
+    no_url = chatbot(tmp_path, *publish, env=wiki_env())
+    assert no_url.returncode == 2 and no_url.stderr.startswith("Adresse du wiki manquante")
+    bad = chatbot(tmp_path, *publish, "--wiki", "ftp://wiki", env=wiki_env())
+    assert bad.returncode == 2 and bad.stderr.startswith("Adresse du wiki invalide")
+    not_wiki = chatbot(tmp_path, *publish, "--wiki", fake_wiki.url.replace("api.php", "index.php"), env=wiki_env())
+    assert not_wiki.returncode == 1, not_wiki.stderr
+    assert fake_wiki.text(PAGE) == "deux"  # nothing published by any of them
+
+
+async def test_private_decisions_are_never_published(chat: Chat, bot: Bot, fake_wiki: FakeWiki) -> None:
+    await adopt(chat, "Budget confidentiel", room="cercle-tech")
+    await adopt(chat, "Charte publique")
+    await make_private(bot, 1)
+    async with bot.sessions() as session, session.begin():
+        outcome = await publish(
+            session,
+            bot.settings,
+            bot.clock,
+            bot.t,
+            bot.fmt,
+            fake_wiki.url,
+            PAGE,
+            Credentials(BOT_USER, BOT_PASSWORD),
+            skip_if_published=False,
+        )
+    assert outcome.edited and outcome.count == 1
+    text = fake_wiki.text(PAGE) or ""
+    assert "Charte publique" in text and "confidentiel" not in text and "🔒" not in text
+
+
+# --- after each adoption: a scheduled task ----------------------------------------------------------------------
+
+
+@pytest.fixture
+async def wiki_bot(
+    settings: Settings, clock: FixedClock, fake_wiki: FakeWiki, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Bot]:
+    """The bot with `[wiki] publish_on_adoption = true`, the publication handler registered (see chatbot.wiki)."""
+    monkeypatch.setenv("MEDIAWIKI_USER", BOT_USER)
+    monkeypatch.setenv("MEDIAWIKI_PASSWORD", BOT_PASSWORD)
+    with_wiki = dataclasses.replace(settings, wiki=WikiSettings(url=fake_wiki.url, page=PAGE, publish_on_adoption=True))
+    async with started_bot(with_wiki, clock) as instance:
+        if WIKI_PUBLISH not in instance.scheduler._handlers:
+            for kind, handler in TASKS.items():
+                instance.scheduler.register(kind, handler)
+        yield instance
+
+
+async def adopted(bot: Bot, text: str) -> None:
+    """A decision adopted, and in its transaction what the adoption does for the wiki."""
+    chat = Chat(bot)
+    await adopt(chat, text)
+    async with bot.sessions() as session, session.begin():
+        await schedule_publication(Services.bind(session, bot.settings, bot.clock).tasks, bot.settings)
+
+
+async def wiki_tasks(bot: Bot) -> list[tuple[str, str]]:
+    async with bot.sessions() as session:
+        rows = await session.scalars(
+            select(ScheduledTask).where(ScheduledTask.kind == WIKI_PUBLISH).order_by(ScheduledTask.id)
+        )
+        return [(task.status, task.note) for task in rows]
+
+
+async def test_each_adoption_publishes_the_register_once(wiki_bot: Bot, fake_wiki: FakeWiki) -> None:
+    await adopted(wiki_bot, "Charte de la visio")
+    assert await wiki_tasks(wiki_bot) == [("pending", "after an adoption")]
+    assert await wiki_bot.scheduler.run_due() == 1
+    assert "Charte de la visio" in (fake_wiki.text(PAGE) or "") and len(fake_wiki.revisions(PAGE)) == 1
+
+    await adopted(wiki_bot, "Nouveau serveur")
+    await adopted(wiki_bot, "Fête de la coopérative")  # one pending task is enough for both
+    assert await wiki_bot.scheduler.run_due() == 1
+    text = fake_wiki.text(PAGE) or ""
+    assert "[[#D-2|D-2]]" in text and "[[#D-3|D-3]]" in text and len(fake_wiki.revisions(PAGE)) == 2
+    assert await wiki_tasks(wiki_bot) == [("done", "published"), ("done", "published")]
+
+    # Fired again with the same register (a second replica's task, a replay): no call to the wiki at all.
+    calls = len(fake_wiki.requests)
+    async with wiki_bot.sessions() as session, session.begin():
+        await Services.bind(session, wiki_bot.settings, wiki_bot.clock).tasks.schedule(
+            WIKI_PUBLISH, 0, wiki_bot.clock.now()
+        )
+    assert await wiki_bot.scheduler.run_due() == 1
+    assert (await wiki_tasks(wiki_bot))[-1] == ("done", "already published")
+    assert len(fake_wiki.requests) == calls and len(fake_wiki.revisions(PAGE)) == 2
+
+
+async def test_a_failed_publication_is_retried_until_the_wiki_answers(
+    wiki_bot: Bot, fake_wiki: FakeWiki, clock: FixedClock
+) -> None:
+    await adopted(wiki_bot, "Charte de la visio")
+    fake_wiki.failing = 100  # the wiki answers 503 behind its proxy
+    assert await wiki_bot.scheduler.run_due() == 1
+    fake_wiki.failing = 0
+    assert await wiki_tasks(wiki_bot) == [
+        ("done", f"failed: Wiki injoignable ({fake_wiki.url}) : HTTP 503."),
+        ("pending", "retry 1"),
+    ]
+    assert await wiki_bot.scheduler.run_due() == 0  # not before its time
+    clock.advance(timedelta(minutes=1))
+    assert await wiki_bot.scheduler.run_due() == 1
+    assert "Charte de la visio" in (fake_wiki.text(PAGE) or "")
+    assert (await wiki_tasks(wiki_bot))[-1] == ("done", "published")
+
+
+async def test_a_publication_whose_record_was_lost_does_not_edit_the_page_again(
+    wiki_bot: Bot, fake_wiki: FakeWiki
+) -> None:
+    await adopted(wiki_bot, "Charte de la visio")
+    assert await wiki_bot.scheduler.run_due() == 1
+    async with wiki_bot.sessions() as session, session.begin():  # as if the bot died between the edit and the commit
+        await session.execute(delete(WikiPublication))
+        await Services.bind(session, wiki_bot.settings, wiki_bot.clock).tasks.schedule(
+            WIKI_PUBLISH, 0, wiki_bot.clock.now()
+        )
+    assert await wiki_bot.scheduler.run_due() == 1
+    assert len(fake_wiki.revisions(PAGE)) == 1 and (await wiki_tasks(wiki_bot))[-1] == ("done", "already published")
+
+
+async def test_no_task_when_publication_on_adoption_is_off(bot: Bot) -> None:
+    async with bot.sessions() as session, session.begin():
+        await schedule_publication(Services.bind(session, bot.settings, bot.clock).tasks, bot.settings)
+    assert await wiki_tasks(bot) == []
+
+
+def test_the_wiki_table_of_the_configuration(tmp_path: Path) -> None:
+    def parsed(table: str) -> WikiSettings:
+        raw = tomllib.loads(table)
+        return parse_settings(raw).wiki
+
+    assert parsed("") == WikiSettings()
+    on = parsed('[wiki]\nurl = "https://wiki.opteos.fr/w/api.php"\npublish_on_adoption = true')
+    assert on == WikiSettings("https://wiki.opteos.fr/w/api.php", "Registre des décisions", True)
+    for wrong, said in (
+        ("[wiki]\npublish_on_adoption = true", "wiki.publish_on_adoption = true demande wiki.url"),
+        ('[wiki]\nurl = "wiki.opteos.fr"', "wiki.url doit être l'adresse"),
+        ('[wiki]\nurl = "https://bot:pw@wiki.opteos.fr/w/api.php"', "sans identifiants"),
+        ('[wiki]\npage = "Registre#D-1"', "wiki.page doit être un titre"),
+        ("[wiki]\npublish_on_adoption = 1", "wiki.publish_on_adoption doit valoir true ou false"),
+        ('[wiki]\npgae = "x"', "pgae"),
+    ):
+        with pytest.raises(ConfigError, match=re.escape(said)):
+            parsed(wrong)

@@ -425,3 +425,21 @@ class OutboxMessage(Base):
     file_type: Mapped[str | None] = mapped_column(String(100))
     file_content: Mapped[bytes | None] = mapped_column(LargeBinary)
     file_id: Mapped[str | None] = mapped_column(String(64))
+
+
+# --- The decision register on the wiki (chatbot.wiki) -------------------------------------------------------------
+
+
+class WikiPublication(Base):
+    """What was last published to a wiki page: the sha256 of the register's wikitext, so that the same register is
+    never published twice (the publication after each adoption is a `wiki_publish` scheduled task)."""
+
+    __tablename__ = "wiki_publication"
+    __table_args__ = (UniqueConstraint("wiki", "page", name="uq_wiki_publication_wiki_page"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    wiki: Mapped[str] = mapped_column(String(500))  # the api.php address
+    page: Mapped[str] = mapped_column(String(255))
+    revision: Mapped[str] = mapped_column(String(64))
+    decisions: Mapped[int] = mapped_column(Integer)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime())
