@@ -8,6 +8,7 @@ restart and fire late rather than never.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Collection, Mapping
 
 from sqlalchemy import select
@@ -34,7 +35,7 @@ from chatbot.services.consent import (
 )
 from chatbot.text import chat_safe, fold, without_control_characters
 from chatbot.transport.base import MembersOf, Outgoing, ReactionChange, Room, RoomKind
-from commands.consent_text import ConsentText, mention
+from commands.consent_text import REASON_PREVIEW, ConsentText, mention
 
 log = logging.getLogger(__name__)
 group = CommandGroup("consent", aliases=("consentement", "consentir"))
@@ -86,6 +87,10 @@ async def consent(ctx: Context, target: RoundTarget | None, text: str) -> None:
         await _show(ctx, target.number)
     elif target.verb is Verb.WAITING:
         await _waiting_list(ctx, target.number)
+    elif target.verb is Verb.QUESTION:
+        await _ask(ctx, target.number, answer_text(text))
+    elif target.verb is Verb.REPLY:
+        await _reply_to_question(ctx, target.number, answer_text(text))
     elif target.verb is Verb.CLOSE:
         await _close(ctx, target.number)
     elif target.verb is Verb.WITHDRAW:
@@ -147,6 +152,7 @@ async def _open(ctx: Context, proposal: Proposal) -> None:
         room_kind=room.kind.value,
         deadline=deadline,
         review=proposal.review,
+        clarification=proposal.clarification,
     )
     _in_round_room(ctx, round_, _text(ctx).opened(round_, ctx.member.username, proposal, "/consent"), id=round_.post_id)
 
@@ -155,11 +161,73 @@ async def _answer(ctx: Context, number: int, kind: PositionKind, reason: str) ->
     service = ctx.services.consent
     round_ = await service.get(number)
     await _check_in_room(ctx.members_of, round_, ctx.member, number)
+    _check_positions_open(ctx, round_)
     change = await service.set_position(number, ctx.member, kind, reason)
     line = _position_text(_text(ctx), change, ctx.member.username, number)
     if reason:
         line += "\n" + ctx.t("consent.position_reason", reason=chat_safe(reason, 300))
     ctx.reply(line)
+
+
+def _check_positions_open(ctx: Context | ReactionContext, round_: ConsentRound) -> None:
+    """During a clarification phase, questions only: positions are refused, with when they open."""
+    if (
+        round_.positions_from is not None
+        and round_.status == RoundStatus.OPEN
+        and ctx.clock.now() < round_.positions_from
+    ):
+        raise DomainError("positions_not_yet", number=round_.id, opens=_text(ctx).when(round_.positions_from))
+
+
+_QUESTION_NUMBER = re.compile(r"(?:n°|no|#)?\s*(\d{1,6})\b\s*[:.]?\s*(.*)", re.S | re.I)
+
+
+async def _ask(ctx: Context, number: int, text: str) -> None:
+    service = ctx.services.consent
+    round_ = await service.get(number)
+    if not text:
+        raise UsageError("question_missing", number=number)
+    await _check_in_room(ctx.members_of, round_, ctx.member, number)
+    question = await service.ask(number, ctx.member, text)
+    post = ctx.t(
+        "consent.question_posted",
+        number=number,
+        question=question.number,
+        member=chat_safe(ctx.member.username, 40),
+        text=chat_safe(question.text, 500),
+    )
+    _in_round_thread(ctx, round_, post, ctx.t("consent.question_ack", number=number, question=question.number))
+
+
+async def _reply_to_question(ctx: Context, number: int, text: str) -> None:
+    service = ctx.services.consent
+    round_ = await service.get(number)
+    found = _QUESTION_NUMBER.fullmatch(text)
+    if found is None or not found.group(2).strip():
+        raise UsageError("question_reply_usage", number=number)
+    await _check_in_room(ctx.members_of, round_, ctx.member, number)
+    question = await service.answer_question(number, int(found.group(1)), ctx.member, found.group(2))
+    post = ctx.t(
+        "consent.question_answered",
+        number=number,
+        question=question.number,
+        asker=chat_safe(await service.member_name(question.author_id), 40),
+        asked=chat_safe(question.text, REASON_PREVIEW),
+        member=chat_safe(ctx.member.username, 40),
+        text=chat_safe(question.answer or "", 500),
+    )
+    _in_round_thread(ctx, round_, post, ctx.t("consent.question_reply_ack", number=number, question=question.number))
+
+
+def _in_round_thread(ctx: Context, round_: ConsentRound, text: str, ack: str) -> None:
+    """Questions and their answers go in the round's thread (under its post); typed anywhere else, the member gets
+    a short acknowledgement where they typed."""
+    here = ctx.message.room.id == round_.room_id and ctx.message.thread_id == round_.post_id
+    ctx.outgoing.append(
+        Outgoing(text=text, room_id=round_.room_id, room_name=round_.room_name, thread_id=round_.post_id, is_reply=here)
+    )
+    if not here:
+        ctx.reply(ack)
 
 
 def _position_text(text: ConsentText, change: PositionChange, username: str, number: int) -> str:
@@ -215,6 +283,7 @@ async def _show(ctx: Context, number: int) -> None:
     )
     if round_.closed_at is None and not from_transport:
         state += "\n" + ctx.t("consent.not_answered_unknown")
+    state += text.open_questions(await service.questions(round_, open_only=True), round_.id)
     ctx.reply(state)
 
 
@@ -316,6 +385,7 @@ async def on_reaction(ctx: ReactionContext, change: ReactionChange) -> None:
         await service.unset_position(round_.id, ctx.member, kind)
         return
     await _check_in_room(ctx.members_of, round_, ctx.member, round_.id)
+    _check_positions_open(ctx, round_)
     result = await service.set_position(round_.id, ctx.member, kind, by_reaction=True)
     if kind is PositionKind.OBJECTION and not result.counted:
         ctx.say_in_thread(ctx.t("consent.ask_reason", member=mention(ctx.member.username), number=round_.id))
@@ -391,6 +461,9 @@ async def remind_before_deadline(firing: Firing) -> list[Outgoing]:
     ]
     if waiting:
         lines.append(render.waiting_line("consent.reminder_missing", waiting, round_.id, ping=True))
+    questions = render.open_questions(await service.questions(round_, open_only=True), round_.id)
+    if questions:
+        lines.append(questions.lstrip("\n"))
     return [_post(round_, "\n".join(lines))]
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
 from chatbot.config import Settings
-from chatbot.db.models import ConsentRound, PositionKind
+from chatbot.db.models import ConsentQuestion, ConsentRound, PositionKind
 from chatbot.formatting import Formatter
 from chatbot.grammar.deadlines import Proposal
 from chatbot.messages import Catalogue
@@ -85,6 +85,8 @@ class ConsentText:
             lines.append(self.t("consent.keep_words", command=command, typed=chat_safe(read.typed, PROPOSAL_PREVIEW)))
         if round_.quorum:
             lines.append(self.t("consent.quorum_line", quorum=round_.quorum))
+        if round_.positions_from is not None:
+            lines.append(self.t("consent.clarification_line", opens=self.when(round_.positions_from), number=number))
         lines.append(self.t("consent.how_sofa" if round_.style == "sofa" else "consent.how_s3", number=number))
         return "\n".join(lines)
 
@@ -159,6 +161,23 @@ class ConsentText:
         if len(waiting) > WAITING_SHOWN:
             names += self.t("consent.and_others", more=len(waiting) - WAITING_SHOWN, count=len(waiting), number=number)
         return self.t(key, members=names)
+
+    def open_questions(self, questions: list[tuple[ConsentQuestion, str]], number: int) -> str:
+        """`\nQuestions sans réponse : …` (empty when none), with how to answer one."""
+        if not questions:
+            return ""
+        lines = [self.t("consent.open_questions_header", count=len(questions))]
+        lines += [
+            self.t(
+                "consent.open_question_line",
+                question=q.number,
+                member=chat_safe(name, 40),
+                text=chat_safe(q.text, REASON_PREVIEW),
+            )
+            for q, name in questions
+        ]
+        lines.append(self.t("consent.open_questions_how", number=number, question=questions[0][0].number))
+        return "\n" + "\n".join(lines)
 
     def waiting_full(self, round_: ConsentRound, waiting: list[str]) -> str:
         """The whole list of who has not answered (`/consent 12 attente`), sent in a direct message."""

@@ -15,9 +15,10 @@ from chatbot.app import Bot
 from chatbot.clock import FixedClock
 from chatbot.export_decisions import decisions_csv, decisions_markdown
 from chatbot.services import Services
-from chatbot.transport.base import Author, Outgoing, Room
+from chatbot.transport.base import Author, Outgoing, ReactionChange, Room, RoomKind
 from tests.conftest import Chat, message
 from tests.conftest import plain as visible_plain
+from tests.helpers import count
 
 GOV = "gouvernance"
 THREAD = "thread-of-the-command"
@@ -205,3 +206,94 @@ async def test_a_decision_adopted_at_its_deadline_counts_who_did_not_answer(bot:
         clock.advance(timedelta(hours=25))
         await bot.scheduler.run_due()
     assert "Sans réponse : 5 membre(s) du salon." in plain(await chat("/decision D-1", user="bruno", room=GOV))
+
+
+# --- 5. clarifying questions before reactions ------------------------------------------------------------------
+
+
+async def test_questions_go_in_the_round_thread_numbered_per_round_and_answered_by_anyone(
+    chat: Chat, bot: Bot, clock: FixedClock
+) -> None:
+    await chat.send("/consent Adopter la charte 48h", user="alice", room=GOV)
+    await chat.send("/consent Autre proposition 48h", user="alice", room=GOV)
+    out = await chat.send("/consent 1 question Que couvre l'article 3 ?", user="bruno", room=GOV)
+    post = next(o for o in out if not o.is_reply)
+    assert post.thread_id == "consent-1" and post.room_name == GOV
+    assert "Question n°1 sur le cycle n°1, de bruno :\n« Que couvre l'article 3 ? »" in plain(post.text)
+    ack = [o for o in out if o.is_reply]
+    assert len(ack) == 1 and ack[0].thread_id is None and "question n°1 est posée" in plain(ack[0].text)
+
+    # Typed in the round's thread itself: the question is the reply, nothing else.
+    in_round_thread = await bot.handle(
+        dataclasses.replace(
+            message("/consent 1 question Et le coût ?", user="chloe", room_name=GOV), thread_id="consent-1"
+        )
+    )
+    assert len(in_round_thread) == 1 and in_round_thread[0].thread_id == "consent-1"
+    assert "Question n°2 sur le cycle n°1" in plain(in_round_thread[0].text)
+    await chat("/consent 2 question Pourquoi ?", user="chloe", room=GOV)
+    assert "n°1 — chloe : Pourquoi ?" in await chat("/consent 2", user="chloe", room=GOV)  # numbered per round
+
+    state = await chat("/consent 1", user="dede", room=GOV)
+    assert (
+        "Questions sans réponse (2) :\n• n°1 — bruno : Que couvre l'article 3 ?\n• n°2 — chloe : Et le coût ?" in state
+    )
+    answered = await chat.send("/consent 1 reponse 1 Les frais de visio.", user="dede", room=GOV)
+    posted = next(o for o in answered if not o.is_reply)
+    assert posted.thread_id == "consent-1"
+    assert "Réponse à la question n°1 du cycle n°1 (bruno : « Que couvre l'article 3 ? »), par dede" in plain(
+        posted.text
+    )
+    state = await chat("/consent 1", user="dede", room=GOV)
+    assert "Questions sans réponse (1) :" in state and "n°1 — bruno" not in state
+
+    delivered = scheduled(bot)
+    clock.advance(timedelta(hours=25))
+    await bot.scheduler.run_due()
+    reminder = next(plain(o.text) for o in delivered if "Cycle n°1 : clôture" in plain(o.text))
+    assert "Questions sans réponse (1) :\n• n°2 — chloe : Et le coût ?" in reminder
+
+
+async def test_bad_question_commands_change_nothing(chat: Chat, bot: Bot) -> None:
+    await chat.send("/consent Adopter la charte 48h", user="alice", room=GOV)
+    assert "Il manque la question. Exemple : `/consent 1 question" in await chat("/consent 1 question", room=GOV)
+    assert "Donnez le numéro de la question" in await chat("/consent 1 reponse", room=GOV)
+    assert "Donnez le numéro de la question" in await chat("/consent 1 reponse Oui", room=GOV)
+    assert "Donnez le numéro de la question" in await chat("/consent 1 reponse 1", room=GOV)
+    assert "pas de question n°4" in await chat("/consent 1 reponse 4 Oui", room=GOV)
+    assert "Aucun cycle de consentement n°7" in await chat("/consent 7 question Quoi ?", room=GOV)
+    assert await count(bot, "consent_question") == 0
+
+
+async def test_a_clarification_phase_refuses_positions_until_it_ends(chat: Chat, bot: Bot, clock: FixedClock) -> None:
+    post = plain(
+        (await chat.send("/consent Adopter la charte 72h phase clarification 24h", user="alice", room=GOV))[0].text
+    )
+    assert "« Adopter la charte »" in post
+    assert "Phase de clarification jusqu'au vendredi 27 novembre 2026 à 10 h" in post
+    refused = await chat("/consent 1 ok", user="bruno", room=GOV)
+    opens = "en phase de clarification : les réponses (ok, réserve, objection, abstention) s'ouvrent le vendredi 27"
+    assert opens in refused
+    out = await bot.handle_reaction(
+        ReactionChange(
+            "consent-1", Room(f"room-{GOV}", GOV, RoomKind.CHANNEL), Author("id-chloe", "chloe"), ":thumbsup:", True
+        )
+    )
+    assert "phase de clarification" in plain(out[0].text)
+    assert await count(bot, "consent_position") == 0
+    assert "question n°1 est posée" in await chat("/consent 1 question Pourquoi ?", user="bruno", room=GOV)
+    clock.advance(timedelta(hours=24))
+    assert "consentement au cycle n°1 est enregistré" in await chat("/consent 1 ok", user="bruno", room=GOV)
+
+
+@pytest.mark.parametrize(
+    ("line", "error"),
+    [
+        ("/consent Adopter la charte 48h phase clarification 48h", "doit finir au moins 1 heure avant"),
+        ("/consent Adopter la charte phase clarification demain", "Phase de clarification illisible"),
+        ("/consent Adopter la charte phase clarification 0h", "Phase de clarification illisible"),
+    ],
+)
+async def test_bad_clarification_phase_opens_nothing(chat: Chat, bot: Bot, line: str, error: str) -> None:
+    assert error in await chat(line, user="alice", room=GOV)
+    assert await count(bot, "consent_round") == 0

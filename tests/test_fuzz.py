@@ -56,6 +56,8 @@ COMMANDS = [
     "/budget bilan",
     "/budget reconduire",
     "/budget questions",
+    "/consent",
+    "/decisions",
     "/reunion liste",
 ]
 
@@ -252,6 +254,17 @@ PLAUSIBLE: dict[str, st.SearchStrategy[str]] = {
     "/budget bilan": st.one_of(st.just(""), year),
     "/budget reconduire": then(year, st.sampled_from(["", "+3%", "-5 %", "+150%", "-100%", "3"])),
     "/budget questions": some_of(envelope, st.sampled_from(["suite", "suite 2"])),
+    "/consent": then(
+        st.sampled_from(["", "1", "2", "n°1"]),
+        st.sampled_from(
+            ["", "ok", "attente", "question", "reponse", "reponse 1", "objection", "clore", "Adopter la charte"]
+        ),
+        description,
+        st.sampled_from(["", "48h", "72h phase clarification 24h", "phase clarification 2 jours", "revue 6 mois"]),
+    ),
+    "/decisions": some_of(
+        st.sampled_from(["tech", "formation", "gouvernance", "D-1", "inter-cae"]), st.sampled_from(["", "charte"])
+    ),
     "/reunion liste": then(
         st.sampled_from(["", "tech", "tous", "Technique", "#cercle-tech", "suite"]),
         st.sampled_from(["", "suite", "suite 2", "suite 0", "page 3", "suite 2027"]),
@@ -267,6 +280,7 @@ SEEDS = [
     ("camille", "/budget cloturer 2025"),
     ("bruno", "/contrib questionner 1 Pourquoi trois heures ?"),
     ("dominique", "/contrib facturer 1 2 3 ref LOUTY-1"),
+    ("alice", "/consent Adopter la charte 72h phase clarification 24h"),
 ]
 
 

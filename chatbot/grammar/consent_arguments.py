@@ -25,6 +25,8 @@ class Verb(enum.StrEnum):
     WITHDRAW = "withdraw"
     AMEND = "amend"
     WAITING = "waiting"  # the full list of who has not answered, in a direct message
+    QUESTION = "question"  # a clarifying question, posted in the round's thread
+    REPLY = "reply"  # the answer to a clarifying question: `reponse 1 <texte>`
 
 
 VERBS: dict[str, Verb] = {
@@ -37,6 +39,8 @@ VERBS: dict[str, Verb] = {
     "clore": Verb.CLOSE, "cloturer": Verb.CLOSE, "fermer": Verb.CLOSE, "close": Verb.CLOSE,
     "retirer": Verb.WITHDRAW, "retrait": Verb.WITHDRAW, "withdraw": Verb.WITHDRAW,
     "amender": Verb.AMEND, "amende": Verb.AMEND, "amend": Verb.AMEND,
+    "question": Verb.QUESTION, "questions": Verb.QUESTION, "clarification": Verb.QUESTION,
+    "reponse": Verb.REPLY, "reponds": Verb.REPLY, "repondre": Verb.REPLY, "reply": Verb.REPLY,
     "attente": Verb.WAITING, "attentes": Verb.WAITING, "manquants": Verb.WAITING, "waiting": Verb.WAITING,
 }  # fmt: skip
 

@@ -88,6 +88,9 @@ class Proposal:
     review_words: str = ""
     quoted: bool = False
     typed: str = ""  # the whole line as typed, for the reply that shows how to keep its words in the text
+    # `phase clarification 24h`: how long questions come before positions, and the words it was read from.
+    clarification: timedelta | None = None
+    clarification_words: str = ""
 
 
 _TIME = r"(?:a\s+)?(?P<hh>\d{1,2})\s*(?:h|:)\s*(?P<mm>\d{2})?"
@@ -111,8 +114,13 @@ def parse_proposal(source: str, today: date) -> Proposal:
     end = len(tokens)
     deadline: DeadlineSpec | None = None
     review: ReviewSpec | None = None
-    deadline_words = review_words = ""
-    for _ in range(2):
+    deadline_words = review_words = clarification_words = ""
+    clarification: timedelta | None = None
+    for _ in range(3):
+        if clarification is None and (found_phase := _match_clarification(tokens[:end])) is not None:
+            clarification, start = found_phase
+            clarification_words, end = source[tokens[start].start : tokens[end - 1].end], start
+            continue
         if review is None and (found_review := _match_review(tokens[:end], today)) is not None:
             review, start = found_review
             review_words, end = source[tokens[start].start : tokens[end - 1].end], start
@@ -130,7 +138,48 @@ def parse_proposal(source: str, today: date) -> Proposal:
     if not text:
         raise UsageError("proposal_missing")
     quoted = any(t.quoted for t in tokens)
-    return Proposal(text, deadline, review, deadline_words, review_words, quoted, source.strip())
+    return Proposal(
+        text, deadline, review, deadline_words, review_words, quoted, source.strip(), clarification, clarification_words
+    )
+
+
+CLARIFICATION_WORDS = {"clarification", "clarifications", "questions"}
+MAX_CLARIFICATION = timedelta(days=30)
+
+
+def _match_clarification(tokens: list[Token]) -> tuple[timedelta, int] | None:
+    """`phase clarification 24h`, `phase de clarification 2 jours`: a time for clarifying questions before
+    positions, at the end of the proposal. `phase clarification` followed by something else is refused with an
+    example rather than left in the text."""
+    for start in range(len(tokens) - 1, max(-1, len(tokens) - 6), -1):
+        if tokens[start].quoted or fold(tokens[start].text) != "phase":
+            continue
+        rest = tokens[start + 1 :]
+        if any(t.quoted for t in rest):
+            return None
+        words = [fold(t.text) for t in rest]
+        if words[:1] == ["de"]:
+            words = words[1:]
+        if not words or words[0] not in CLARIFICATION_WORDS:
+            return None
+        text = " ".join(t.text for t in rest)
+        length = " ".join(words[1:])
+        found = _HOURS.match(length) or _DAYS.match(length) or _MINUTES.match(length)
+        if found is None or not digits_fit(found.group(1)):
+            raise ArgumentError("clarification_invalid", given=text)
+        count = int(found.group(1))
+        unit = (
+            timedelta(hours=1)
+            if found.re is _HOURS
+            else timedelta(days=1)
+            if found.re is _DAYS
+            else timedelta(minutes=1)
+        )
+        length_of = count * unit
+        if length_of <= timedelta(0) or length_of > MAX_CLARIFICATION:
+            raise ArgumentError("clarification_invalid", given=text)
+        return length_of, start
+    return None
 
 
 def _match_deadline(tokens: list[Token], today: date) -> tuple[DeadlineSpec, int] | None:

@@ -11,14 +11,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatbot.clock import Clock
 from chatbot.config import Settings
-from chatbot.db.models import ConsentPosition, ConsentRound, Decision, Member, PositionKind, RoundStatus
+from chatbot.db.models import (
+    ConsentPosition,
+    ConsentQuestion,
+    ConsentRound,
+    Decision,
+    Member,
+    PositionKind,
+    RoundStatus,
+)
 from chatbot.errors import DomainError, PermissionDenied
 from chatbot.grammar.deadlines import ReviewSpec, review_date
 from chatbot.services.limits import MAX_POSITION_REASON, MAX_PROPOSAL, check_length
@@ -113,10 +121,15 @@ class ConsentService:
         deadline: datetime,
         review: ReviewSpec | None,
         parent_id: int | None = None,
+        clarification: timedelta | None = None,
     ) -> ConsentRound:
+        """`clarification`: a time for questions before positions, which must end before the deadline."""
         check_length(text, MAX_PROPOSAL, "proposal_too_long")
         rules = self.settings.consent.rules(circle)
         now = self.clock.now()
+        positions_from = (now.astimezone(UTC) + clarification).astimezone(self.clock.tz) if clarification else None
+        if positions_from is not None and positions_from >= deadline - timedelta(hours=1):
+            raise DomainError("clarification_too_long")
         round_ = ConsentRound(
             circle=circle,
             room_id=room_id,
@@ -133,6 +146,7 @@ class ConsentService:
             parent_id=parent_id,
             review_months=review.months if review else None,
             review_on=review.on if review else None,
+            positions_from=positions_from,
         )
         self.session.add(round_)
         await self.session.flush()
@@ -208,6 +222,59 @@ class ConsentService:
             parent = await self.session.get(ConsentRound, parent_id)
             parent_id = parent.parent_id if parent else None
         return numbers[::-1]
+
+    # --- clarifying questions ------------------------------------------------------------------------------
+
+    async def ask(self, number: int, member: Member, text: str) -> ConsentQuestion:
+        """A clarifying question on an open round, numbered per round (the round is locked while numbering)."""
+        text = text.strip()
+        if not text:
+            raise DomainError("question_missing", number=number)
+        check_length(text, MAX_POSITION_REASON, "question_too_long")
+        round_ = await self.get(number, lock="update")
+        if round_.status != RoundStatus.OPEN:
+            raise DomainError("round_closed", number=number)
+        last = await self.session.scalar(
+            select(func.max(ConsentQuestion.number)).where(ConsentQuestion.round_id == round_.id)
+        )
+        question = ConsentQuestion(
+            round_id=round_.id, number=(last or 0) + 1, author_id=member.id, text=text, asked_at=self.clock.now()
+        )
+        self.session.add(question)
+        await self.session.flush()
+        return question
+
+    async def answer_question(self, number: int, question_number: int, member: Member, text: str) -> ConsentQuestion:
+        """Answer a question of a round, from its author or anyone; a later answer replaces the former one."""
+        text = text.strip()
+        check_length(text, MAX_POSITION_REASON, "question_too_long")
+        round_ = await self.get(number, lock="update")
+        question = await self.session.scalar(
+            select(ConsentQuestion).where(
+                ConsentQuestion.round_id == round_.id, ConsentQuestion.number == question_number
+            )
+        )
+        if question is None:
+            raise DomainError("question_unknown", number=number, question=question_number)
+        question.answer, question.answered_by, question.answered_at = text, member.id, self.clock.now()
+        await self.session.flush()
+        return question
+
+    async def questions(self, round_: ConsentRound, *, open_only: bool = False) -> list[tuple[ConsentQuestion, str]]:
+        """The round's questions with their askers' names, in order; `open_only`: those not answered yet."""
+        query = (
+            select(ConsentQuestion, Member.username)
+            .join(Member, Member.id == ConsentQuestion.author_id)
+            .where(ConsentQuestion.round_id == round_.id)
+            .order_by(ConsentQuestion.number)
+        )
+        if open_only:
+            query = query.where(ConsentQuestion.answer.is_(None))
+        return [(q, name) for q, name in (await self.session.execute(query)).all()]
+
+    async def member_name(self, member_id: int | None) -> str:
+        member = await self.session.get(Member, member_id) if member_id is not None else None
+        return member.username if member else "?"
 
     # --- positions -------------------------------------------------------------------------------------------
 

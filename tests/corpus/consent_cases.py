@@ -202,6 +202,13 @@ CASES = [
         {"target": "12 amend", "text": "Adopter la charte v2 48h revue 1 an"},
     ),
     ("/consent 12 amender : Adopter la charte v2", {"target": "12 amend", "text": "Adopter la charte v2"}),
+    # --- clarifying questions, the clarification phase, who is waited for ------------------------------------------
+    ("/consent 12 attente", {"target": "12 waiting"}),
+    ("/consent 12 question Que couvre l'article 3 ?", {"target": "12 question", "text": "Que couvre l'article 3 ?"}),
+    ("/consent 12 reponse 1 Les frais de visio", {"target": "12 reply", "text": "1 Les frais de visio"}),
+    (f"/consent {P} 72h phase clarification 24h", {**CHARTE, "deadline": "2026-12-03 10:00"}),
+    (f"/consent {P} phase de clarification 2 jours 72h", {**CHARTE, "deadline": "2026-12-03 10:00"}),
+    (f"/consent {P} phase clarification demain", {"error": "clarification_invalid"}),
     # --- the register ----------------------------------------------------------------------------------------------
     ("/decisions", {"number": None, "circle": None, "keyword": ""}),
     ("/decisions tech", {"number": None, "circle": "tech", "keyword": ""}),
