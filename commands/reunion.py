@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date
+import logging
+import re
+from collections.abc import Collection, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from chatbot.commandkit import Arg, CommandGroup, opt
-from chatbot.context import Context
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from chatbot.commandkit import Arg, Command, CommandGroup, opt
+from chatbot.context import Context, ReactionContext
+from chatbot.db.engine import read_only
+from chatbot.db.models import Meeting, MeetingStatus
 from chatbot.errors import ArgumentError, PermissionDenied, UsageError
 from chatbot.grammar.arguments import NumberConverter
 from chatbot.grammar.base import FreeText, ParseContext
@@ -24,22 +31,72 @@ from chatbot.grammar.meeting_arguments import (
 )
 from chatbot.grammar.meeting_dates import MeetingTime, MeetingWhenConverter, OccurrenceDateConverter
 from chatbot.grammar.recurrences import Recurrence
-from chatbot.grammar.tokens import Token
-from chatbot.services.meetings import LIST_LIMIT
+from chatbot.grammar.tokens import Token, tokenize
+from chatbot.services import Services
+from chatbot.services.meetings import LIST_LIMIT, Attendance, meeting_of_post
 from chatbot.text import chat_safe, fold
-from chatbot.transport.base import Outgoing, Room, RoomKind
+from chatbot.transport.base import Outgoing, ReactionChange, Room, RoomKind
 from chatbot.values import Duration
 from commands.common import PageConverter, command_text, pages
 from commands.reunion_feed import ROUTES
 from commands.reunion_tasks import TASKS
 from commands.reunion_text import AGENDA_LIMIT, MeetingTexts
 
-__all__ = ["ROUTES", "TASKS", "group"]
+__all__ = ["REACTIONS", "REACTIONS_READ", "ROUTES", "TASKS", "WATCHED_POSTS", "group"]
+log = logging.getLogger(__name__)
 
 MAX_MEETING_MINUTES = 12 * 60
+WATCH_MARGIN = timedelta(days=7)  # meetings that old are still read back at start (see watched_posts)
 PAGE_WORDS = ("suite", "page")  # what PageConverter reads first
 
-group = CommandGroup("reunion", aliases=("reunions", "meeting", "rdv"))
+# What `/reunion 12 …` answers: whether the member comes (accents and case ignored).
+ANSWER_WORDS = {
+    "je viens": Attendance.YES,
+    "viens": Attendance.YES,
+    "oui": Attendance.YES,
+    "present": Attendance.YES,
+    "presente": Attendance.YES,
+    "peut-etre": Attendance.MAYBE,
+    "peut etre": Attendance.MAYBE,
+    "peutetre": Attendance.MAYBE,
+    "je ne sais pas": Attendance.MAYBE,
+    "absent": Attendance.NO,
+    "absente": Attendance.NO,
+    "non": Attendance.NO,
+    "je ne viens pas": Attendance.NO,
+    "je viens pas": Attendance.NO,
+}
+# The emojis of an announcement, as Rocket.Chat names them in reaction events (with a few synonyms).
+REACTION_ANSWERS = {
+    ":white_check_mark:": Attendance.YES,
+    ":heavy_check_mark:": Attendance.YES,
+    ":ballot_box_with_check:": Attendance.YES,
+    ":grey_question:": Attendance.MAYBE,
+    ":question:": Attendance.MAYBE,
+    ":x:": Attendance.NO,
+    ":negative_squared_cross_mark:": Attendance.NO,
+}
+_NUMBER = re.compile(r"(?:n°|#)?\d{1,9}")
+
+
+def _answer_of(text: str) -> Attendance | None:
+    return ANSWER_WORDS.get(" ".join(fold(text).replace("’", "'").strip(" .!").split()))
+
+
+class _MeetingGroup(CommandGroup):
+    """`/reunion 12` and `/reunion 12 je viens` are `/reunion voir 12 …`: a number alone, or followed by an
+    answer, names a meeting; anything else after a number is a date (`/reunion 12 mars 14h`)."""
+
+    def select(self, source: str) -> tuple[Command, str]:
+        tokens = tokenize(source)
+        if tokens and not tokens[0].quoted and _NUMBER.fullmatch(tokens[0].text):
+            rest = source[tokens[0].end :]
+            if not rest.strip() or _answer_of(rest) is not None:
+                return next(c for c in self.commands if c.keyword == "voir"), source
+        return super().select(source)
+
+
+group = _MeetingGroup("reunion", aliases=("reunions", "meeting", "rdv"))
 
 
 def _texts(ctx: Context) -> MeetingTexts:
@@ -223,3 +280,88 @@ async def move(ctx: Context, number: int, day: date | None, when: MeetingTime) -
     text = texts.moved(meeting, former, chat_safe(ctx.member.username, 40))
     post_id = f"meeting-{meeting.id}-moved-{meeting.sequence}"
     _publish(ctx, meeting.circle_slug, text, post_id, "reunion.move_done", id=meeting.id, when=texts.summary(meeting))
+
+
+@group.command(
+    "voir", aliases=("details",), args=(Arg("number", NumberConverter()),), rest=opt("answer", FreeText("answer"))
+)
+async def show(ctx: Context, number: int, answer: str) -> None:
+    """`/reunion 12`: the meeting in full; `/reunion 12 je viens` (`peut-etre`, `absent`): whether one comes."""
+    await _check_visible(ctx, number)
+    meetings = ctx.services.meetings
+    texts = _texts(ctx)
+    if not answer:
+        meeting = await meetings.get(number)
+        series = await meetings.find(meeting.series_id) if meeting.series_id else None
+        attendance = await meetings.attendance(meeting.id)
+        reminders = await meetings.pending_reminders(meeting.id)
+        ctx.reply(texts.full(meeting, attendance, reminders, series))
+        return
+    kind = _answer_of(answer)
+    if kind is None:
+        raise ArgumentError("meeting_answer_unknown", given=answer, id=number)
+    meeting, _previous = await meetings.answer(number, ctx.member, kind)
+    ctx.reply(texts.answered(meeting, kind, await meetings.attendance(meeting.id)))
+
+
+# --- reactions: who comes ----------------------------------------------------------------------------------------
+
+
+async def on_reaction(ctx: ReactionContext, change: ReactionChange) -> None:
+    """✅ ❔ ❌ on a meeting's announcement say whether the member comes; removing the reaction takes back the
+    answer it gave (not one given by command)."""
+    answer = REACTION_ANSWERS.get(change.emoji)
+    number = meeting_of_post(change.message_id)
+    if answer is None or number is None:
+        return
+    meetings = ctx.services.meetings
+    if await meetings.find(number) is None:
+        return
+    if not change.added:
+        await meetings.unset_answer_by_reaction(number, ctx.member, answer)
+        return
+    await meetings.answer(number, ctx.member, answer, by_reaction=True)
+
+
+async def on_reactions_read(services: Services, post_id: str, shown: Mapping[str, Collection[str]]) -> None:
+    """A meeting's post read whole for the first time since the bot started: the answers by reaction whose
+    reaction it no longer shows were removed while the bot was down, and go (answers by command stay)."""
+    number = meeting_of_post(post_id)
+    if number is None:
+        return
+    meeting = await services.meetings.find(number)
+    if meeting is None or meeting.status != MeetingStatus.SCHEDULED or meeting.rrule is not None:
+        return
+    answers: dict[Attendance, set[str]] = {}
+    for emoji, user_ids in shown.items():
+        answer = REACTION_ANSWERS.get(emoji)
+        if answer is not None:
+            answers.setdefault(answer, set()).update(user_ids)
+    gone = await services.meetings.unset_reactions_not_shown(meeting.id, answers)
+    if gone:
+        log.info("meeting %s: answers whose reaction was removed while the bot was down: %s", meeting.id, gone)
+
+
+async def watched_posts(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
+    """The announcements of the dated meetings of the last week and to come (said in a public channel): their
+    reactions answer. WATCHED_POSTS gets no clock: the week's margin keeps every meeting not over yet whatever the
+    bot's clock says; a reaction to a meeting already over is refused by the service."""
+    since = datetime.now(UTC) - WATCH_MARGIN
+    async with sessions() as session:
+        await read_only(session)
+        rows = await session.scalars(
+            select(Meeting.id)
+            .where(
+                Meeting.status == MeetingStatus.SCHEDULED,
+                Meeting.rrule.is_(None),
+                Meeting.private_room_id.is_(None),
+                Meeting.start_at > since,
+            )
+            .order_by(Meeting.id)
+        )
+        return [f"meeting-{number}" for number in rows]
+
+
+REACTIONS = on_reaction
+REACTIONS_READ = on_reactions_read
+WATCHED_POSTS = watched_posts

@@ -36,7 +36,9 @@ async def send_reminder(firing: Firing) -> list[Outgoing]:
     if found is None:
         return []
     meeting, channel = found
-    text = MeetingTexts(firing.t, firing.fmt, firing.settings).reminder(meeting, firing.now, late=firing.late)
+    attendance = await firing.services.meetings.attendance(meeting.id)
+    texts = MeetingTexts(firing.t, firing.fmt, firing.settings)
+    text = texts.reminder(meeting, firing.now, late=firing.late, attendance=attendance)
     return [Outgoing(text=text, room_name=channel, is_reply=False, id=f"meeting-{meeting.id}-task-{firing.task.id}")]
 
 

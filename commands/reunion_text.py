@@ -8,14 +8,16 @@ from babel.dates import get_day_names
 
 from chatbot.clock import zone
 from chatbot.config import Settings
-from chatbot.db.models import Meeting
+from chatbot.db.models import Meeting, MeetingStatus, Member
 from chatbot.formatting import Formatter
 from chatbot.grammar.recurrences import RRULE_DAYS
 from chatbot.messages import Catalogue
-from chatbot.services.meetings import announce_days, is_daily, local_start
+from chatbot.services.meetings import Attendance, announce_days, is_daily, local_start
 from chatbot.text import chat_safe
 
 PLACE_LIMIT = 200
+DAY_BEFORE_MINUTES = 12 * 60  # a reminder at least this long before the start says who comes (the 24 h one)
+NAMES_SHOWN = 15  # names in one line of who comes; the rest are counted (`… et 4 autres`)
 AGENDA_LIMIT = 600
 
 
@@ -124,6 +126,8 @@ class MeetingTexts:
                 series=meeting.series_id or "",
             )
         lines = [head, *self.details(meeting), self.t("reunion.announced_by", author=chat_safe(author, 40))]
+        if meeting.rrule is None:
+            lines.append(self.t("reunion.how_to_answer", id=meeting.id))
         if late:
             lines.append(self.t("reunion.late_announcement"))
         return "\n".join(lines)
@@ -133,7 +137,65 @@ class MeetingTexts:
         configured = circle.meeting_announce_days if circle else self.settings.meetings.announce_days
         return announce_days(configured, meeting.rrule)
 
-    def reminder(self, meeting: Meeting, now: datetime, *, late: bool) -> str:
+    def names(self, members: list[Member]) -> str:
+        """`alice, bob` — at most NAMES_SHOWN names, then `… et 4 autres`."""
+        shown = ", ".join(chat_safe(m.username, 40) for m in members[:NAMES_SHOWN])
+        if len(members) > NAMES_SHOWN:
+            shown += self.t("reunion.names_more", more=len(members) - NAMES_SHOWN)
+        return shown
+
+    def who_comes(self, attendance: dict[Attendance, list[Member]]) -> list[str]:
+        """One line per answer: how many, and who."""
+        lines = []
+        for answer in Attendance:
+            members = attendance.get(answer, [])
+            key = f"reunion.attendance_{answer.value}"
+            names = self.t("reunion.attendance_names", names=self.names(members)) if members else ""
+            lines.append(self.t(key, count=len(members), names=names))
+        return lines
+
+    def answered(self, meeting: Meeting, answer: Attendance, attendance: dict[Attendance, list[Member]]) -> str:
+        head = self.t(f"reunion.answered_{answer.value}", id=meeting.id, when=self.span(meeting))
+        return "\n".join([head, *self.who_comes(attendance)])
+
+    def full(
+        self,
+        meeting: Meeting,
+        attendance: dict[Attendance, list[Member]],
+        reminders: list[datetime],
+        series: Meeting | None,
+    ) -> str:
+        """`/reunion 12`: when, where, the link, the agenda, who comes, the reminders to come, its series."""
+        circle = self.circle_name(meeting.circle_slug)
+        lines = [self.t("reunion.show_head", id=meeting.id, circle=circle)]
+        if meeting.status == MeetingStatus.CANCELLED:
+            lines.append(self.t("reunion.show_cancelled"))
+        if meeting.rrule is not None:
+            lines.append(self.t("reunion.show_rule", rule=self.rule(meeting), first=self.span(meeting)))
+        else:
+            lines.append(
+                self.t("reunion.show_when", when=self.span(meeting), duration=self.fmt.duration(meeting.minutes))
+            )
+        lines += self.details(meeting)
+        if meeting.rrule is None:
+            lines += self.who_comes(attendance)
+        if reminders:
+            when = ", ".join(self.when(at, meeting.timezone) for at in reminders)
+            lines.append(self.t("reunion.show_reminders", when=when))
+        if series is not None:
+            lines.append(self.t("reunion.show_series", series=series.id, rule=self.rule(series)))
+        if meeting.rrule is None and meeting.status == MeetingStatus.SCHEDULED:
+            lines.append(self.t("reunion.how_to_answer", id=meeting.id))
+        return "\n".join(lines)
+
+    def reminder(
+        self,
+        meeting: Meeting,
+        now: datetime,
+        *,
+        late: bool,
+        attendance: dict[Attendance, list[Member]] | None = None,
+    ) -> str:
         remaining = int((meeting.start_at - now).total_seconds() // 60)
         circle = self.circle_name(meeting.circle_slug)
         when = self.when(meeting.start_at, meeting.timezone)
@@ -144,6 +206,9 @@ class MeetingTexts:
         else:
             text = self.t("reunion.reminder_started", id=meeting.id, circle=circle, when=when)
         lines = [text, *self.details(meeting)]
+        if attendance is not None and remaining >= DAY_BEFORE_MINUTES:  # the day before: who comes
+            lines += self.who_comes(attendance)
+            lines.append(self.t("reunion.how_to_answer", id=meeting.id))
         if late:
             lines.append(self.t("reunion.late_mark"))
         return "\n".join(lines)

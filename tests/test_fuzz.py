@@ -59,6 +59,7 @@ COMMANDS = [
     "/consent",
     "/decisions",
     "/reunion liste",
+    "/reunion voir",
 ]
 
 
@@ -268,6 +269,10 @@ PLAUSIBLE: dict[str, st.SearchStrategy[str]] = {
     "/reunion liste": then(
         st.sampled_from(["", "tech", "tous", "Technique", "#cercle-tech", "suite"]),
         st.sampled_from(["", "suite", "suite 2", "suite 0", "page 3", "suite 2027"]),
+    ),
+    "/reunion voir": then(
+        st.sampled_from(["1", "2", "n°1", "#3", "99", "0"]),
+        st.sampled_from(["", "je viens", "peut-être", "absent", "non", "bof", "je ne viens pas"]),
     ),
 }
 

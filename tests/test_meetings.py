@@ -146,6 +146,9 @@ async def test_reminders_fire_at_their_instants_across_the_spring_change(
         "cercle-tech: ⏰ Rappel : réunion n°1 du cercle Technique dans 24 h, lundi 29 mars 2027 à 14 h.\n"
         + "Visio : "
         + channel_link(chat)
+        + "\n✅ Viennent : 0\n❔ Peut-être : 0\n❌ Ne viennent pas : 0\n"
+        + "Vous venez ? Réagissez ✅ je viens, ❔ peut-être, ❌ je ne viens pas, ou `/reunion 1 je viens` "
+        + "(`peut-etre`, `absent`)."
     ]
     assert await tick(bot, clock, utc(2027, 3, 29, 10, 59)) == 0
     assert await tick(bot, clock, utc(2027, 3, 29, 11)) == 1

@@ -385,6 +385,22 @@ class Meeting(Base):
     private_room_name: Mapped[str | None] = mapped_column(String(120))
 
 
+class MeetingAttendance(Base):
+    """Whether one member comes to one meeting (`yes`, `maybe`, `no`); answering again updates the same row."""
+
+    __tablename__ = "meeting_attendance"
+    __table_args__ = (UniqueConstraint("meeting_id", "member_id", name="uq_meeting_attendance_meeting_id_member_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
+    answer: Mapped[str] = mapped_column(String(16))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Given by an emoji reaction on the meeting's post (not by a command): removing that reaction, even while the
+    # bot is down, takes the answer back.
+    by_reaction: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
 # --- Rocket.Chat transport (issue 3): the outbox --------------------------------------------------------------------
 
 

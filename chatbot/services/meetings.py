@@ -8,6 +8,8 @@ Moving a meeting withdraws its pending tasks and schedules new ones, so the old 
 
 from __future__ import annotations
 
+import enum
+import re
 import secrets
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -18,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatbot.clock import Clock, reminder_instant, zone
 from chatbot.config import CircleSettings, Settings, holds_role
-from chatbot.db.models import Meeting, MeetingStatus, Member
+from chatbot.db.models import Meeting, MeetingAttendance, MeetingStatus, Member
 from chatbot.errors import DomainError, PermissionDenied
 from chatbot.grammar.meeting_dates import MeetingTime
 from chatbot.grammar.recurrences import Recurrence, expand
@@ -31,6 +33,7 @@ ANNOUNCE = "meeting_announce"
 MEETING_TASKS = (REMINDER, START)
 MAX_CATCH_UP = 12  # occurrences announced at once at most, when several announcement instants are already past
 LIST_LIMIT = 20  # meetings in one answer of `/reunion liste`; the rest is a page away (`suite`)
+_POST_ID = re.compile(r"meeting-(\d{1,9})(?:-moved-\d+)?")
 _ROOM_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 
 
@@ -48,6 +51,20 @@ def is_daily(rule: str | None) -> bool:
 
 def announce_days(configured: int, rule: str | None) -> int:
     return min(configured, 1) if is_daily(rule) else configured
+
+
+class Attendance(enum.StrEnum):
+    """A member's answer to a meeting."""
+
+    YES = "yes"
+    MAYBE = "maybe"
+    NO = "no"
+
+
+def meeting_of_post(post_id: str) -> int | None:
+    """The meeting a post announces (`meeting-12`, or `meeting-12-moved-3` after a move), else None."""
+    found = _POST_ID.fullmatch(post_id)
+    return int(found.group(1)) if found else None
 
 
 @dataclass(frozen=True)
@@ -410,3 +427,85 @@ class MeetingService:
         if circle_slug is not None:
             query = query.where(Meeting.circle_slug == circle_slug)
         return list((await self.session.scalars(query)).all())
+
+    # --- who comes ---------------------------------------------------------------------------------------------
+
+    async def answerable(self, meeting_id: int) -> Meeting:
+        """A dated meeting still to come (or under way): a series is answered date by date."""
+        meeting = await self.get(meeting_id)
+        if meeting.rrule is not None:
+            raise DomainError("meeting_answer_series", id=meeting.id)
+        if meeting.status == MeetingStatus.CANCELLED:
+            raise DomainError("meeting_already_cancelled", id=meeting.id)
+        if end_of(meeting) <= self.clock.now():
+            raise DomainError("meeting_over", id=meeting.id)
+        return meeting
+
+    async def _attendance_row(self, meeting_id: int, member_id: int) -> MeetingAttendance | None:
+        return await self.session.scalar(
+            select(MeetingAttendance)
+            .where(MeetingAttendance.meeting_id == meeting_id, MeetingAttendance.member_id == member_id)
+            .execution_options(populate_existing=True)
+        )
+
+    async def answer(
+        self, meeting_id: int, member: Member, answer: Attendance, *, by_reaction: bool = False
+    ) -> tuple[Meeting, Attendance | None]:
+        """Record whether `member` comes, by command or `by_reaction`; the previous answer, if any. A reaction of
+        the answer already recorded changes nothing, not even where it came from: after a restart every reaction
+        comes back as added, and must not turn an answer by command into one that removing a reaction takes back."""
+        meeting = await self.answerable(meeting_id)
+        row = await self._attendance_row(meeting.id, member.id)
+        previous = Attendance(row.answer) if row else None
+        if row is None:
+            row = MeetingAttendance(meeting_id=meeting.id, member_id=member.id)
+            self.session.add(row)
+        elif by_reaction and row.answer == answer:
+            return meeting, previous
+        row.answer, row.by_reaction, row.updated_at = answer.value, by_reaction, self.clock.now()
+        await self.session.flush()
+        return meeting, previous
+
+    async def unset_answer_by_reaction(self, meeting_id: int, member: Member, answer: Attendance) -> bool:
+        """A reaction removed: the member's answer goes if it still is that one and was given by reaction."""
+        row = await self._attendance_row(meeting_id, member.id)
+        if row is None or row.answer != answer or not row.by_reaction:
+            return False
+        await self.session.delete(row)
+        await self.session.flush()
+        return True
+
+    async def unset_reactions_not_shown(self, meeting_id: int, shown: dict[Attendance, set[str]]) -> list[str]:
+        """The meeting's post as read now, `shown`: answer → user ids of the members whose reaction gives it. The
+        answers by reaction the post no longer shows go (removed while the bot was not running); answers by
+        command stay. Returns the usernames whose answer went."""
+        rows = await self.session.execute(
+            select(MeetingAttendance, Member)
+            .join(Member, Member.id == MeetingAttendance.member_id)
+            .where(MeetingAttendance.meeting_id == meeting_id, MeetingAttendance.by_reaction.is_(True))
+            .order_by(Member.username)
+        )
+        gone: list[str] = []
+        for row, member in rows.all():
+            if member.user_id not in shown.get(Attendance(row.answer), set()):
+                await self.session.delete(row)
+                gone.append(member.username)
+        await self.session.flush()
+        return gone
+
+    async def attendance(self, meeting_id: int) -> dict[Attendance, list[Member]]:
+        """Who answered what, by username."""
+        rows = await self.session.execute(
+            select(MeetingAttendance.answer, Member)
+            .join(Member, Member.id == MeetingAttendance.member_id)
+            .where(MeetingAttendance.meeting_id == meeting_id)
+            .order_by(Member.username)
+        )
+        found: dict[Attendance, list[Member]] = {answer: [] for answer in Attendance}
+        for answer, member in rows.all():
+            found[Attendance(answer)].append(member)
+        return found
+
+    async def pending_reminders(self, meeting_id: int) -> list[datetime]:
+        """When the meeting's reminders still to come are due (its start message left out)."""
+        return [task.due_at for task in await self.tasks.pending([REMINDER], meeting_id)]

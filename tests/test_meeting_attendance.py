@@ -1,0 +1,102 @@
+"""Who comes to a meeting: ✅ ❔ ❌ on its announcement or `/reunion 12 je viens|peut-etre|absent`, the same answer
+either way; a reaction removed (even while the bot was down) takes back what it gave, not an answer by command;
+`/reunion 12` shows the meeting in full; the reminder says who comes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from chatbot.app import Bot
+from chatbot.clock import FixedClock
+from chatbot.transport.base import Author, Outgoing, ReactionChange
+from tests.conftest import Chat, plain, room
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def reaction(emoji: str, user: str, *, added: bool = True, post: str = "meeting-1") -> ReactionChange:
+    return ReactionChange(post, room("cercle-tech"), Author(f"id-{user}", user), emoji, added)
+
+
+async def announce(chat: Chat) -> Outgoing:
+    await chat("/reunion tech jeudi 14h 1h30 visio Ordre du jour : budget 2027", user="alice")
+    post = chat.posts[-1]
+    assert post.id == "meeting-1"
+    return post
+
+
+async def test_answers_by_reaction_and_by_command_are_the_same(chat: Chat, bot: Bot) -> None:
+    post = await announce(chat)
+    assert "Réagissez ✅ je viens, ❔ peut-être, ❌ je ne viens pas, ou `/reunion 1 je viens`" in plain(post.text)
+    assert await bot.watched_posts() == ["meeting-1"]
+    assert await bot.handle_reaction(reaction(":white_check_mark:", "bob")) == []
+    await bot.handle_reaction(reaction(":grey_question:", "carol"))
+    await bot.handle_reaction(reaction(":x:", "dave"))
+    reply = await chat("/reunion 1 je viens", user="erin")
+    assert reply.startswith("C'est noté : vous venez à la réunion n°1 (jeudi 26 novembre 2026 de 14 h à 15 h 30).")
+    assert "✅ Viennent : 2 : bob, erin" in reply and "❔ Peut-être : 1 : carol" in reply
+    assert "❌ Ne viennent pas : 1 : dave" in reply
+    # Changing one's answer, either way.
+    assert "vous ne venez pas" in await chat("/reunion 1 absent", user="bob")
+    await bot.handle_reaction(reaction(":white_check_mark:", "dave"))
+    shown = await chat("/reunion 1", user="bob")
+    assert "✅ Viennent : 2 : dave, erin" in shown and "❌ Ne viennent pas : 1 : bob" in shown
+    # A reaction removed takes back the answer it gave, not one given by command.
+    await bot.handle_reaction(reaction(":white_check_mark:", "dave", added=False))
+    await bot.handle_reaction(reaction(":x:", "dave", added=False))  # no longer his answer: nothing
+    await bot.handle_reaction(reaction(":x:", "bob", added=False))  # bob answered by command: stays
+    shown = await chat("/reunion 1", user="bob")
+    assert "✅ Viennent : 1 : erin" in shown and "❌ Ne viennent pas : 1 : bob" in shown
+
+
+async def test_show_one_meeting_in_full(chat: Chat, bot: Bot) -> None:
+    await announce(chat)
+    shown = plain(await chat("/reunion 1", user="bob"))
+    assert shown.splitlines()[0] == "📅 **Réunion n°1 du cercle Technique**"
+    assert "Quand : jeudi 26 novembre 2026 de 14 h à 15 h 30 (durée 1 h 30)" in shown
+    assert "Visio : https://visio.opteos.fr/reunion-tech-" in shown and "Ordre du jour : budget 2027" in shown
+    assert "✅ Viennent : 0" in shown and "Rappels : " in shown
+    await chat("/reunion tech chaque mardi 18h visio", user="alice")
+    numbers = [p.id for p in chat.posts if p.id and p.id.startswith("meeting-")]
+    occurrence = await chat(f"/reunion {numbers[-1].split('-')[1]}", user="bob")
+    assert "Date de la réunion régulière n°2 (chaque mardi de 18 h à 19 h 30)" in occurrence
+    assert "réunion régulière" in await chat("/reunion 2 je viens", user="bob")
+    assert "Aucune réunion n°99" in await chat("/reunion 99", user="bob")
+    assert "Réponse non comprise" not in await chat("/reunion 1 peut-être", user="bob")
+    assert "Réponse non comprise : « bof »" in await chat("/reunion voir 1 bof", user="bob")
+
+
+async def test_reactions_removed_while_down_go_at_the_next_reading(chat: Chat, bot: Bot) -> None:
+    await announce(chat)
+    await bot.handle_reaction(reaction(":white_check_mark:", "bob"))
+    await bot.handle_reaction(reaction(":question:", "carol"))
+    await chat("/reunion 1 je viens", user="dave")
+    await bot.handle_reactions_read("meeting-1", {":white_check_mark:": ["id-bob"], ":question:": ["id-carol"]})
+    assert "✅ Viennent : 2 : bob, dave" in await chat("/reunion 1", user="bob")
+    await bot.handle_reactions_read("meeting-1", {":heavy_check_mark:": ["id-bob"]})
+    shown = await chat("/reunion 1", user="bob")
+    assert "✅ Viennent : 2 : bob, dave" in shown and "❔ Peut-être : 0" in shown
+
+
+async def test_the_reminder_says_who_comes(chat: Chat, bot: Bot, clock: FixedClock) -> None:
+    delivered: list[Outgoing] = []
+
+    async def outlet(messages: list[Outgoing]) -> None:
+        delivered.extend(messages)
+
+    bot.outlet = outlet
+    await announce(chat)
+    clock.set(datetime(2026, 11, 26, 13, 0, tzinfo=PARIS))
+    await bot.scheduler.run_due()
+    reminders = [plain(m.text) for m in delivered if "Rappel" in m.text]
+    assert len(reminders) == 1 and "Viennent" not in reminders[0]  # the hour before: the link, no more
+    await chat("/reunion tech vendredi 14h", user="alice")  # n°2, its 24 h reminder on Thursday 14 h
+    for user in ("bob", "carol", "dave"):
+        await chat("/reunion 2 je viens", user=user)
+    await chat("/reunion 2 absent", user="erin")
+    clock.set(datetime(2026, 11, 26, 14, 0, tzinfo=PARIS))
+    await bot.scheduler.run_due()
+    reminders = [plain(m.text) for m in delivered if "Rappel : réunion n°2" in m.text]
+    assert len(reminders) == 1 and "dans 24 h" in reminders[0]
+    assert "✅ Viennent : 3 : bob, carol, dave" in reminders[0] and "❌ Ne viennent pas : 1 : erin" in reminders[0]
