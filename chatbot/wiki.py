@@ -28,13 +28,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chatbot.config import Settings
 from chatbot.db.models import WikiPublication
 from chatbot.masking import mask_known
-from chatbot.services.tasks import TaskService
 
 if TYPE_CHECKING:
     from chatbot.clock import Clock
     from chatbot.formatting import Formatter
     from chatbot.messages import Catalogue
     from chatbot.scheduler import Firing
+    from chatbot.services.tasks import TaskService
     from chatbot.transport.base import Outgoing
 
 log = logging.getLogger(__name__)

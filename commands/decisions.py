@@ -11,6 +11,9 @@ from chatbot.grammar.consent_arguments import DecisionRefConverter
 from chatbot.text import chat_safe
 from chatbot.transport.base import Room, RoomKind
 from chatbot.values import EnvelopeRef
+from chatbot.wiki import TASKS
+
+__all__ = ["TASKS", "group"]  # TASKS: the register's publication on the wiki after an adoption
 from commands.consent_text import ConsentText
 
 group = CommandGroup("decisions", aliases=("decision", "registre"))

@@ -23,7 +23,6 @@ from chatbot.db.models import ConsentRound, ScheduledTask, WikiPublication
 from chatbot.export_decisions import decisions_wikitext
 from chatbot.services import Services
 from chatbot.wiki import (
-    TASKS,
     WIKI_PUBLISH,
     Credentials,
     WikiProblem,
@@ -271,23 +270,18 @@ async def test_private_decisions_are_never_published(chat: Chat, bot: Bot, fake_
 async def wiki_bot(
     settings: Settings, clock: FixedClock, fake_wiki: FakeWiki, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Bot]:
-    """The bot with `[wiki] publish_on_adoption = true`, the publication handler registered (see chatbot.wiki)."""
+    """The bot with `[wiki] publish_on_adoption = true`."""
     monkeypatch.setenv("MEDIAWIKI_USER", BOT_USER)
     monkeypatch.setenv("MEDIAWIKI_PASSWORD", BOT_PASSWORD)
     with_wiki = dataclasses.replace(settings, wiki=WikiSettings(url=fake_wiki.url, page=PAGE, publish_on_adoption=True))
     async with started_bot(with_wiki, clock) as instance:
-        if WIKI_PUBLISH not in instance.scheduler._handlers:
-            for kind, handler in TASKS.items():
-                instance.scheduler.register(kind, handler)
+        assert WIKI_PUBLISH in instance.scheduler._handlers  # registered by commands/decisions.py
         yield instance
 
 
 async def adopted(bot: Bot, text: str) -> None:
-    """A decision adopted, and in its transaction what the adoption does for the wiki."""
-    chat = Chat(bot)
-    await adopt(chat, text)
-    async with bot.sessions() as session, session.begin():
-        await schedule_publication(Services.bind(session, bot.settings, bot.clock).tasks, bot.settings)
+    """A decision adopted through the bot: its transaction schedules the register's publication."""
+    await adopt(Chat(bot), text)
 
 
 async def wiki_tasks(bot: Bot) -> list[tuple[str, str]]:

@@ -31,6 +31,7 @@ from chatbot.errors import DomainError, PermissionDenied
 from chatbot.grammar.deadlines import ReviewSpec, review_date
 from chatbot.services.limits import MAX_POSITION_REASON, MAX_PROPOSAL, check_length
 from chatbot.services.tasks import TaskService
+from chatbot.wiki import schedule_publication
 
 TASK_DEADLINE = "consent_deadline"
 TASK_REMINDER = "consent_reminder"
@@ -453,6 +454,7 @@ class ConsentService:
             )
             self.session.add(decision)
             await self.session.flush()
+            await schedule_publication(self.tasks, self.settings)  # the register on the wiki, if configured
             if review is not None:
                 due = datetime.combine(review, REVIEW_REMINDER_AT, tzinfo=self.clock.tz)
                 await self.tasks.schedule(TASK_REVIEW, decision.id, max(due, now))

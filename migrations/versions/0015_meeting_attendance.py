@@ -1,7 +1,7 @@
 """meeting attendance: whether each member comes to a meeting (yes, maybe, no), by command or by reaction
 
-Revision ID: 0014
-Revises: 0015
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-11-30 12:00:00
 
 Numbered 0014 as planned, but chained after 0015 (the head when it was written): Alembic follows down_revision.
@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014"
-down_revision = "0015"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 

@@ -3,7 +3,7 @@
 The publication itself is a scheduled task (kind `wiki_publish`, see chatbot.wiki); this row keeps the sha256 of
 the register's wikitext it published, so that the same register is never published twice.
 
-Revision ID: 0015
+Revision ID: 0014
 Revises: 0013
 Create Date: 2026-11-30 11:00:00
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0015"
+revision = "0014"
 down_revision = "0013"
 branch_labels = None
 depends_on = None
