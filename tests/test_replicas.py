@@ -19,18 +19,9 @@ from tests.conftest import PG_SKIP_REASON, _truncate_postgres
 from tests.fakerc.fixtures import fake_rc  # noqa: F401
 from tests.fakerc.server import FakeRocketChat
 from tests.rc_support import BotProcess, TcpProxy, postgres_via, wait_for, write_config
-from tests.test_rc_e2e import MEMBERS, ROOM, answered, assert_exactly_once, burst
+from tests.test_rc_e2e import answered, assert_exactly_once, burst, scene  # noqa: F401  (scene: the fixture)
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-async def scene(fake_rc: FakeRocketChat) -> FakeRocketChat:  # noqa: F811
-    for name in MEMBERS:
-        fake_rc.add_user(name)
-    fake_rc.add_channel(ROOM, ["bot", *MEMBERS])
-    fake_rc.add_channel("budget-contributif", ["bot"])
-    return fake_rc
 
 
 @pytest.fixture
@@ -51,16 +42,19 @@ async def processes() -> AsyncIterator[list[BotProcess]]:
             await process.stop()
 
 
-def replica(scene: FakeRocketChat, tmp_path: Path, name: str, url: str, started: list[BotProcess]) -> BotProcess:
+def replica(fake: FakeRocketChat, tmp_path: Path, name: str, url: str, started: list[BotProcess]) -> BotProcess:
     folder = tmp_path / name
     folder.mkdir()
-    process = BotProcess(scene, write_config(folder, scene.url, url), folder)
+    process = BotProcess(fake, write_config(folder, fake.url, url), folder)
     started.append(process)
     return process
 
 
 async def test_the_standby_takes_over_a_killed_active_replica_and_every_command_is_answered_once(
-    scene: FakeRocketChat, tmp_path: Path, database: str, processes: list[BotProcess]
+    scene: FakeRocketChat,  # noqa: F811
+    tmp_path: Path,
+    database: str,
+    processes: list[BotProcess],
 ) -> None:
     first = replica(scene, tmp_path, "a", database, processes)
     second = replica(scene, tmp_path, "b", database, processes)
@@ -86,7 +80,10 @@ async def test_the_standby_takes_over_a_killed_active_replica_and_every_command_
 
 
 async def test_an_active_replica_cut_from_the_database_stops_and_the_standby_takes_over(
-    scene: FakeRocketChat, tmp_path: Path, database: str, processes: list[BotProcess]
+    scene: FakeRocketChat,  # noqa: F811
+    tmp_path: Path,
+    database: str,
+    processes: list[BotProcess],
 ) -> None:
     parsed = make_url(database)
     proxy = TcpProxy(parsed.host or "127.0.0.1", parsed.port or 5432)
@@ -112,7 +109,10 @@ async def test_an_active_replica_cut_from_the_database_stops_and_the_standby_tak
 
 
 async def test_a_reminder_due_across_a_takeover_is_posted_once(
-    scene: FakeRocketChat, tmp_path: Path, database: str, processes: list[BotProcess]
+    scene: FakeRocketChat,  # noqa: F811
+    tmp_path: Path,
+    database: str,
+    processes: list[BotProcess],
 ) -> None:
     first = replica(scene, tmp_path, "a", database, processes)
     second = replica(scene, tmp_path, "b", database, processes)

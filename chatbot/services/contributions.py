@@ -126,6 +126,26 @@ class Cancellation:
     reason: str = ""
 
 
+def overrun_refused(envelope: Envelope, amount_cents: int, remaining_cents: int) -> DomainError:
+    """The refusal of an amount that would take an envelope past its amount (`overrun_policy = "refuse"`), worded
+    for what is left: some, nothing, or already less than nothing."""
+    key = (
+        "overrun_refused"
+        if remaining_cents > 0
+        else "overrun_refused_empty"
+        if remaining_cents == 0
+        else "overrun_refused_over"
+    )
+    return DomainError(
+        key,
+        envelope=envelope.name,
+        slug=envelope.slug,
+        amount_cents=amount_cents,
+        remaining_cents=remaining_cents,
+        over_cents=-remaining_cents,
+    )
+
+
 class ContributionService:
     def __init__(self, session: AsyncSession, settings: Settings, clock: Clock, budget: BudgetService) -> None:
         self.session = session
@@ -168,19 +188,7 @@ class ContributionService:
         after = before + spent_delta + committed_delta
         overrun = after > envelope.amount_cents and after > before
         if overrun and self.settings.budget.overrun_policy == "refuse":
-            remaining = envelope.amount_cents - before
-            raise DomainError(
-                "overrun_refused"
-                if remaining > 0
-                else "overrun_refused_empty"
-                if remaining == 0
-                else "overrun_refused_over",
-                envelope=envelope.name,
-                slug=envelope.slug,
-                amount_cents=amount,
-                remaining_cents=remaining,
-                over_cents=-remaining,
-            )
+            raise overrun_refused(envelope, amount, envelope.amount_cents - before)
         flagged = not intention and linked is None and amount > self.settings.budget.announcement_threshold_cents
         row = {
             "member_id": member.id,

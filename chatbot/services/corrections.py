@@ -26,6 +26,7 @@ from chatbot.db.models import (
 from chatbot.errors import DomainError, PermissionDenied
 from chatbot.services import Services
 from chatbot.services.budget import EnvelopeStatus, check_budget_year
+from chatbot.services.contributions import overrun_refused
 from chatbot.services.limits import MAX_BUDGET_REASON, MAX_DESCRIPTION, check_length
 from chatbot.values import Duration, FlatAmount, Quantity
 
@@ -172,19 +173,7 @@ class CorrectionService:
             if after_used > envelope.amount_cents and change > 0:
                 overrun = True
                 if self.settings.budget.overrun_policy == "refuse":
-                    remaining = envelope.amount_cents - used[envelope_id]
-                    raise DomainError(
-                        "overrun_refused"
-                        if remaining > 0
-                        else "overrun_refused_empty"
-                        if remaining == 0
-                        else "overrun_refused_over",
-                        envelope=envelope.name,
-                        slug=envelope.slug,
-                        amount_cents=change,
-                        remaining_cents=remaining,
-                        over_cents=-remaining,
-                    )
+                    raise overrun_refused(envelope, change, envelope.amount_cents - used[envelope_id])
         flagged = not intention and linked is None and amount > self.settings.budget.announcement_threshold_cents
 
         # Every rule accepted the correction: write it.
