@@ -49,7 +49,7 @@ SCHEMA: Schema = {
     "rocketchat": dict.fromkeys(
         "url username thread_replies extra_rooms catchup_max_hours catchup_overlap_seconds".split()
     ),
-    "web": dict.fromkeys(["host", "port"]),
+    "web": dict.fromkeys(["host", "port", "public_url"]),
     "wiki": dict.fromkeys(["url", "page", "publish_on_adoption"]),
 }
 
@@ -149,6 +149,7 @@ class RocketChatSettings:
 class WebSettings:
     host: str = "127.0.0.1"
     port: int = 8080
+    public_url: str | None = None  # where members reach the web server (reverse proxy), for the calendar's address
 
 
 @dataclass(frozen=True)
@@ -299,7 +300,14 @@ def parse_settings(raw: dict[str, Any], source: Path | None = None, database_url
     if web_port is not None and not 0 <= web_port <= 65535:
         raise ConfigError("web.port doit être un numéro de port (ex. 8080, ou 0 pour un port libre).")
     web = WebSettings(
-        host=reader.string(web_table, "web.host", default="127.0.0.1"), port=8080 if web_port is None else web_port
+        host=reader.string(web_table, "web.host", default="127.0.0.1"),
+        port=8080 if web_port is None else web_port,
+        public_url=_public_url(
+            reader.optional_string(web_table, "web.public_url"),
+            "web.public_url",
+            '(ex. "https://bot.exemple.org")',
+            "dans `/reunion agenda`",
+        ),
     )
     wiki = _parse_wiki(reader, reader.table("wiki"))
     return Settings(
@@ -476,20 +484,24 @@ def _parse_budget(reader: TomlReader, table: dict[str, Any]) -> BudgetSettings:
 
 def _source_url(url: str | None) -> str | None:
     """`bot.source_url`: an http(s) address with a host, shown to every member, so without credentials."""
+    return _public_url(url, "bot.source_url", '(ex. "https://forge.exemple.org/opteos/coop-chatbot")', "dans /aide")
+
+
+def _public_url(url: str | None, where: str, example: str, shown: str) -> str | None:
+    """An http(s) address with a host that members read (`shown`: where), so without credentials."""
     if url is None:
         return None
-    example = '(ex. "https://forge.exemple.org/opteos/coop-chatbot")'
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a port that is not a number
     except ValueError:
         parts = None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url):
-        raise ConfigError(f"bot.source_url doit être une adresse web en http:// ou https:// {example}, pas « {url} ».")
+        raise ConfigError(f"{where} doit être une adresse web en http:// ou https:// {example}, pas « {url} ».")
     if parts.username is not None or parts.password is not None:
         raise ConfigError(
-            "bot.source_url ne doit contenir ni identifiant ni mot de passe (« nom:secret@ ») : "
-            f"tous les membres la voient dans /aide {example}."
+            f"{where} ne doit contenir ni identifiant ni mot de passe (« nom:secret@ ») : "
+            f"tous les membres la voient {shown} {example}."
         )
     return url
 

@@ -112,6 +112,10 @@ class Context(UnitOfWork):
         if username and username != self.member.username:
             self.outgoing.append(Outgoing(text=text, room_name=f"@{username}", is_reply=False))
 
+    def reply_privately(self, text: str) -> None:
+        """Answer the member in a direct message (what must not be said in the room: a secret address)."""
+        self.outgoing.append(Outgoing(text=text, room_name=f"@{self.member.username}", is_reply=False))
+
     def post(self, room_name: str | None, text: str) -> None:
         """Say something in another room, by name (announcements, mirrors); ignored when no room is configured."""
         if not room_name or room_name == self.message.room.name:

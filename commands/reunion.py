@@ -7,6 +7,7 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -203,6 +204,28 @@ class _ListScope(ListScopeConverter):
         if tokens and not tokens[0].quoted and fold(tokens[0].text) in PAGE_WORDS:
             return None
         return super().match(tokens, ctx)
+
+
+@group.command("agenda", aliases=("calendrier", "ical"), args=(opt("circle", ListScopeConverter()),))
+async def agenda(ctx: Context, circle: CircleRef | AllCircles | None) -> None:
+    """The calendar feed's address, and how to subscribe from Nextcloud. With a token, the address is the
+    cooperative's secret: it goes in a direct message, never in a channel."""
+    if circle is None and ctx.room_circle is not None:
+        circle = CircleRef(ctx.room_circle.slug)
+    name = circle.slug if isinstance(circle, CircleRef) else "all"
+    scope = _texts(ctx).circle_name(name) if isinstance(circle, CircleRef) else ctx.t("reunion.calendar_all")
+    base = ctx.settings.web.public_url
+    if base is None:
+        ctx.reply(ctx.t("reunion.calendar_no_url", path=f"/calendar/{name}.ics"))
+        return
+    token = ctx.settings.meetings.calendar_token
+    address = f"{base.rstrip('/')}/calendar/{name}.ics" + (f"?token={quote(token, safe='')}" if token else "")
+    text = ctx.t("reunion.calendar", scope=scope, address=address)
+    if token and not ctx.message.room.is_direct:
+        ctx.reply_privately(text)
+        ctx.reply(ctx.t("reunion.calendar_sent_direct"))
+        return
+    ctx.reply(text)
 
 
 @group.command(

@@ -60,6 +60,7 @@ COMMANDS = [
     "/decisions",
     "/reunion liste",
     "/reunion voir",
+    "/reunion agenda",
 ]
 
 
@@ -91,7 +92,7 @@ ERROR_PATTERNS = [
 REPLY_PATTERNS = [
     _template_regex(v)
     for k, v in _STRINGS.items()
-    if k.split(".")[0] in ("contrib", "budget", "help", "billing", "dashboard", "review", "statement")
+    if k.split(".")[0] in ("contrib", "budget", "help", "billing", "dashboard", "review", "statement", "reunion")
     and not k.startswith("help.overview_line")
 ]
 
@@ -270,6 +271,7 @@ PLAUSIBLE: dict[str, st.SearchStrategy[str]] = {
         st.sampled_from(["", "tech", "tous", "Technique", "#cercle-tech", "suite"]),
         st.sampled_from(["", "suite", "suite 2", "suite 0", "page 3", "suite 2027"]),
     ),
+    "/reunion agenda": st.sampled_from(["", "tech", "tous", "Technique", "#cercle-tech", "inconnu", "tech tous"]),
     "/reunion voir": then(
         st.sampled_from(["1", "2", "n°1", "#3", "99", "0"]),
         st.sampled_from(["", "je viens", "peut-être", "absent", "non", "bof", "je ne viens pas"]),
