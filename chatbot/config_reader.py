@@ -210,7 +210,8 @@ class TomlReader:
             raise ConfigError(f'{where} doit être une liste de textes (ex. ["a", "b"]).')
         if any(unicodedata.category(c) == "Cc" for v in value for c in v):
             raise ConfigError(
-                f"{where} : un texte de la liste contient un retour à la ligne ou un caractère de contrôle."
+                f"{where} : chaque texte de la liste doit tenir sur une ligne, sans caractère de contrôle "
+                '(ex. ["camille", "dominique"]).'
             )
         return [v.strip() for v in value]
 

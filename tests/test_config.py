@@ -353,3 +353,15 @@ async def test_aide_ends_with_where_the_source_is(settings: Settings, clock: Fix
         assert last.endswith(url)
     else:
         assert "un administrateur doit la renseigner (réglage `bot.source_url`)" in last
+
+
+def test_a_control_character_in_a_list_of_names_is_refused_in_french() -> None:
+    """Found by the configuration fuzz: an escape character in `meeting_keepers` is refused with what is
+    expected."""
+    raw = {
+        "bot": {"timezone": "Europe/Paris"},
+        "circles": [{"slug": "tech", "public_channel": "c", "meeting_keepers": ["\x1b"]}],
+    }
+    with pytest.raises(ConfigError) as refused:
+        parse_settings(raw)
+    assert "doit tenir sur une ligne" in str(refused.value) and "ex." in str(refused.value)
