@@ -342,7 +342,10 @@ def _parse_wiki(reader: TomlReader, table: dict[str, Any]) -> WikiSettings:
         raise ConfigError('wiki.page doit être un titre de page du wiki (ex. "Registre des décisions").')
     publish = _boolean(table, "publish_on_adoption", "wiki.publish_on_adoption")
     if publish and url is None:
-        raise ConfigError("wiki.publish_on_adoption = true demande wiki.url (l'adresse de l'api.php du wiki).")
+        raise ConfigError(
+            "wiki.publish_on_adoption = true : wiki.url doit aussi être indiqué, l'adresse du wiki "
+            '(ex. url = "https://wiki.exemple.org/w/api.php").'
+        )
     return WikiSettings(url=url, page=page, publish_on_adoption=publish)
 
 
@@ -550,7 +553,7 @@ def _parse_circle(reader: TomlReader, index: int, table: dict[str, Any], meeting
     where = f"circles[{index + 1}]"
     circle_slug = slug(reader.string(table, f"{where}.slug"))
     if not circle_slug:
-        raise ConfigError(f'{where}.slug est vide (ex. "tech").')
+        raise ConfigError(f'{where}.slug ne doit pas être vide (ex. "tech").')
     return CircleSettings(
         slug=circle_slug,
         name=reader.string(table, f"{where}.name", default=circle_slug),

@@ -363,7 +363,7 @@ def test_the_wiki_table_of_the_configuration(tmp_path: Path) -> None:
     on = parsed('[wiki]\nurl = "https://wiki.opteos.fr/w/api.php"\npublish_on_adoption = true')
     assert on == WikiSettings("https://wiki.opteos.fr/w/api.php", "Registre des décisions", True)
     for wrong, said in (
-        ("[wiki]\npublish_on_adoption = true", "wiki.publish_on_adoption = true demande wiki.url"),
+        ("[wiki]\npublish_on_adoption = true", "wiki.publish_on_adoption = true : wiki.url doit aussi être indiqué"),
         ('[wiki]\nurl = "wiki.opteos.fr"', "wiki.url doit être l'adresse"),
         ('[wiki]\nurl = "https://bot:pw@wiki.opteos.fr/w/api.php"', "sans identifiants"),
         ('[wiki]\npage = "Registre#D-1"', "wiki.page doit être un titre"),
