@@ -186,6 +186,12 @@ class Settings:
     def circle(self, circle_slug: str) -> CircleSettings | None:
         return next((c for c in self.circles if c.slug == circle_slug), None)
 
+    def keepers_of(self, circle_slug: str | None) -> tuple[str, ...]:
+        """Who answers for an envelope: its circle's keepers (`meeting_keepers`); the treasurers for an envelope of
+        no circle, or of a circle that names no keeper. Account names as configured, sorted."""
+        circle = self.circle(circle_slug) if circle_slug else None
+        return tuple(sorted(circle.meeting_keepers if circle and circle.meeting_keepers else self.treasurers))
+
     def circle_for_room(self, room_name: str | None) -> CircleSettings | None:
         """The circle whose public or private channel is this room, if any."""
         if not room_name:

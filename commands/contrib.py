@@ -173,12 +173,11 @@ def _mirror(ctx: Context, outcome: Outcome, description: str) -> str | None:
 def keepers(ctx: Context, status: EnvelopeStatus) -> list[str]:
     """Who looks after an envelope: its circle's keepers (`meeting_keepers`), or, for an envelope of no circle or a
     circle without keepers, the treasurers. Account names as configured, sorted."""
+    circle_slug = None
     if status.circle_id is not None:
         configured = next((e.circle for e in ctx.settings.envelopes if e.slug == status.slug and e.circle), None)
-        circle = ctx.settings.circle(configured or status.slug)
-        if circle is not None and circle.meeting_keepers:
-            return sorted(circle.meeting_keepers)
-    return sorted(ctx.settings.treasurers)
+        circle_slug = configured or status.slug
+    return list(ctx.settings.keepers_of(circle_slug))
 
 
 def keepers_line(ctx: Context, status: EnvelopeStatus) -> list[str]:

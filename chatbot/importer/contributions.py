@@ -34,7 +34,7 @@ from chatbot.importer import ImportProblem
 from chatbot.importer.cells import read_amount, read_date, read_duration, read_minutes, read_rate
 from chatbot.importer.table import DELIMITERS, Field, Row, Table, header_key, read_text
 from chatbot.money import amount_for_minutes
-from chatbot.services.budget import BudgetService
+from chatbot.services.budget import BudgetService, EnvelopeStatus
 from chatbot.services.limits import MAX_DESCRIPTION
 from chatbot.services.members import IMPORTED_PREFIX
 from chatbot.text import fold, slug, without_control_characters
@@ -95,44 +95,11 @@ class Line:
         return self.work_date.year if self.work_date else None
 
 
-@dataclass(frozen=True)
-class EnvelopeRow:
-    """An envelope as it was when the import read it (locked): its rules and totals, usable after the session."""
-
-    id: int
-    slug: str
-    name: str
-    year: int
-    amount_cents: int
-    spent_cents: int
-    committed_cents: int
-    rate_cents: int
-    mode: str
-    flat_min_cents: int | None
-    flat_max_cents: int | None
-
-    @classmethod
-    def of(cls, e: Envelope) -> EnvelopeRow:
-        return cls(
-            e.id,
-            e.slug,
-            e.name,
-            e.year,
-            e.amount_cents,
-            e.spent_cents,
-            e.committed_cents,
-            e.rate_cents,
-            e.mode,
-            e.flat_min_cents,
-            e.flat_max_cents,
-        )
-
-
 @dataclass
 class Plan:
     lines: list[Line]
     new_members: dict[str, str]  # account key → username, members the import creates
-    envelopes: dict[tuple[str, int], EnvelopeRow]  # (slug, year) → the row, locked
+    envelopes: dict[tuple[str, int], EnvelopeStatus]  # (slug, year) → the row, locked
     member_ids: dict[str, int]  # account key → existing member id
 
     def count(self, status: str) -> int:
@@ -264,7 +231,7 @@ async def plan(
             select(Envelope).where(Envelope.year.in_(years)).order_by(Envelope.id).with_for_update(**ROW_LOCK)
         )
     ).all()
-    envelopes = {(e.slug, e.year): EnvelopeRow.of(e) for e in locked}
+    envelopes = {(e.slug, e.year): EnvelopeStatus.of(e) for e in locked}
     closed = set((await session.scalars(select(BudgetYear.year).where(BudgetYear.closed_at.is_not(None)))).all())
     member_rows = (await session.execute(select(Member.id, Member.user_id, Member.username))).all()
     members = Members(mapping, [tuple(r) for r in member_rows])  # type: ignore[misc]
@@ -366,7 +333,7 @@ def _identify(line: Line, row: Row, members: Members, directory: EnvelopeDirecto
 def _check(
     line: Line,
     settings: Settings,
-    envelopes: Mapping[tuple[str, int], EnvelopeRow],
+    envelopes: Mapping[tuple[str, int], EnvelopeStatus],
     closed: set[int],
     today: date,
     options: Options,
@@ -395,7 +362,7 @@ def _check(
     _price(line, settings, envelope)
 
 
-def _price(line: Line, settings: Settings, envelope: EnvelopeRow) -> None:
+def _price(line: Line, settings: Settings, envelope: EnvelopeStatus) -> None:
     """The amount, as `/contrib` computes it: duration × rate (at most the envelope's), or a flat amount."""
     if line.minutes is not None:
         if envelope.mode == "flat":

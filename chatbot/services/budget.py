@@ -42,6 +42,7 @@ class EnvelopeStatus:
     flat_min_cents: int | None
     flat_max_cents: int | None
     circle_id: int | None
+    id: int  # the envelope row's
 
     @property
     def used_cents(self) -> int:
@@ -80,6 +81,7 @@ class EnvelopeStatus:
             flat_min_cents=envelope.flat_min_cents,
             flat_max_cents=envelope.flat_max_cents,
             circle_id=envelope.circle_id,
+            id=envelope.id,
         )
 
 

@@ -247,12 +247,10 @@ class QuestionService:
         circle that names no keeper."""
         if envelope.circle_id in self._keepers:
             return self._keepers[envelope.circle_id]
-        keepers: tuple[str, ...] = ()
+        circle_slug = None
         if envelope.circle_id is not None:
             circle_slug = await self.session.scalar(select(Circle.slug).where(Circle.id == envelope.circle_id))
-            circle = self.settings.circle(circle_slug) if circle_slug else None
-            keepers = circle.meeting_keepers if circle else ()
-        self._keepers[envelope.circle_id] = keepers = keepers or tuple(sorted(self.settings.treasurers))
+        self._keepers[envelope.circle_id] = keepers = self.settings.keepers_of(circle_slug)
         return keepers
 
     async def post_place(self, post_id: str | None) -> PostPlace | None:
