@@ -16,7 +16,7 @@ from chatbot.services.budget import EnvelopeStatus
 from chatbot.services.year_end import YearEndService, YearReport
 from chatbot.text import chat_safe, fold
 from chatbot.values import EnvelopeRef, Money, Rate
-from commands.common import envelope_remaining
+from commands.common import PAGE_LINES, PageConverter, command_text, envelope_remaining, more_line, page_words, pages
 
 group = CommandGroup("budget", aliases=("budgets", "enveloppe", "enveloppes"))
 
@@ -470,16 +470,29 @@ def _unattended(action: str) -> str:
 @group.command(
     "journal",
     aliases=("audit", "historique"),
-    args=(opt("envelope", EnvelopeConverter()), opt("year", YearConverter())),
+    args=(opt("envelope", EnvelopeConverter()), opt("year", YearConverter()), opt("page", PageConverter())),
     any_order=True,
 )
-async def journal(ctx: Context, envelope: EnvelopeRef | None, year: int | None) -> None:
+async def journal(ctx: Context, envelope: EnvelopeRef | None, year: int | None, page: int | None) -> None:
+    page = page or 1
     year = year or ctx.today.year
-    events = await ctx.services.budget.journal(year, envelope.slug if envelope else None)
+    slug = envelope.slug if envelope else None
+    events, count = await ctx.services.budget.journal(year, slug, offset=(page - 1) * PAGE_LINES, limit=PAGE_LINES)
+
+    def command(page: int) -> str:
+        return command_text("/budget journal", slug or "", str(year), page_words(page))
+
     if not events:
-        ctx.reply(ctx.t("budget.journal_empty", year=year))
+        if count:
+            last = pages(count)
+            ctx.reply(ctx.t("budget.journal_beyond", year=year, pages=last, command=command(last)))
+        else:
+            ctx.reply(ctx.t("budget.journal_empty", year=year))
         return
-    lines = [ctx.t("budget.journal_header", year=year)]
+    header = ctx.t("budget.journal_header", year=year)
+    if page > 1:
+        header += ctx.t("review.page", page=page, pages=pages(count))
+    lines = [header]
     for event in events:
         values = {
             "when": ctx.fmt.datetime_short(event.at.astimezone(ctx.settings.timezone)),  # type: ignore[attr-defined]
@@ -501,4 +514,7 @@ async def journal(ctx: Context, envelope: EnvelopeRef | None, year: int | None) 
         if event.reason and event.action not in ("create",):
             line += ctx.t("budget.journal_reason", reason=values["reason"])
         lines.append("• " + line)
+    more = count - (page - 1) * PAGE_LINES - len(events)
+    if more > 0:
+        lines.append(more_line(ctx, more, command(page + 1)))
     ctx.reply("\n".join(lines))

@@ -137,3 +137,24 @@ async def test_year_close_is_audited_and_listed(chat: Chat, bot: Bot) -> None:
     assert "déjà clôturée" in await chat("/budget cloturer 2025")
     journal = await chat("/budget journal 2025")
     assert "camille · année 2025 clôturée" in journal
+
+
+async def test_journal_says_what_it_leaves_out_and_pages_through_it(chat: Chat) -> None:
+    """The envelope's creation and 20 changes: the first answer shows the 15 newest and the exact command for the
+    other 6; that page shows them and no more; a page beyond the end says where the last one is."""
+    for step in range(1, 21):
+        assert "ajustée" in await chat(f"/budget ajuster communication +{step} don n°{step}")
+    first = await chat("/budget journal communication")
+    lines = first.splitlines()
+    assert len(lines) == 1 + 15 + 1
+    assert "don n°20" in lines[1] and "don n°6" in lines[15]
+    assert lines[-1] == "… et 6 autres : `/budget journal communication 2026 suite 2`"
+    second = await chat("/budget journal communication 2026 suite 2")
+    lines = second.splitlines()
+    assert lines[0].endswith("— page 2/2")
+    assert [line.rsplit("n°", 1)[1] for line in lines[1:-1]] == ["5", "4", "3", "2", "1"]
+    assert lines[-1].endswith("enveloppe communication créée : 2 500 €")
+    beyond = await chat("/budget journal communication suite 4")
+    assert (
+        beyond == "Le journal de 2026 tient en 2 page(s) ; la dernière : `/budget journal communication 2026 suite 2`"
+    )

@@ -296,12 +296,19 @@ CATALOGUE: dict[str, tuple[dict[str, Any], str]] = {
         {"year": 2025, "reason": "oubli de déclarations de décembre"},
         "L'année 2025 n'est pas clôturée.",
     ),
-    "/budget journal": ({"envelope": None, "year": None}, "**Journal du budget 2026** (le plus récent d'abord)"),
+    "/budget journal": (
+        {"envelope": None, "year": None, "page": None},
+        "**Journal du budget 2026** (le plus récent d'abord)",
+    ),
     "/budget journal communication": (
-        {"envelope": EnvelopeRef("communication"), "year": None},
+        {"envelope": EnvelopeRef("communication"), "year": None, "page": None},
         "enveloppe communication créée : 2 500 €",
     ),
-    "/budget journal 2025": ({"envelope": None, "year": 2025}, "Aucune modification du budget en 2025."),
+    "/budget journal 2025": ({"envelope": None, "year": 2025, "page": None}, "Aucune modification du budget en 2025."),
+    "/budget journal communication 2026 suite 2": (
+        {"envelope": EnvelopeRef("communication"), "year": 2026, "page": 2},
+        "Le journal de 2026 tient en 1 page(s) ; la dernière : `/budget journal communication 2026`",
+    ),
     "/aide": ({"command": None}, "**Commandes du bot**"),
     "/aide contrib": ({"command": "contrib"}, "**/contrib** — déclarer une contribution"),
     "/aide budget": ({"command": "budget"}, "**/budget** — voir ce qui reste dans les enveloppes"),

@@ -319,19 +319,22 @@ class BudgetService:
         runs_out = today + timedelta(days=days_left)
         return (runs_out if runs_out.year == today.year else None), True
 
-    async def journal(self, year: int, envelope_slug: str | None = None, limit: int = 15) -> list[AuditLine]:
+    async def journal(
+        self, year: int, envelope_slug: str | None = None, offset: int = 0, limit: int = 15
+    ) -> tuple[list[AuditLine], int]:
+        """One page of the year's budget journal, newest first, and how many events the journal holds in all (so
+        the answer can say what it leaves out)."""
         query = (
             select(AuditEvent, Envelope.slug, Member.username)
             .outerjoin(Envelope, Envelope.id == AuditEvent.envelope_id)
             .outerjoin(Member, Member.id == AuditEvent.actor_id)
             .where(AuditEvent.year == year)
-            .order_by(AuditEvent.id.desc())
-            .limit(limit)
         )
         if envelope_slug is not None:
             query = query.where(Envelope.slug == envelope_slug)
-        rows = (await self.session.execute(query)).all()
-        return [
+        count = await self.session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = (await self.session.execute(query.order_by(AuditEvent.id.desc()).offset(offset).limit(limit))).all()
+        lines = [
             AuditLine(
                 e.year,
                 e.action,
@@ -346,6 +349,7 @@ class BudgetService:
             )
             for e, env_slug, username in rows
         ]
+        return lines, int(count or 0)
 
     # --- admin changes ----------------------------------------------------------------------------------------
 
