@@ -225,7 +225,9 @@ PLAUSIBLE: dict[str, st.SearchStrategy[str]] = {
     "/budget taux": then(envelope, st.one_of(rate, money), st.one_of(st.just(""), year)),
     "/budget cloturer": year,
     "/budget rouvrir": then(year, description),
-    "/budget journal": some_of(envelope, year),
+    "/budget journal": some_of(
+        envelope, year, st.sampled_from(["suite", "suite 2", "suite 0", "page 3", "suite 2027"])
+    ),
     "/aide": st.sampled_from(["", "contrib", "/budget", "!aide", "?", "reunion", "budjet"]),
     "/contrib modifier": then(
         line_number,
