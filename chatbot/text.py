@@ -139,3 +139,11 @@ def _neutralise(fragment: str) -> str:
 def visible(text: str) -> str:
     """The text a reader sees once the invisible joiners are taken out (for tests and logs)."""
     return text.replace(WORD_JOINER, "")
+
+
+_MENTIONABLE = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def mention(username: str) -> str:
+    """`@name` to ping someone on purpose (reminders, objectors); a name the server would not accept is echoed inert."""
+    return f"@{username}" if _MENTIONABLE.fullmatch(username) else chat_safe(username, 40)

@@ -33,9 +33,9 @@ from chatbot.services.consent import (
     ConsentService,
     PositionChange,
 )
-from chatbot.text import chat_safe, fold, without_control_characters
+from chatbot.text import chat_safe, fold, mention, without_control_characters
 from chatbot.transport.base import MembersOf, Outgoing, ReactionChange, Room, RoomKind
-from commands.consent_text import REASON_PREVIEW, ConsentText, mention
+from commands.consent_text import REASON_PREVIEW, ConsentText
 
 log = logging.getLogger(__name__)
 group = CommandGroup("consent", aliases=("consentement", "consentir"))

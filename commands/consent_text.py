@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
@@ -13,19 +12,13 @@ from chatbot.grammar.deadlines import Proposal
 from chatbot.messages import Catalogue
 from chatbot.services.consent import Answer, Closure, Tally
 from chatbot.services.decisions import DecisionEntry
-from chatbot.text import chat_safe
+from chatbot.text import chat_safe, mention
 from chatbot.transport.base import Author
 
 PROPOSAL_PREVIEW = 300
 REASON_PREVIEW = 200
 LINE_PREVIEW = 80
 WAITING_SHOWN = 15  # names of members who have not answered shown in a room; the full list goes in a direct message
-_MENTIONABLE = re.compile(r"[A-Za-z0-9._-]{1,64}")
-
-
-def mention(username: str) -> str:
-    """`@name` to ping someone on purpose (reminders, objectors); a name the server would not accept is echoed inert."""
-    return f"@{username}" if _MENTIONABLE.fullmatch(username) else chat_safe(username, 40)
 
 
 @dataclass

@@ -13,7 +13,7 @@ from chatbot.context import Context
 from chatbot.grammar.arguments import EnvelopeConverter, NumberConverter
 from chatbot.grammar.base import FreeText
 from chatbot.services.questions import PostPlace, QuestionService, QuestionView
-from chatbot.text import chat_safe
+from chatbot.text import chat_safe, mention
 from chatbot.transport.base import Outgoing
 from chatbot.values import EnvelopeRef
 from commands.budget import group as budget_group
@@ -26,7 +26,6 @@ from commands.common import (
     page_words,
     pages,
 )
-from commands.consent_text import mention
 from commands.contrib import group
 
 REASON_PREVIEW = 300

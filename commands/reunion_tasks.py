@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from chatbot.db.models import Meeting, MeetingStatus
+from chatbot.db.models import Meeting, MeetingStatus, Member
 from chatbot.scheduler import Firing, TaskHandler
-from chatbot.services.meetings import ANNOUNCE, REMINDER, START, end_of
-from chatbot.transport.base import Outgoing
-from commands.reunion_text import MeetingTexts
+from chatbot.services.meetings import ANNOUNCE, REMINDER, START, Attendance, end_of
+from chatbot.transport.base import Outgoing, Room, RoomKind
+from commands.reunion_text import DAY_BEFORE_MINUTES, MeetingTexts
 
 
 async def _meeting_to_talk_about(firing: Firing) -> tuple[Meeting, str] | None:
@@ -38,8 +38,23 @@ async def send_reminder(firing: Firing) -> list[Outgoing]:
     meeting, channel = found
     attendance = await firing.services.meetings.attendance(meeting.id)
     texts = MeetingTexts(firing.t, firing.fmt, firing.settings)
-    text = texts.reminder(meeting, firing.now, late=firing.late, attendance=attendance)
+    silent = await _not_answered(firing, meeting, channel, attendance)
+    text = texts.reminder(meeting, firing.now, late=firing.late, attendance=attendance, silent=silent)
     return [Outgoing(text=text, room_name=channel, is_reply=False, id=f"meeting-{meeting.id}-task-{firing.task.id}")]
+
+
+async def _not_answered(
+    firing: Firing, meeting: Meeting, channel: str, attendance: dict[Attendance, list[Member]]
+) -> list[str] | None:
+    """The usernames of the circle channel's members who have not said whether they come, for the reminder the
+    day before; None for a later reminder, or when the chat server cannot list the channel's members."""
+    if meeting.start_at - firing.now < timedelta(minutes=DAY_BEFORE_MINUTES) or firing.members_of is None:
+        return None
+    members = await firing.members_of(Room("", channel, RoomKind.CHANNEL))
+    if members is None:
+        return None
+    answered = {member.user_id for answers in attendance.values() for member in answers}
+    return sorted((m.username for m in members if m.id not in answered and m.username), key=str.casefold)
 
 
 async def send_start(firing: Firing) -> list[Outgoing]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 
 from babel.dates import get_day_names
@@ -13,7 +14,7 @@ from chatbot.formatting import Formatter
 from chatbot.grammar.recurrences import RRULE_DAYS
 from chatbot.messages import Catalogue
 from chatbot.services.meetings import Attendance, announce_days, is_daily, local_start
-from chatbot.text import chat_safe
+from chatbot.text import chat_safe, mention
 
 PLACE_LIMIT = 200
 DAY_BEFORE_MINUTES = 12 * 60  # a reminder at least this long before the start says who comes (the 24 h one)
@@ -139,10 +140,19 @@ class MeetingTexts:
 
     def names(self, members: list[Member]) -> str:
         """`alice, bob` — at most NAMES_SHOWN names, then `… et 4 autres`."""
-        shown = ", ".join(chat_safe(m.username, 40) for m in members[:NAMES_SHOWN])
-        if len(members) > NAMES_SHOWN:
-            shown += self.t("reunion.names_more", more=len(members) - NAMES_SHOWN)
+        return self.usernames([m.username for m in members], lambda name: chat_safe(name, 40))
+
+    def usernames(self, names: list[str], render: Callable[[str], str]) -> str:
+        shown = ", ".join(render(name) for name in names[:NAMES_SHOWN])
+        if len(names) > NAMES_SHOWN:
+            shown += self.t("reunion.names_more", more=len(names) - NAMES_SHOWN)
         return shown
+
+    def not_answered(self, usernames: list[str]) -> str:
+        """`⏳ Pas encore répondu : 12 — @alice, @bruno … et 2 autres`: the reminder the day before pings them, so
+        that they say whether they come."""
+        names = self.t("reunion.attendance_names", names=self.usernames(usernames, mention)) if usernames else ""
+        return self.t("reunion.attendance_silent", count=len(usernames), names=names)
 
     def who_comes(self, attendance: dict[Attendance, list[Member]]) -> list[str]:
         """One line per answer: how many, and who."""
@@ -195,7 +205,9 @@ class MeetingTexts:
         *,
         late: bool,
         attendance: dict[Attendance, list[Member]] | None = None,
+        silent: list[str] | None = None,
     ) -> str:
+        """`silent`: the channel's members who have not answered (None when the chat server cannot tell)."""
         remaining = int((meeting.start_at - now).total_seconds() // 60)
         circle = self.circle_name(meeting.circle_slug)
         when = self.when(meeting.start_at, meeting.timezone)
@@ -208,6 +220,8 @@ class MeetingTexts:
         lines = [text, *self.details(meeting)]
         if attendance is not None and remaining >= DAY_BEFORE_MINUTES:  # the day before: who comes
             lines += self.who_comes(attendance)
+            if silent is not None:
+                lines.append(self.not_answered(silent))
             lines.append(self.t("reunion.how_to_answer", id=meeting.id))
         if late:
             lines.append(self.t("reunion.late_mark"))

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from chatbot.app import Bot
 from chatbot.clock import FixedClock
-from chatbot.transport.base import Author, Outgoing, ReactionChange
+from chatbot.transport.base import Author, Outgoing, ReactionChange, Room
 from tests.conftest import Chat, plain, room
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -100,3 +100,49 @@ async def test_the_reminder_says_who_comes(chat: Chat, bot: Bot, clock: FixedClo
     reminders = [plain(m.text) for m in delivered if "Rappel : réunion n°2" in m.text]
     assert len(reminders) == 1 and "dans 24 h" in reminders[0]
     assert "✅ Viennent : 3 : bob, carol, dave" in reminders[0] and "❌ Ne viennent pas : 1 : erin" in reminders[0]
+
+
+async def test_the_reminder_the_day_before_names_who_has_not_answered(chat: Chat, bot: Bot, clock: FixedClock) -> None:
+    """The channel's members who said nothing are pinged the day before (at most 15 names, the rest counted); a
+    member who answered, by command or reaction, is not; the hour-before reminder names nobody."""
+    delivered: list[Outgoing] = []
+
+    async def outlet(messages: list[Outgoing]) -> None:
+        delivered.extend(messages)
+
+    channel = [f"membre{i:02d}" for i in range(20)] + ["bob", "erin"]
+
+    async def members_of(r: Room) -> list[Author] | None:
+        return [Author(f"id-{u}", u) for u in channel] if r.name == "cercle-tech" and not r.id else None
+
+    bot.outlet = outlet
+    bot.scheduler.members_of = members_of
+    await chat("/reunion tech vendredi 14h", user="alice")  # n°1, its 24 h reminder on Thursday 14 h
+    await chat("/reunion 1 je viens", user="bob")
+    await bot.handle_reaction(reaction(":x:", "erin"))
+    await bot.handle_reaction(reaction(":white_check_mark:", "membre07"))
+    clock.set(datetime(2026, 11, 26, 14, 0, tzinfo=PARIS))
+    await bot.scheduler.run_due()
+    [reminder] = [plain(m.text) for m in delivered if "Rappel : réunion n°1" in m.text]
+    silent = [f"@membre{i:02d}" for i in range(20) if i != 7]
+    assert f"⏳ Pas encore répondu : 19 : {', '.join(silent[:15])} … et 4 autres" in reminder
+    assert "@bob" not in reminder and "@erin" not in reminder and "@membre07" not in reminder
+    delivered.clear()
+    clock.set(datetime(2026, 11, 27, 13, 0, tzinfo=PARIS))
+    await bot.scheduler.run_due()
+    [last] = [plain(m.text) for m in delivered if "Rappel : réunion n°1" in m.text]
+    assert "Pas encore répondu" not in last
+
+
+async def test_without_the_channel_members_the_reminder_names_nobody(chat: Chat, bot: Bot, clock: FixedClock) -> None:
+    delivered: list[Outgoing] = []
+
+    async def outlet(messages: list[Outgoing]) -> None:
+        delivered.extend(messages)
+
+    bot.outlet = outlet
+    await chat("/reunion tech vendredi 14h", user="alice")
+    clock.set(datetime(2026, 11, 26, 14, 0, tzinfo=PARIS))
+    await bot.scheduler.run_due()
+    [reminder] = [plain(m.text) for m in delivered if "Rappel : réunion n°1" in m.text]
+    assert "✅ Viennent : 0" in reminder and "Pas encore répondu" not in reminder

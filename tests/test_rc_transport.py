@@ -224,6 +224,14 @@ async def test_rooms_by_name_and_members(bot: Bot, fake_rc: FakeRocketChat) -> N
     assert await transport.room_id_for("nulle-part") is None
     members = await transport.room_members(Room(tech.id, "cercle-tech", RoomKind.CHANNEL))
     assert members is not None and sorted(m.username for m in members) == ["alice", "bob", "carol"]
+    # A room known by its configured name only (a circle's channel in the meeting reminder): looked up, and the
+    # server's kind wins over the caller's guess (a private group is listed with groups.members).
+    by_name = await transport.room_members(Room("", "#cercle-tech", RoomKind.CHANNEL))
+    assert by_name is not None and sorted(m.username for m in by_name) == ["alice", "bob", "carol"]
+    fake_rc.add_group("bureau", ["bot", "alice", "bob"])
+    group = await transport.room_members(Room("", "bureau", RoomKind.CHANNEL))
+    assert group is not None and sorted(m.username for m in group) == ["alice", "bob"]
+    assert await transport.room_members(Room("", "nulle-part", RoomKind.CHANNEL)) is None
     await transport.rest.close()
 
 

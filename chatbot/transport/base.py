@@ -93,5 +93,6 @@ class Transport(Protocol):
     async def send(self, message: Outgoing) -> None: ...
 
     async def room_members(self, room: Room) -> list[Author] | None:
-        """Who is in this room, when the chat server can tell (None when it cannot, e.g. the console)."""
+        """Who is in this room, when the chat server can tell (None when it cannot, e.g. the console). A room whose id
+        is empty is known by its name only (a circle's channel, named in the configuration)."""
         ...

@@ -243,6 +243,14 @@ class RocketChatTransport:
         return room_id
 
     async def room_members(self, room: Room) -> list[Author] | None:
+        """Who is in a room, without the bot; None when the server cannot tell. A room known by its name only (a
+        circle's channel, named in the configuration) is looked up first, and its kind is the server's."""
+        if not room.id and room.name:
+            room_id = await self.room_id_for(room.name)
+            info = self.rooms.get(room_id) if room_id else None
+            if info is None:
+                return None
+            room = Room(info.id, info.name, info.kind)
         endpoint = {RoomKind.CHANNEL: "channels.members", RoomKind.GROUP: "groups.members"}.get(room.kind)
         if endpoint is None:
             return None
