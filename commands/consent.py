@@ -27,6 +27,7 @@ from chatbot.scheduler import Firing
 from chatbot.services import Services
 from chatbot.services.consent import (
     TASK_DEADLINE,
+    TASK_POSITIONS_OPEN,
     TASK_REMINDER,
     TASK_REVIEW,
     Closure,
@@ -443,6 +444,34 @@ async def close_at_deadline(firing: Firing) -> list[Outgoing]:
     return [_post(closure.round, _text(firing).outcome(closure, await service.author_name(closure.round)))]
 
 
+async def say_positions_open(firing: Firing) -> list[Outgoing]:
+    """The clarification phase is over: a top-level post in the round's room says that positions are open, until
+    when, how to answer, and which questions are still unanswered."""
+    service = firing.services.consent
+    round_ = await service.get(firing.task.ref_id)
+    if round_.closed_at is not None or round_.deadline <= firing.now:
+        firing.skip("round closed, or its deadline has passed")
+        return []
+    render = _text(firing)
+    lines = [
+        firing.t(
+            "consent.positions_open",
+            number=round_.id,
+            deadline=render.when(round_.deadline),
+            text=chat_safe(round_.text, 300),
+        ),
+        firing.t(
+            "consent.positions_open_sofa" if round_.style == "sofa" else "consent.positions_open_s3", number=round_.id
+        ),
+    ]
+    questions = render.open_questions(await service.questions(round_, open_only=True), round_.id)
+    if questions:
+        lines.append(questions.lstrip("\n"))
+    if firing.late:
+        lines.append(firing.t("consent.positions_open_late"))
+    return [_post(round_, "\n".join(lines))]
+
+
 async def remind_before_deadline(firing: Firing) -> list[Outgoing]:
     service = firing.services.consent
     round_ = await service.get(firing.task.ref_id)
@@ -483,4 +512,9 @@ async def remind_review(firing: Firing) -> list[Outgoing]:
     return [_post(round_, text)]
 
 
-TASKS = {TASK_DEADLINE: close_at_deadline, TASK_REMINDER: remind_before_deadline, TASK_REVIEW: remind_review}
+TASKS = {
+    TASK_DEADLINE: close_at_deadline,
+    TASK_REMINDER: remind_before_deadline,
+    TASK_REVIEW: remind_review,
+    TASK_POSITIONS_OPEN: say_positions_open,
+}

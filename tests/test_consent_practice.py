@@ -286,6 +286,31 @@ async def test_a_clarification_phase_refuses_positions_until_it_ends(chat: Chat,
     assert "consentement au cycle n°1 est enregistré" in await chat("/consent 1 ok", user="bruno", room=GOV)
 
 
+async def test_the_end_of_the_clarification_phase_is_said_in_the_room(chat: Chat, bot: Bot, clock: FixedClock) -> None:
+    """Once, top-level in the round's room, at the end of the phase: answers are open, until when, how to answer,
+    and the questions still unanswered. A round closed before then says nothing."""
+    delivered = scheduled(bot)
+    await chat.send("/consent Adopter la charte 72h phase clarification 24h", user="alice", room=GOV)
+    await chat("/consent 1 question Que couvre l'article 3 ?", user="bruno", room=GOV)
+    await chat.send("/consent Changer de banque 72h phase clarification 2 jours", user="alice", room=GOV)
+    await chat("/consent 2 retirer", user="alice", room=GOV)
+    clock.advance(timedelta(hours=23, minutes=59))
+    await bot.scheduler.run_due()
+    assert not [m for m in delivered if "clarification est terminée" in m.text]
+    clock.advance(timedelta(minutes=1))
+    await bot.scheduler.run_due()
+    await bot.scheduler.run_due()
+    [post] = [m for m in delivered if "clarification est terminée" in m.text]
+    text = plain(post.text)
+    assert post.room_name == GOV and post.thread_id is None and not post.is_reply
+    assert "**Cycle n°1** : la phase de clarification est terminée ; les réponses sont ouvertes jusqu'au" in post.text
+    assert "« Adopter la charte »" in text and "`/consent 1 ok`" in text
+    assert "Que couvre l'article 3 ?" in text
+    clock.advance(timedelta(days=1))
+    await bot.scheduler.run_due()
+    assert len([m for m in delivered if "clarification est terminée" in m.text]) == 1  # round 2 was withdrawn
+
+
 @pytest.mark.parametrize(
     ("line", "error"),
     [

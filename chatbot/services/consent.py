@@ -36,6 +36,7 @@ from chatbot.wiki import schedule_publication
 TASK_DEADLINE = "consent_deadline"
 TASK_REMINDER = "consent_reminder"
 TASK_REVIEW = "decision_review"
+TASK_POSITIONS_OPEN = "consent_positions_open"  # the end of a clarification phase, said in the room
 REVIEW_REMINDER_AT = time(9, 0)
 SOFA_KINDS = (PositionKind.CONSENT, PositionKind.OBJECTION)
 PRIVATE = "p"  # ConsentRound.room_kind of a private room (transport.base.RoomKind.GROUP)
@@ -153,6 +154,8 @@ class ConsentService:
         await self.session.flush()
         round_.post_id = f"consent-{round_.id}"
         await self.tasks.schedule(TASK_DEADLINE, round_.id, deadline)
+        if positions_from is not None:
+            await self.tasks.schedule(TASK_POSITIONS_OPEN, round_.id, positions_from)
         if rules.reminder_hours:
             remind_at = deadline - timedelta(hours=rules.reminder_hours)
             if remind_at > now:
