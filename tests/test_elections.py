@@ -13,8 +13,8 @@ from chatbot.app import Bot
 from chatbot.clock import FixedClock
 from chatbot.config import Settings
 from chatbot.db.models import Decision, ElectionNomination
-from chatbot.transport.base import Author, Outgoing, ReactionChange, Room
-from tests.conftest import Chat, room
+from chatbot.transport.base import Author, IncomingMessage, Outgoing, ReactionChange, Room, RoomKind
+from tests.conftest import NOW, Chat, room
 from tests.conftest import plain as visible_plain
 from tests.helpers import count
 
@@ -289,3 +289,23 @@ async def test_one_nomination_per_member_under_concurrency(chat: Chat, bot: Bot)
     async with bot.sessions() as session:
         rows = list(await session.scalars(select(ElectionNomination)))
     assert len(rows) == 1
+
+
+async def test_an_election_in_a_private_room_stays_there(chat: Chat, bot: Bot) -> None:
+    """Opened in a private circle room: seen and nominated for only by its members (as the transport lists them)."""
+    private = Room("room-prive", "cercle-tech-prive", RoomKind.GROUP)
+
+    async def members_of(r: Room) -> list[Author] | None:
+        return [Author(f"id-{u}", u) for u in ("alice", "bruno", "camille")] if r.id == private.id else None
+
+    bot.members_of = members_of
+    out = await bot.handle(
+        IncomingMessage("m1", private, Author("id-alice", "alice"), '/election ouvrir "Animation" mandat 1 an', NOW)
+    )
+    assert out[0].room_id == private.id and "Élection sans candidat n°1" in plain(out[0].text)
+    assert "se tient dans un salon privé" in await chat("/election 1", user="intrus")
+    assert "se tient dans un salon privé" in await chat("/election 1", user="bruno", room=GOV)
+    assert "Animation" not in await chat("/election", user="intrus")
+    assert "Seuls les membres du salon" in await chat("/election 1 nommer @camille oui", user="intrus")
+    assert "vous nommez camille" in await chat("/election 1 nommer @camille oui", user="bruno")
+    assert "nominations (secrètes)" in await chat("/election", user="bruno")
