@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from chatbot.commandkit import CommandGroup, opt
+from chatbot.commandkit import Arg, CommandGroup, opt
 from chatbot.config import account_key
 from chatbot.context import Context
 from chatbot.db.models import Election, ElectionPhase, Member, RoundStatus
@@ -65,7 +65,7 @@ def _post(election: Election, text: str, *, id: str | None = None, here: bool = 
 # --- the commands ----------------------------------------------------------------------------------------------
 
 
-@group.command("ouvrir", aliases=("open", "lancer"), rest=opt("text", FreeText("election_opening")))
+@group.command("ouvrir", aliases=("open", "lancer"), rest=Arg("text", FreeText("election_opening")))
 async def open_election(ctx: Context, text: str) -> None:
     """Anyone may open an election in a governance or circle channel, and facilitates it."""
     room = ctx.message.room

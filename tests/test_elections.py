@@ -66,7 +66,7 @@ async def test_open_posts_the_announcement_top_level(chat: Chat, bot: Bot) -> No
 @pytest.mark.parametrize(
     ("command", "expected"),
     [
-        ("/election ouvrir", "Il manque le rôle"),
+        ("/election ouvrir", "Il manque le rôle et la durée du mandat"),
         ('/election ouvrir "Co-gérance"', "Il manque la durée du mandat"),
         ('/election ouvrir "Co-gérance" 2 ans', "Il manque la durée du mandat"),
         ('/election ouvrir "Co-gérance" mandat 0 ans', "Durée de mandat non comprise : « 0 ans »"),
