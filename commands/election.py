@@ -382,7 +382,7 @@ async def _state(ctx: Context, election: Election) -> str:
         )
     ]
     nominations = await service.nominations(election)
-    if election.phase == ElectionPhase.NOMINATING:
+    if election.revealed_at is None:  # nominating, or cancelled before the reveal: the nominations stay secret
         lines.append(ctx.t("election.state_secret", count=len(nominations)))
         if election.nominations_until is not None:
             lines.append(ctx.t("election.until_line", until=_text(ctx).when(election.nominations_until)))

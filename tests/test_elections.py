@@ -61,6 +61,9 @@ async def test_open_posts_the_announcement_top_level(chat: Chat, bot: Bot) -> No
     assert "n°3 : Animation du cercle (mandat de 1 an)" in plain(
         (await open_election(chat, "/election ouvrir Animation du cercle mandat 1 an")).text
     )
+    assert "n°4 : Facilitation pour le cercle (mandat de 6 mois)" in plain(
+        (await open_election(chat, "/election ouvrir Facilitation pour le cercle pour 6 mois")).text
+    )
 
 
 @pytest.mark.parametrize(
@@ -274,8 +277,12 @@ async def test_listing_numbers_and_unknowns(chat: Chat, bot: Bot) -> None:
 async def test_cancel(chat: Chat, bot: Bot) -> None:
     await open_election(chat)
     assert "Seuls l'animateur" in await chat("/election 1 annuler", user="bruno", room=GOV)
+    await chat("/election", user="camille")
+    await chat("/election 1 nommer @camille secret", user="bruno")
     out = await chat.send("/election 1 annuler", user="alice", room=GOV)
     assert "est annulée par alice" in plain(out[0].text)
+    state = await chat("/election 1", user="dominique", room=GOV)
+    assert "annulée" in state and "1 nomination(s) reçue(s), secrètes" in state and "secret »" not in state
     assert "est annulée" in await chat("/election 1 nommer @alice oui", user="bruno")
 
 

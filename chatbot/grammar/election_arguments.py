@@ -128,7 +128,7 @@ def parse_opening(source: str, today: date) -> Opening:
     if tokens[0].quoted:
         role, position = tokens[0].text.strip(), 1
     else:
-        position = next((i for i, t in enumerate(tokens) if fold(t.text) in TERM_WORDS and not t.quoted), len(tokens))
+        position = next((i for i in range(len(tokens)) if _starts_term(tokens, i)), len(tokens))
         role = rest_of_line(source, tokens[:position]).strip()
         suspects = find_suspects(role)
         if suspects:
@@ -149,6 +149,16 @@ def parse_opening(source: str, today: date) -> Opening:
         raise UsageError("unexpected_words", given=rest_of_line(source, tokens[position:]))
     words = rest_of_line(source, tokens[position + 1 :])
     return Opening(role, term_months, term_words, _until(words, today), words)
+
+
+def _starts_term(tokens: Sequence[Token], index: int) -> bool:
+    """`mandat`, `pour` or `durée` followed by a number (`pour le cercle` stays in the role's name)."""
+    if tokens[index].quoted or fold(tokens[index].text) not in TERM_WORDS:
+        return False
+    following = [fold(t.text) for t in tokens[index + 1 : index + 3] if not t.quoted]
+    if following[:1] == ["de"]:
+        following = following[1:]
+    return bool(following) and following[0][:1].isdigit()
 
 
 def _term(tokens: Sequence[Token]) -> tuple[int, int]:
