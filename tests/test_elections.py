@@ -4,7 +4,7 @@ again after an objection, the nominations' deadline across a restart, rights and
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -13,6 +13,10 @@ from chatbot.app import Bot
 from chatbot.clock import FixedClock
 from chatbot.config import Settings
 from chatbot.db.models import Decision, ElectionNomination
+from chatbot.grammar.base import ParseContext
+from chatbot.grammar.deadlines import resolve_deadline
+from chatbot.grammar.election_arguments import ElectionTarget, ElectionTargetConverter, ElectionVerb, parse_opening
+from chatbot.grammar.tokens import tokenize
 from chatbot.transport.base import Author, IncomingMessage, Outgoing, ReactionChange, Room, RoomKind
 from tests.conftest import NOW, Chat, room
 from tests.conftest import plain as visible_plain
@@ -316,3 +320,37 @@ async def test_an_election_in_a_private_room_stays_there(chat: Chat, bot: Bot) -
     assert "Seuls les membres du salon" in await chat("/election 1 nommer @camille oui", user="intrus")
     assert "vous nommez camille" in await chat("/election 1 nommer @camille oui", user="bruno")
     assert "nominations (secrètes)" in await chat("/election", user="bruno")
+
+
+@pytest.mark.parametrize(
+    ("source", "role", "months", "until"),
+    [
+        ('"Co-gérance" mandat 2 ans', "Co-gérance", 24, None),
+        ("« Trésorerie » mandat de 18 mois", "Trésorerie", 18, None),
+        ("Co-gérance mandat 1 an", "Co-gérance", 12, None),
+        ("Co-gérance mandat 2ans", "Co-gérance", 24, None),
+        ("Animation pour le cercle durée 3 ans", "Animation pour le cercle", 36, None),
+        ('"Co-gérance" mandat 2 ans nominations jusqu\'au 4/12 18h', "Co-gérance", 24, (2026, 12, 4, 18, 0)),
+        ('"Co-gérance" mandat 2 ans nominations 48h', "Co-gérance", 24, (2026, 11, 28, 10, 0)),
+    ],
+)
+def test_opening_grammar(source: str, role: str, months: int, until: tuple[int, ...] | None) -> None:
+    opening = parse_opening(source, NOW.date())
+    assert (opening.role, opening.term_months) == (role, months)
+    if until is None:
+        assert opening.until is None
+    else:
+        assert opening.until is not None
+        assert resolve_deadline(opening.until, NOW) == datetime(*until, tzinfo=NOW.tzinfo)  # type: ignore[misc]
+
+
+def test_target_grammar() -> None:
+    context = ParseContext(today=NOW.date(), now=NOW)
+    converter = ElectionTargetConverter()
+    assert converter.match(tokenize("2 nommer @x"), context) == (ElectionTarget(2, ElectionVerb.NOMINATE), 2)
+    assert converter.match(tokenize("n° 2 révéler"), context) == (ElectionTarget(2, ElectionVerb.REVEAL), 3)
+    assert converter.match(tokenize("proposer @x"), context) == (ElectionTarget(None, ElectionVerb.PROPOSE), 1)
+    assert converter.match(tokenize("#3"), context) == (ElectionTarget(3, ElectionVerb.SHOW), 1)
+    assert converter.match(tokenize("bonjour"), context) is None
+    found = converter.match(tokenize("2 nomer"), context)
+    assert found is not None and found[0].verb is None and found[0].suggestions == ("nommer",)
