@@ -61,6 +61,8 @@ COMMANDS = [
     "/reunion liste",
     "/reunion voir",
     "/reunion agenda",
+    "/election",
+    "/election ouvrir",
 ]
 
 
@@ -92,7 +94,8 @@ ERROR_PATTERNS = [
 REPLY_PATTERNS = [
     _template_regex(v)
     for k, v in _STRINGS.items()
-    if k.split(".")[0] in ("contrib", "budget", "help", "billing", "dashboard", "review", "statement", "reunion")
+    if k.split(".")[0]
+    in ("contrib", "budget", "help", "billing", "dashboard", "review", "statement", "reunion", "election")
     and not k.startswith("help.overview_line")
 ]
 
@@ -274,6 +277,17 @@ PLAUSIBLE: dict[str, st.SearchStrategy[str]] = {
         st.sampled_from(["", "suite", "suite 2", "suite 0", "page 3", "suite 2027"]),
     ),
     "/reunion agenda": st.sampled_from(["", "tech", "tous", "Technique", "#cercle-tech", "inconnu", "tech tous"]),
+    "/election ouvrir": then(
+        st.sampled_from(['"Co-gérance"', "« Trésorerie »", "Animation", "@all", "", "Co-gérance 12/03"]),
+        st.sampled_from(["mandat 2 ans", "mandat 18 mois", "pour 1 an", "", "mandat 0 mois", "mandat 99999999999 ans"]),
+        st.sampled_from(["", "", "nominations 48h", "nominations jusqu'au vendredi 18h", "nominations hier", "bof"]),
+    ),
+    "/election": then(
+        st.sampled_from(["", "1", "2", "n°1", "#9", "99999999999"]),
+        st.sampled_from(["", "nommer", "reveler", "changer", "proposer", "annuler", "voir", "nomer"]),
+        st.sampled_from(["", "@alice", "@camille", "@inconnu", "@all", "camille"]),
+        st.one_of(description, st.sampled_from(["48h", "jusqu'au vendredi 18h"])),
+    ),
     "/reunion voir": then(
         st.sampled_from(["1", "2", "n°1", "#3", "99", "0"]),
         st.sampled_from(["", "je viens", "peut-être", "absent", "non", "bof", "je ne viens pas"]),
@@ -290,6 +304,7 @@ SEEDS = [
     ("bruno", "/contrib questionner 1 Pourquoi trois heures ?"),
     ("dominique", "/contrib facturer 1 2 3 ref LOUTY-1"),
     ("alice", "/consent Adopter la charte 72h phase clarification 24h"),
+    ("camille", "/election 1 nommer @alice elle anime bien"),
 ]
 
 

@@ -459,3 +459,55 @@ class WikiPublication(Base):
     revision: Mapped[str] = mapped_column(String(64))
     decisions: Mapped[int] = mapped_column(Integer)
     published_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# --- Elections without candidates (commands/election.py) -----------------------------------------------------------
+
+
+class ElectionPhase(enum.StrEnum):
+    NOMINATING = "nominating"  # nominations in direct messages, secret until revealed
+    REVEALED = "revealed"  # nominations shown; members may change theirs; the facilitator proposes someone
+    CANCELLED = "cancelled"
+
+
+class Election(Base):
+    """A sociocratic election for a role and a term, run in one room by its facilitator (who opened it).
+
+    `round_id` is the consent round on the facilitator's latest proposal (`nominee_id`): the election's outcome is
+    that round's (followed through its amendments), and an adopted round is the decision of the register."""
+
+    __tablename__ = "election"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    circle: Mapped[str | None] = mapped_column(String(64))  # None: a governance channel
+    room_id: Mapped[str] = mapped_column(String(64), index=True)
+    room_name: Mapped[str | None] = mapped_column(String(120))
+    room_kind: Mapped[str] = mapped_column(String(1))
+    facilitator_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
+    role: Mapped[str] = mapped_column(String(200))
+    term_months: Mapped[int] = mapped_column(Integer)
+    phase: Mapped[str] = mapped_column(String(16))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    nominations_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    post_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    nominee_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("consent_round.id"))
+
+
+class ElectionNomination(Base):
+    """One member's nomination in one election (one per member: nominating again replaces it). `revealed_nominee_id`
+    is whom it named when the nominations were revealed, so that a change made afterwards shows as one."""
+
+    __tablename__ = "election_nomination"
+    __table_args__ = (
+        UniqueConstraint("election_id", "member_id", name="uq_election_nomination_election_id_member_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    election_id: Mapped[int] = mapped_column(ForeignKey("election.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
+    nominee_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    revealed_nominee_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
