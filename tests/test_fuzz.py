@@ -61,6 +61,7 @@ COMMANDS = [
     "/reunion liste",
     "/reunion voir",
     "/reunion agenda",
+    "/vote",
 ]
 
 
@@ -92,7 +93,7 @@ ERROR_PATTERNS = [
 REPLY_PATTERNS = [
     _template_regex(v)
     for k, v in _STRINGS.items()
-    if k.split(".")[0] in ("contrib", "budget", "help", "billing", "dashboard", "review", "statement", "reunion")
+    if k.split(".")[0] in ("contrib", "budget", "help", "billing", "dashboard", "review", "statement", "reunion", "vote")
     and not k.startswith("help.overview_line")
 ]
 
@@ -272,6 +273,16 @@ PLAUSIBLE: dict[str, st.SearchStrategy[str]] = {
         st.sampled_from(["", "suite", "suite 2", "suite 0", "page 3", "suite 2027"]),
     ),
     "/reunion agenda": st.sampled_from(["", "tech", "tous", "Technique", "#cercle-tech", "inconnu", "tech tous"]),
+    "/vote": then(
+        st.sampled_from(["", "1", "2", "n°1", "99"]),
+        st.sampled_from(["", "pour", "contre", "abstention", "je vote pour", "clore", "« Approuver les comptes 2026 »"]),
+        st.sampled_from(["", "pour|contre|abstention", "jusqu'au 30/06 18h", "48h", "3 semaines", "31/02"]),
+        some_of(
+            st.sampled_from(["quorum 50%", "quorum 150%", "quorum"]),
+            st.sampled_from(["secret", "associés", "salon"]),
+            st.sampled_from(["majorité associés", "majorité exprimés", "majorité relative"]),
+        ),
+    ),
     "/reunion voir": then(
         st.sampled_from(["1", "2", "n°1", "#3", "99", "0"]),
         st.sampled_from(["", "je viens", "peut-être", "absent", "non", "bof", "je ne viens pas"]),
@@ -288,6 +299,8 @@ SEEDS = [
     ("bruno", "/contrib questionner 1 Pourquoi trois heures ?"),
     ("dominique", "/contrib facturer 1 2 3 ref LOUTY-1"),
     ("alice", "/consent Adopter la charte 72h phase clarification 24h"),
+    ("alice", "/vote « Approuver les comptes 2026 » 48h"),
+    ("camille", "/vote « Élire le conseil » 48h secret associés"),
 ]
 
 
