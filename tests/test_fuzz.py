@@ -93,7 +93,8 @@ ERROR_PATTERNS = [
 REPLY_PATTERNS = [
     _template_regex(v)
     for k, v in _STRINGS.items()
-    if k.split(".")[0] in ("contrib", "budget", "help", "billing", "dashboard", "review", "statement", "reunion", "vote")
+    if k.split(".")[0]
+    in ("contrib", "budget", "help", "billing", "dashboard", "review", "statement", "reunion", "vote")
     and not k.startswith("help.overview_line")
 ]
 
@@ -275,7 +276,9 @@ PLAUSIBLE: dict[str, st.SearchStrategy[str]] = {
     "/reunion agenda": st.sampled_from(["", "tech", "tous", "Technique", "#cercle-tech", "inconnu", "tech tous"]),
     "/vote": then(
         st.sampled_from(["", "1", "2", "n°1", "99"]),
-        st.sampled_from(["", "pour", "contre", "abstention", "je vote pour", "clore", "« Approuver les comptes 2026 »"]),
+        st.sampled_from(
+            ["", "pour", "contre", "abstention", "je vote pour", "clore", "« Approuver les comptes 2026 »"]
+        ),
         st.sampled_from(["", "pour|contre|abstention", "jusqu'au 30/06 18h", "48h", "3 semaines", "31/02"]),
         some_of(
             st.sampled_from(["quorum 50%", "quorum 150%", "quorum"]),
