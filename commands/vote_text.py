@@ -59,7 +59,7 @@ class VoteText:
                 ),
                 self.electorate(ballot) + ".",
                 self.rules(ballot),
-                self.t("vote.deadline_line", deadline=self.when(ballot.deadline)) + read,
+                self.t("vote.deadline_line", deadline=self.when(ballot.deadline), read=read),
                 self.t("vote.how_secret" if ballot.secret else "vote.how_public", number=number),
             )
         )
@@ -92,7 +92,7 @@ class VoteText:
             self.rules(ballot),
         ]
         if ballot.status == BallotStatus.OPEN:
-            lines.append(self.t("vote.deadline_line", deadline=self.when(ballot.deadline)))
+            lines.append(self.t("vote.deadline_line", deadline=self.when(ballot.deadline), read=""))
             of = self.t("vote.participation_of", electorate=electorate) if electorate is not None else ""
             if ballot.secret:
                 lines.append(self.t("vote.participation_secret", cast=counts.cast, of=of))

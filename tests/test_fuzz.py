@@ -279,7 +279,7 @@ PLAUSIBLE: dict[str, st.SearchStrategy[str]] = {
         st.sampled_from(
             ["", "pour", "contre", "abstention", "je vote pour", "clore", "« Approuver les comptes 2026 »"]
         ),
-        st.sampled_from(["", "pour|contre|abstention", "jusqu'au 30/06 18h", "48h", "3 semaines", "31/02"]),
+        st.sampled_from(["", "pour|contre|abstention", "jusqu'au 15/12 18h", "48h", "3 semaines", "31/02"]),
         some_of(
             st.sampled_from(["quorum 50%", "quorum 150%", "quorum"]),
             st.sampled_from(["secret", "associés", "salon"]),
