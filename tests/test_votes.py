@@ -17,8 +17,8 @@ from chatbot.config import Settings
 from chatbot.db.models import Ballot, BallotVote, Decision, Member, ScheduledTask, TaskStatus
 from chatbot.grammar.vote_arguments import Choice
 from chatbot.services.votes import Counts, outcome
-from chatbot.transport.base import Author, Outgoing, ReactionChange, Room
-from tests.conftest import Chat, plain, room
+from chatbot.transport.base import Author, IncomingMessage, Outgoing, ReactionChange, Room, RoomKind
+from tests.conftest import NOW, Chat, plain, room
 from tests.helpers import count
 
 GOV = "gouvernance"
@@ -376,3 +376,64 @@ async def test_public_votes_by_reaction_and_their_removal(chat: Chat, bot: Bot) 
 
 def test_choices_are_the_three_of_a_ballot() -> None:
     assert [c.value for c in Choice] == ["pour", "contre", "abstention"]
+
+
+# --- the register's exports, the configuration, private rooms -----------------------------------------------------
+
+
+async def test_an_adopted_vote_is_exported_with_its_counts(chat: Chat, bot: Bot) -> None:
+    from chatbot.export_decisions import decisions_csv, decisions_markdown
+    from chatbot.services import Services
+
+    members_of_gov(bot)
+    await open_ballot(chat, "« Approuver les comptes » 48h secret")
+    for name, choice in (("alice", "pour"), ("bob", "pour"), ("carol", "contre")):
+        await chat(f"/vote 1 {choice}", user=name, room="@bot")
+    await chat("/vote 1 clore", user="erin", room=GOV)
+    async with bot.sessions() as session:
+        entries = await Services.bind(session, bot.settings, bot.clock).decisions.register()
+    markdown = decisions_markdown(entries, bot.settings, bot.t, bot.fmt, bot.clock.now().date()).decode()
+    assert "D-1 — Approuver les comptes" in markdown
+    assert "Adoptée par le vote n°1 : pour 2, contre 1, abstention 0." in markdown
+    assert "vote n°1" in decisions_csv(entries, bot.settings, bot.t, bot.fmt).decode("utf-8-sig")
+
+
+@pytest.mark.parametrize(
+    ("table", "expected"),
+    [
+        ({"associes": "alice"}, "votes.associes doit être une liste"),
+        ({"associes": ["al ice"]}, "n'est pas un nom d'utilisateur"),
+        ({"electorate": "tous"}, 'attendu "room" ou "associes"'),
+        ({"electorate": "associes"}, "demande la liste votes.associes"),
+        ({"majority": "absolue"}, 'attendu "exprimes" ou "associes"'),
+        ({"quorum_percent": 0}, "entre 1 et 100"),
+        ({"quorum_percent": True}, "entre 1 et 100"),
+    ],
+)
+def test_votes_configuration_is_checked(table: dict[str, object], expected: str) -> None:
+    from chatbot.config import ConfigError, parse_settings
+
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        parse_settings({"votes": table})
+
+
+def test_votes_configuration_keys_accounts_exactly() -> None:
+    from chatbot.config import parse_settings
+
+    votes = parse_settings({"votes": {"associes": ["@Alice", "bob"], "majority": "associes"}}).votes
+    assert votes.associes == frozenset({"alice", "bob"}) and votes.majority == "associes"
+
+
+async def test_a_ballot_of_a_private_room_stays_there(chat: Chat, bot: Bot) -> None:
+    private = Room("room-secret", "cercle-tech-prive", RoomKind.GROUP)
+
+    async def members_of(r: Room) -> list[Author] | None:
+        return [Author("id-alice", "alice")] if r.id == private.id else None
+
+    bot.members_of = members_of
+    out = await bot.handle(IncomingMessage("m1", private, Author("id-alice", "alice"), "/vote « Recruter » 48h", NOW))
+    assert out and out[0].id == "vote-1"
+    refused = await chat("/vote 1", user="bob", room=GOV)
+    assert "salon privé" in refused and "Recruter" not in refused
+    assert "Aucun vote ouvert" in await chat("/vote", user="bob", room="@bot")
+    assert "Recruter" in await chat("/vote", user="alice", room="@bot")  # a member of the room, in a direct message
