@@ -437,3 +437,23 @@ async def test_a_ballot_of_a_private_room_stays_there(chat: Chat, bot: Bot) -> N
     assert "salon privé" in refused and "Recruter" not in refused
     assert "Aucun vote ouvert" in await chat("/vote", user="bob", room="@bot")
     assert "Recruter" in await chat("/vote", user="alice", room="@bot")  # a member of the room, in a direct message
+
+
+@pytest.mark.parametrize(
+    ("typed", "question", "secret", "electorate"),
+    [
+        ("Rémunérer les associés 48h", "Rémunérer les associés", False, None),
+        ("Un vote secret 48h", "Un vote secret", False, None),
+        ("« Rémunérer les associés » associés secret 48h", "Rémunérer les associés", True, "associes"),
+        ("« Q » pour|contre|abstention 48h secret associés", "Q", True, "associes"),
+        ("Approuver les comptes pour|contre|abstention 48h", "Approuver les comptes", False, None),
+        ("Approuver les comptes 48h salon", "Approuver les comptes", False, "room"),
+    ],
+)
+def test_options_are_read_only_where_they_cannot_be_words_of_the_question(
+    typed: str, question: str, secret: bool, electorate: str | None
+) -> None:
+    from chatbot.grammar.vote_arguments import parse_ballot
+
+    spec = parse_ballot(typed, NOW.date())
+    assert (spec.question, spec.secret, spec.electorate) == (question, secret, electorate)

@@ -117,7 +117,10 @@ class BallotTargetConverter(Converter):
 def parse_ballot(source: str, today: date) -> BallotSpec:
     """The question, its deadline (required: a statutory vote says when it closes) and its options, read from the
     end of the line in any order: `secret`, `associés` or `salon`, `quorum 50%`, `majorité exprimés|associés`,
-    `pour|contre|abstention`. Raises UsageError or ArgumentError with what is expected."""
+    `pour|contre|abstention`. Raises UsageError or ArgumentError with what is expected.
+
+    Never guess: the options are read after the deadline, or between the deadline and a question in quotes; an
+    unquoted question keeps its last words (`Rémunérer les associés 48h` is not a ballot of the associés)."""
     flags: dict[str, Any] = {}
     text = source.strip()
     text = _strip_flags(text, flags)
@@ -129,7 +132,7 @@ def parse_ballot(source: str, today: date) -> BallotSpec:
         raise
     if proposal.review is not None or proposal.clarification is not None:
         raise ArgumentError("vote_no_review", given=proposal.review_words or proposal.clarification_words)
-    question = _strip_flags(proposal.text, flags, final=True).strip()
+    question = _question(proposal.text, flags)
     if _looks_like_an_answer(question):
         raise DomainError("vote_answer_like", given=question)
     if proposal.deadline is None:
@@ -150,7 +153,20 @@ def parse_ballot(source: str, today: date) -> BallotSpec:
     )
 
 
-def _strip_flags(text: str, flags: dict[str, Any], *, final: bool = False) -> str:
+def _question(text: str, flags: dict[str, Any]) -> str:
+    """What is left before the deadline: the question, then `pour|contre|abstention` and, after a quoted question,
+    the other options."""
+    if tokenize(text)[:1] and tokenize(text)[0].quoted:
+        trial = dict(flags)
+        rest = _strip_flags(text, trial, final=True).strip()
+        tokens = tokenize(rest)
+        if len(tokens) == 1 and tokens[0].quoted:
+            flags.update(trial)
+            return rest
+    return _strip_flags(text, flags, final=True, options_only=True).strip()
+
+
+def _strip_flags(text: str, flags: dict[str, Any], *, final: bool = False, options_only: bool = False) -> str:
     """Take the options of a ballot off the end of `text`, as long as there are some. `final`: what is left is the
     question, where unread custom options (`"A" | "B"`) are refused rather than kept as words."""
     while True:
@@ -161,7 +177,9 @@ def _strip_flags(text: str, flags: dict[str, Any], *, final: bool = False) -> st
         before = fold(tokens[-2].text).strip() if len(tokens) > 1 and not tokens[-2].quoted else ""
         two = f"{before} {last}"
         cut: int | None = None
-        if last in SECRET_WORDS:
+        if options_only:
+            cut = _options_size(tokens) or None
+        elif last in SECRET_WORDS:
             _once(flags, "secret", True, tokens[-1].text)
             cut = 1
         elif before in ("majorite", "majorite:") and last in MAJORITY_WORDS:
