@@ -18,6 +18,7 @@ from chatbot.consent_settings import ConsentSettings, parse_consent
 from chatbot.money import euros_to_cents
 from chatbot.text import slug
 from chatbot.values import BUDGET_YEARS
+from chatbot.vote_settings import VoteSettings, parse_votes
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///chatbot.db"
 OVERRUN_POLICIES = ("warn", "refuse")
@@ -51,6 +52,7 @@ SCHEMA: Schema = {
     ),
     "web": dict.fromkeys(["host", "port", "public_url"]),
     "wiki": dict.fromkeys(["url", "page", "publish_on_adoption"]),
+    "votes": dict.fromkeys(["associes", "electorate", "majority", "quorum_percent"]),
 }
 
 
@@ -182,6 +184,7 @@ class Settings:
     rocketchat: RocketChatSettings = field(default_factory=RocketChatSettings)
     web: WebSettings = field(default_factory=WebSettings)
     wiki: WikiSettings = field(default_factory=WikiSettings)
+    votes: VoteSettings = field(default_factory=VoteSettings)
 
     def circle(self, circle_slug: str) -> CircleSettings | None:
         return next((c for c in self.circles if c.slug == circle_slug), None)
@@ -316,6 +319,10 @@ def parse_settings(raw: dict[str, Any], source: Path | None = None, database_url
         ),
     )
     wiki = _parse_wiki(reader, reader.table("wiki"))
+    try:
+        votes = parse_votes(raw.get("votes", {}), account_key)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
     return Settings(
         timezone=timezone,
         language=language,
@@ -334,6 +341,7 @@ def parse_settings(raw: dict[str, Any], source: Path | None = None, database_url
         rocketchat=rocketchat,
         web=web,
         wiki=wiki,
+        votes=votes,
     )
 
 

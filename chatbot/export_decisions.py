@@ -51,7 +51,7 @@ def decisions_csv(entries: list[DecisionEntry], settings: Settings, t: Catalogue
                 spreadsheet_cell(d.text),
                 spreadsheet_cell(entry.author),
                 spreadsheet_cell(concerns),
-                " ".join(f"n°{n}" for n in entry.rounds),
+                f"vote n°{entry.ballot}" if entry.ballot is not None else " ".join(f"n°{n}" for n in entry.rounds),
                 fmt.date_short(d.review_on) if d.review_on else "",
                 spreadsheet_cell(", ".join(a.username for a in entry.consents)),
                 spreadsheet_cell(", ".join(a.username for a in entry.stand_asides)),
@@ -83,7 +83,7 @@ def decisions_markdown(
                 scope=_md(_scope(settings, t, d.circle)),
                 author=_md(entry.author),
             ),
-            t("decisions.export.rounds", rounds=", ".join(f"n°{n}" for n in entry.rounds)),
+            _origin(entry, t),
         ]
         if entry.private:
             lines.append(t("decisions.export.private_line", room=_md(entry.room_name or "?")))
@@ -103,6 +103,14 @@ def decisions_markdown(
             lines.append(t("decisions.export.review", date=fmt.date_long(d.review_on)))
         lines.append("")
     return "\n".join(lines).encode("utf-8")
+
+
+def _origin(entry: DecisionEntry, t: Catalogue) -> str:
+    """The consent rounds that led to a decision, or the vote that adopted it with its counts (never who voted)."""
+    if entry.ballot is not None and entry.counts is not None:
+        counts = entry.counts
+        return t("decisions.export.by_vote", number=entry.ballot, yes=counts.yes, no=counts.no, abstain=counts.abstain)
+    return t("decisions.export.rounds", rounds=", ".join(f"n°{n}" for n in entry.rounds))
 
 
 def _integrated(objection: IntegratedObjection, t: Catalogue, escape: Callable[[str], str] = str) -> str:
@@ -161,7 +169,7 @@ def decisions_wikitext(entries: list[DecisionEntry], settings: Settings, t: Cata
                 scope=_wiki(_scope(settings, t, d.circle)),
                 author=_wiki(entry.author),
             ),
-            "* " + t("decisions.export.rounds", rounds=", ".join(f"n°{n}" for n in entry.rounds)),
+            "* " + _origin(entry, t),
         ]
         if entry.private:
             lines.append("* " + t("decisions.export.private_line", room=_wiki(entry.room_name or "?")))

@@ -499,6 +499,9 @@ async def remind_before_deadline(firing: Firing) -> list[Outgoing]:
 async def remind_review(firing: Firing) -> list[Outgoing]:
     entry = await firing.services.decisions.get(firing.task.ref_id)
     decision = entry.decision
+    if decision.round_id is None:  # only decisions by consent have a review date
+        firing.skip("decision without a consent round")
+        return []
     round_ = await firing.services.consent.get(decision.round_id)
     render = _text(firing)
     text = firing.t(

@@ -240,13 +240,21 @@ class ConsentText:
                 private=self.private_mark(entry),
                 text=chat_safe(d.text, 1000),
                 author=chat_safe(entry.author, 40),
-                chain=self.t("consent.chain", rounds=" → ".join(f"n°{n}" for n in entry.rounds)),
+                chain=self._chain(entry),
             )
         ]
+        if entry.counts is not None:
+            counts = entry.counts
+            lines.append(self.t("decisions.vote_counts", yes=counts.yes, no=counts.no, abstain=counts.abstain))
         lines += self.participants(entry)
         if d.review_on:
             lines.append(self.t("decisions.show_review", date=self.day(d.review_on)))
         return "\n".join(lines)
+
+    def _chain(self, entry: DecisionEntry) -> str:
+        if entry.ballot is not None:
+            return self.t("decisions.by_vote", number=entry.ballot)
+        return self.t("consent.chain", rounds=" → ".join(f"n°{n}" for n in entry.rounds))
 
     def participants(self, entry: DecisionEntry) -> list[str]:
         """Who took part: who consented, who stood aside, the concerns with their text, the objections of the

@@ -63,6 +63,7 @@ COMMANDS = [
     "/reunion agenda",
     "/election",
     "/election ouvrir",
+    "/vote",
 ]
 
 
@@ -95,7 +96,7 @@ REPLY_PATTERNS = [
     _template_regex(v)
     for k, v in _STRINGS.items()
     if k.split(".")[0]
-    in ("contrib", "budget", "help", "billing", "dashboard", "review", "statement", "reunion", "election")
+    in ("contrib", "budget", "help", "billing", "dashboard", "review", "statement", "reunion", "election", "vote")
     and not k.startswith("help.overview_line")
 ]
 
@@ -288,6 +289,18 @@ PLAUSIBLE: dict[str, st.SearchStrategy[str]] = {
         st.sampled_from(["", "@alice", "@camille", "@inconnu", "@all", "camille"]),
         st.one_of(description, st.sampled_from(["48h", "jusqu'au vendredi 18h"])),
     ),
+    "/vote": then(
+        st.sampled_from(["", "1", "2", "n°1", "99"]),
+        st.sampled_from(
+            ["", "pour", "contre", "abstention", "je vote pour", "clore", "« Approuver les comptes 2026 »"]
+        ),
+        st.sampled_from(["", "pour|contre|abstention", "jusqu'au 15/12 18h", "48h", "3 semaines", "31/02"]),
+        some_of(
+            st.sampled_from(["quorum 50%", "quorum 150%", "quorum"]),
+            st.sampled_from(["secret", "associés", "salon"]),
+            st.sampled_from(["majorité associés", "majorité exprimés", "majorité relative"]),
+        ),
+    ),
     "/reunion voir": then(
         st.sampled_from(["1", "2", "n°1", "#3", "99", "0"]),
         st.sampled_from(["", "je viens", "peut-être", "absent", "non", "bof", "je ne viens pas"]),
@@ -305,6 +318,8 @@ SEEDS = [
     ("dominique", "/contrib facturer 1 2 3 ref LOUTY-1"),
     ("alice", "/consent Adopter la charte 72h phase clarification 24h"),
     ("camille", "/election 1 nommer @alice elle anime bien"),
+    ("alice", "/vote « Approuver les comptes 2026 » 48h"),
+    ("camille", "/vote « Élire le conseil » 48h secret associés"),
 ]
 
 

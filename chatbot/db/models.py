@@ -327,12 +327,14 @@ class ConsentPosition(Base):
 
 
 class Decision(Base):
-    """An adopted round, in the register as D-<id>. Its concerns are the positions of that round."""
+    """An adopted round, or a ballot whose question was adopted by vote, in the register as D-<id>. Its concerns
+    are the positions of that round; a ballot's counts are those of the ballot (`ballot_id`)."""
 
     __tablename__ = "decision"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    round_id: Mapped[int] = mapped_column(ForeignKey("consent_round.id"), unique=True)
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("consent_round.id"), unique=True)
+    ballot_id: Mapped[int | None] = mapped_column(ForeignKey("ballot.id"), unique=True)
     circle: Mapped[str | None] = mapped_column(String(64), index=True)
     text: Mapped[str] = mapped_column(Text)
     author_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
@@ -511,3 +513,75 @@ class ElectionNomination(Base):
     reason: Mapped[str] = mapped_column(Text)
     revealed_nominee_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# --- Votes (`/vote`): one member, one vote --------------------------------------------------------------------------
+
+
+class BallotStatus(enum.StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Ballot(Base):
+    """A question put to a vote in one room, until its deadline or until its author (or an admin) closes it.
+
+    A public ballot keeps each member's choice in `ballot_vote`. A secret one keeps only *that* a member voted
+    (`ballot_voter`) and the anonymous counts (`ballot_tally`): no row joins a member to a choice."""
+
+    __tablename__ = "ballot"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    room_id: Mapped[str] = mapped_column(String(64), index=True)
+    room_name: Mapped[str | None] = mapped_column(String(120))
+    room_kind: Mapped[str] = mapped_column(String(1))  # "c", "p" (transport.base.RoomKind)
+    circle: Mapped[str | None] = mapped_column(String(64))
+    author_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
+    question: Mapped[str] = mapped_column(Text)
+    secret: Mapped[bool] = mapped_column(Boolean, default=False)
+    electorate: Mapped[str] = mapped_column(String(16))  # "room" or "associes"
+    majority: Mapped[str] = mapped_column(String(16))  # "exprimes" or "associes"
+    quorum_percent: Mapped[int | None] = mapped_column(Integer)  # participation required, % of the electorate
+    status: Mapped[str] = mapped_column(String(16), default=BallotStatus.OPEN)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    deadline: Mapped[datetime] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_late: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The electorate's size when the ballot closed; None while open, or when the room's members were not known.
+    electorate_size: Mapped[int | None] = mapped_column(Integer)
+    adopted: Mapped[bool | None] = mapped_column(Boolean)  # set at closing
+    # The id of the bot's post announcing the ballot ("vote-<id>"): reactions to it are votes (public ballots).
+    post_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+
+class BallotVote(Base):
+    """One member's current choice in a public ballot; changing it updates the same row."""
+
+    __tablename__ = "ballot_vote"
+    __table_args__ = (UniqueConstraint("ballot_id", "member_id", name="uq_ballot_vote_ballot_id_member_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ballot_id: Mapped[int] = mapped_column(ForeignKey("ballot.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
+    choice: Mapped[str] = mapped_column(String(16))  # "pour", "contre", "abstention"
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    by_reaction: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class BallotVoter(Base):
+    """That a member voted in a secret ballot, and nothing else: no id, no time, no choice."""
+
+    __tablename__ = "ballot_voter"
+
+    ballot_id: Mapped[int] = mapped_column(ForeignKey("ballot.id"), primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), primary_key=True)
+
+
+class BallotTally(Base):
+    """The anonymous count of one choice in a secret ballot, raised in the transaction that records the voter."""
+
+    __tablename__ = "ballot_tally"
+
+    ballot_id: Mapped[int] = mapped_column(ForeignKey("ballot.id"), primary_key=True)
+    choice: Mapped[str] = mapped_column(String(16), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)

@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from itertools import pairwise
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chatbot.db.models import ConsentPosition, ConsentRound, Decision, Member, PositionKind
+from chatbot.db.models import Ballot, ConsentPosition, ConsentRound, Decision, Member, PositionKind
 from chatbot.errors import DomainError
 from chatbot.services.consent import PRIVATE, Answer, ConsentService
+from chatbot.services.votes import Counts, ballot_counts
 from chatbot.text import fold
 
 
@@ -39,6 +41,10 @@ class DecisionEntry:
     consents: list[Answer] = field(default_factory=list)
     stand_asides: list[Answer] = field(default_factory=list)
     objections: list[IntegratedObjection] = field(default_factory=list)  # from the earlier rounds, oldest first
+    # Adopted by a vote (`/vote`) rather than by consent: the ballot's number and counts, and its electorate's size.
+    ballot: int | None = None
+    counts: Counts | None = None
+    electorate: int | None = None
 
     @property
     def not_answered(self) -> int | None:
@@ -59,13 +65,26 @@ class DecisionService:
 
     async def private_rooms(self) -> list[tuple[str, str | None]]:
         """The private rooms (id, name) where decisions were adopted."""
-        query = (
-            select(ConsentRound.room_id, ConsentRound.room_name)
-            .join(Decision, Decision.round_id == ConsentRound.id)
-            .where(ConsentRound.room_kind == PRIVATE)
-            .distinct()
+        room_id, room_name, room_kind = self._room_columns()
+        query = self._with_rooms(select(room_id, room_name)).where(room_kind == PRIVATE).distinct()
+        return [(room, name) for room, name in (await self.session.execute(query)).all()]
+
+    @staticmethod
+    def _room_columns() -> tuple[Any, Any, Any]:
+        """Where a decision was taken: its consent round's room, or its ballot's."""
+        return (
+            func.coalesce(ConsentRound.room_id, Ballot.room_id),
+            func.coalesce(ConsentRound.room_name, Ballot.room_name),
+            func.coalesce(ConsentRound.room_kind, Ballot.room_kind),
         )
-        return [(room_id, name) for room_id, name in (await self.session.execute(query)).all()]
+
+    @staticmethod
+    def _with_rooms(query: Any) -> Any:
+        return (
+            query.select_from(Decision)
+            .outerjoin(ConsentRound, ConsentRound.id == Decision.round_id)
+            .outerjoin(Ballot, Ballot.id == Decision.ballot_id)
+        )
 
     async def search(
         self, circle: str | None, keyword: str, private_rooms: Collection[str] = (), limit: int = 15
@@ -73,10 +92,10 @@ class DecisionService:
         """Newest first; the keyword matches the text or the name of the room the decision was taken in
         (`gouvernance`), with accents and case ignored. Decisions of private rooms are left out, but for those of
         `private_rooms` (room ids)."""
+        room_id, room_name, room_kind = self._room_columns()
         query = (
-            select(Decision, ConsentRound.room_name)
-            .join(ConsentRound, ConsentRound.id == Decision.round_id)
-            .where(or_(ConsentRound.room_kind != PRIVATE, ConsentRound.room_id.in_(list(private_rooms))))
+            self._with_rooms(select(Decision, room_name))
+            .where(or_(room_kind != PRIVATE, room_id.in_(list(private_rooms))))
             .order_by(Decision.id.desc())
         )
         if circle is not None:
@@ -88,13 +107,16 @@ class DecisionService:
 
     async def register(self, *, include_private: bool = False) -> list[DecisionEntry]:
         """The whole register, oldest first (export); decisions of private rooms only with `include_private`."""
-        query = select(Decision).join(ConsentRound, ConsentRound.id == Decision.round_id).order_by(Decision.id)
+        _, _, room_kind = self._room_columns()
+        query = self._with_rooms(select(Decision)).order_by(Decision.id)
         if not include_private:
-            query = query.where(ConsentRound.room_kind != PRIVATE)
+            query = query.where(room_kind != PRIVATE)
         decisions = (await self.session.scalars(query)).all()
         return [await self._entry(d) for d in decisions]
 
     async def _entry(self, decision: Decision) -> DecisionEntry:
+        if decision.round_id is None:
+            return await self._ballot_entry(decision)
         round_ = await self.session.get(ConsentRound, decision.round_id)
         assert round_ is not None
         author = await self.session.get(Member, decision.author_id)
@@ -121,6 +143,24 @@ class DecisionService:
             consents=of(PositionKind.CONSENT),
             stand_asides=of(PositionKind.STAND_ASIDE),
             objections=await self._integrated(chain),
+        )
+
+    async def _ballot_entry(self, decision: Decision) -> DecisionEntry:
+        """A decision adopted by a vote: where and by whom it was put, and its counts (never who voted what)."""
+        ballot = await self.session.get(Ballot, decision.ballot_id)
+        assert ballot is not None
+        author = await self.session.get(Member, decision.author_id)
+        return DecisionEntry(
+            decision,
+            author.username if author else "?",
+            [],
+            [],
+            ballot.room_name,
+            ballot.room_id,
+            ballot.room_kind == PRIVATE,
+            ballot=ballot.id,
+            counts=await ballot_counts(self.session, ballot),
+            electorate=ballot.electorate_size,
         )
 
     async def _integrated(self, chain: list[int]) -> list[IntegratedObjection]:
