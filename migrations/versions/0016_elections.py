@@ -1,7 +1,7 @@
 """elections without candidates: the election (role, term, room, facilitator, phase, the consent round on its
 proposal) and one nomination per member and election
 
-Revision ID: 0018
+Revision ID: 0016
 Revises: 0015
 Create Date: 2026-11-30 13:00:00
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0018"
+revision = "0016"
 down_revision = "0015"
 branch_labels = None
 depends_on = None
