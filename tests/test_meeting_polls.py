@@ -14,7 +14,7 @@ from chatbot.app import Bot
 from chatbot.clock import FixedClock
 from chatbot.db.models import Meeting, MeetingPoll, ScheduledTask, TaskStatus
 from chatbot.transport.base import Author, Outgoing, ReactionChange
-from tests.conftest import Chat, plain, room
+from tests.conftest import Chat, plain, room, started_bot
 
 PARIS = ZoneInfo("Europe/Paris")
 OPEN = '/reunion sondage tech "Point budget" visio mardi 14h | mercredi 10h-12h | vendredi 16h jusqu\'à demain 12h'
@@ -26,7 +26,8 @@ def reaction(emoji: str, user: str, *, added: bool = True, post: str = "poll-1")
 
 async def open_poll(chat: Chat, line: str = OPEN, user: str = "alice") -> Outgoing:
     reply = await chat(line, user=user)
-    assert reply.startswith("✅ Sondage n°1 publié dans #cercle-tech : 3 créneaux, réponses jusqu'au vendredi 27"), reply
+    expected = "✅ Sondage n°1 publié dans #cercle-tech : 3 créneaux, réponses jusqu'au vendredi 27"
+    assert reply.startswith(expected), reply
     post = chat.posts[-1]
     assert post.id == "poll-1" and post.room_name == "cercle-tech" and post.thread_id is None
     return post
@@ -54,7 +55,8 @@ async def test_the_poll_post_has_one_line_per_slot(chat: Chat, bot: Bot) -> None
     assert "`/reunion sondage 1 1 3`" in post and "Proposé par alice." in post
     assert await bot.watched_posts() == ["poll-1"]
     async with bot.sessions() as session:
-        tasks = (await session.scalars(select(ScheduledTask).where(ScheduledTask.kind == "meeting_poll_deadline"))).all()
+        query = select(ScheduledTask).where(ScheduledTask.kind == "meeting_poll_deadline")
+        tasks = (await session.scalars(query)).all()
         assert [(t.ref_id, t.due_at) for t in tasks] == [(1, datetime(2026, 11, 27, 12, tzinfo=PARIS))]
 
 
@@ -169,12 +171,10 @@ async def test_reactions_removed_while_down_go_at_the_next_reading(chat: Chat, b
     assert "— 2 : bob, carol" in shown and ":two: mercredi 2 décembre 2026 de 10 h à 12 h — 0" in shown
 
 
-async def test_the_deadline_survives_a_restart(chat: Chat, bot: Bot, clock: FixedClock, settings: object) -> None:
+async def test_the_deadline_survives_a_restart(chat: Chat, bot: Bot, clock: FixedClock) -> None:
     await open_poll(chat)
     await chat("/reunion sondage 1 3", user="bob")
     await bot.close()
-    from tests.conftest import started_bot
-
     clock.set(datetime(2026, 11, 27, 20, 0, tzinfo=PARIS))  # down at the deadline
     async with started_bot(bot.settings, clock) as again:
         delivered = collect(again)
