@@ -61,6 +61,7 @@ COMMANDS = [
     "/reunion liste",
     "/reunion voir",
     "/reunion agenda",
+    "/reunion sondage",
 ]
 
 
@@ -92,7 +93,8 @@ ERROR_PATTERNS = [
 REPLY_PATTERNS = [
     _template_regex(v)
     for k, v in _STRINGS.items()
-    if k.split(".")[0] in ("contrib", "budget", "help", "billing", "dashboard", "review", "statement", "reunion")
+    if k.split(".")[0]
+    in ("contrib", "budget", "help", "billing", "dashboard", "review", "statement", "reunion", "sondage")
     and not k.startswith("help.overview_line")
 ]
 
@@ -197,6 +199,10 @@ line_number = st.tuples(st.sampled_from(["", "n°", "#"]), st.integers(0, 12)).m
 period = st.sampled_from(["mois", "année", "2025", "2026"])
 
 
+POLL_SLOTS = ["mardi 14h", "mercredi 10h-12h", "vendredi 16h 2h", "demain 9h", "le 26/11 9h", "mardi", "31/02 10h"]
+POLL_SLOTS += ["chaque mardi 18h", "lundi 9h 11h", "jeudi 14h salle 3", "mardi 14h", "samedi 10h jusqu'à demain 8h"]
+
+
 def some_of(*parts: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     """Each part or nothing, in any order."""
     optional = [st.one_of(st.just(""), part) for part in parts]
@@ -276,6 +282,18 @@ PLAUSIBLE: dict[str, st.SearchStrategy[str]] = {
         st.sampled_from(["1", "2", "n°1", "#3", "99", "0"]),
         st.sampled_from(["", "je viens", "peut-être", "absent", "non", "bof", "je ne viens pas"]),
     ),
+    "/reunion sondage": st.one_of(
+        then(
+            st.sampled_from(["", "tech", "Technique", "#cercle-tech", "inconnu"]),
+            st.sampled_from(["", '"Point budget"', "« Point »", "visio", "https://visio.exemple.org/x", "Point"]),
+            st.lists(st.sampled_from(POLL_SLOTS), max_size=11).map(" | ".join),
+            st.sampled_from(["", "jusqu'à demain 8h", "jusqu'à lundi 18h", "jusqu'au 30/11 12h", "jusqu'à hier"]),
+        ),
+        then(
+            st.sampled_from(["1", "n°1", "#2", "99", "0", "99999999999"]),
+            st.sampled_from(["", "1", "1 3", "2, 3", "aucun", "choisir 1", "choisir", "choisir 9", "bof", "1 | 2"]),
+        ),
+    ),
 }
 
 
@@ -288,6 +306,7 @@ SEEDS = [
     ("bruno", "/contrib questionner 1 Pourquoi trois heures ?"),
     ("dominique", "/contrib facturer 1 2 3 ref LOUTY-1"),
     ("alice", "/consent Adopter la charte 72h phase clarification 24h"),
+    ("alice", "/reunion sondage tech mardi 14h | mercredi 10h jusqu'à demain 18h"),
 ]
 
 
