@@ -20,7 +20,7 @@ from chatbot.config import Settings
 from chatbot.context import Context, ReactionContext
 from chatbot.db.engine import read_only
 from chatbot.db.models import Meeting, MeetingPoll, MeetingPollSlot, Member, PollStatus
-from chatbot.errors import PermissionDenied, UsageError
+from chatbot.errors import DomainError, PermissionDenied, UsageError
 from chatbot.formatting import Formatter
 from chatbot.grammar.meeting_arguments import Video
 from chatbot.grammar.poll_arguments import NUMBER_EMOJIS, NewPoll, PollAnswer, PollChoice, PollRequest
@@ -127,7 +127,7 @@ class PollTexts:
     def tie(self, poll: MeetingPoll, tied: list[int], votes: dict[int, list[Member]], author: str) -> str:
         emojis = " ".join(NUMBER_EMOJIS[n - 1] for n in tied)
         count = len(votes.get(tied[0], []))
-        key = "sondage.result_tie" if count else "sondage.result_nobody"
+        key = "sondage.result_tie" if count > 1 else "sondage.result_tie_one" if count else "sondage.result_nobody"
         return self.t(key, slots=emojis, count=count, author=chat_safe(author, 40), id=poll.id, first=tied[0])
 
 
@@ -188,10 +188,11 @@ async def _open(ctx: Context, request: NewPoll) -> None:
     target: tuple[str | None, str | None]
     if circle is not None and circle.public_channel:
         target = (None, circle.public_channel)
-    else:  # no public channel: the poll is said where the command was typed
+    elif room.kind is RoomKind.GROUP:  # no public channel: the poll is said in the private room typed in, only
         target = (room.id, room.name)
-        if room.kind is RoomKind.GROUP:
-            private_room = (room.id, room.name)
+        private_room = (room.id, room.name)
+    else:  # nowhere its result could be posted
+        raise DomainError("poll_no_channel", circle=circle.name if circle else circle_slug)
     service = PollService(ctx.services)
     poll, slots = await service.create(
         ctx.member,

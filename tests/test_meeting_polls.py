@@ -5,6 +5,7 @@ refusals of slots and deadlines that cannot be right (now is Thursday 26/11/2026
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -12,9 +13,10 @@ from sqlalchemy import func, select
 
 from chatbot.app import Bot
 from chatbot.clock import FixedClock
+from chatbot.config import Settings
 from chatbot.db.models import Meeting, MeetingPoll, ScheduledTask, TaskStatus
-from chatbot.transport.base import Author, Outgoing, ReactionChange
-from tests.conftest import Chat, plain, room, started_bot
+from chatbot.transport.base import Author, IncomingMessage, Outgoing, ReactionChange, Room, RoomKind
+from tests.conftest import NOW, Chat, plain, room, started_bot
 
 PARIS = ZoneInfo("Europe/Paris")
 OPEN = '/reunion sondage tech "Point budget" visio mardi 14h | mercredi 10h-12h | vendredi 16h jusqu\'à demain 12h'
@@ -124,7 +126,7 @@ async def test_a_tie_is_shown_and_the_author_chooses(chat: Chat, bot: Bot, clock
     clock.set(datetime(2026, 11, 27, 12, 5, tzinfo=PARIS))
     await bot.scheduler.run_due()
     result = plain(next(m.text for m in delivered if m.id == "poll-1-result"))
-    assert "⚖️ Égalité entre :one: :three: (1 réponses chacun) : alice choisit le créneau" in result
+    assert "⚖️ Égalité entre :one: :three: (1 réponse chacun) : alice choisit le créneau" in result
     assert "`/reunion sondage 1 choisir 1`" in result
     direct = next(m for m in delivered if m.id == "poll-1-tie")
     assert direct.room_name == "@alice" and "Choisissez celui de la réunion" in direct.text
@@ -217,3 +219,24 @@ async def test_in_the_circle_channel_the_poll_is_the_answer(chat: Chat) -> None:
     assert [o.id for o in out if o.is_reply] == ["poll-1"]
     post = plain(out[0].text)
     assert ":one: mardi 1er décembre" in post and ":two: mercredi 2 décembre" in post and "Objet" not in post
+
+
+async def test_a_poll_of_a_circle_without_public_channel_stays_in_its_private_room(
+    settings: Settings, clock: FixedClock
+) -> None:
+    circles = tuple(dataclasses.replace(c, public_channel=None) if c.slug == "tech" else c for c in settings.circles)
+    async with started_bot(dataclasses.replace(settings, circles=circles), clock) as bot:
+        chat = Chat(bot)
+        line = "/reunion sondage tech mardi 14h | mercredi 10h jusqu'à demain 12h"
+        assert "n'a pas de canal public" in await chat(line, user="alice")  # from a direct message
+        private = Room("room-prive", "cercle-tech-prive", RoomKind.GROUP)
+        typed = IncomingMessage("m-1", private, Author("id-alice", "alice"), line, NOW)
+        out = await bot.handle(typed)
+        assert [(o.id, o.room_id, o.is_reply) for o in out] == [("poll-1", "room-prive", True)]
+        assert "a été lancé dans un salon privé" in await chat("/reunion sondage 1", user="bob", room="general")
+        assert await bot.watched_posts() == []
+        delivered = collect(bot)
+        await bot.handle(IncomingMessage("m-2", private, Author("id-bob", "bob"), "/reunion sondage 1 2", NOW))
+        clock.set(datetime(2026, 11, 27, 12, 0, tzinfo=PARIS))
+        await bot.scheduler.run_due()
+        assert {(m.id, m.room_id) for m in delivered} == {("poll-1-result", "room-prive"), ("meeting-1", "room-prive")}
