@@ -196,7 +196,7 @@ def _new_poll(words: list[Token], ctx: ParseContext) -> NewPoll:
         if _is_bar(token):
             break
         head.append(token)
-    if head and not head[0].quoted:
+    if head and not head[0].quoted and PlaceConverter().match(head, ctx) is None:
         found = CircleConverter().match(head, ctx)
         if found is not None:
             circle, position = found[0], found[1]
