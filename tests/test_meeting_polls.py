@@ -115,6 +115,7 @@ async def test_the_deadline_announces_the_winner_as_a_meeting(chat: Chat, bot: B
     assert "Clos : créneau :two: retenu, c'est la réunion n°1" in await chat("/reunion sondage 1", user="bob")
     assert "est clos" in await chat("/reunion sondage 1 1", user="erin")
     assert "est clos" in "\n".join(o.text for o in await bot.handle_reaction(reaction(":one:", "erin")))
+    assert await bot.handle_reaction(reaction(":two:", "bob")) == []  # counted (by command): a replay says nothing
     assert await bot.watched_posts() == ["meeting-1"]
 
 

@@ -187,10 +187,15 @@ class PollService:
         )
 
     async def add_by_reaction(self, number: int, member: Member, slot: int) -> bool:
-        """A slot's emoji added: the member is available then (an emoji beyond the poll's slots means nothing)."""
-        poll, known = await self._answerable(number)
-        if slot not in known or await self._vote(poll.id, slot, member.id) is not None:
+        """A slot's emoji added: the member is available then (an emoji beyond the poll's slots means nothing).
+        A reaction already counted changes nothing, even once the poll is closed: after a restart every reaction
+        comes back as added, and only one new since the closing is refused."""
+        poll = await self._locked(number)
+        if slot not in {row.number for row in await self.slots(poll.id)}:
             return False
+        if await self._vote(poll.id, slot, member.id) is not None:
+            return False
+        await self._answerable(number)
         self.session.add(
             MeetingPollVote(
                 poll_id=poll.id, slot_number=slot, member_id=member.id, by_reaction=True, updated_at=self.clock.now()
@@ -202,7 +207,7 @@ class PollService:
     async def remove_by_reaction(self, number: int, member: Member, slot: int) -> bool:
         """A slot's emoji removed: the slot goes from the answer if it was given by that reaction."""
         poll = await self._locked(number)
-        if poll.status != PollStatus.OPEN:
+        if poll.status != PollStatus.OPEN or poll.deadline <= self.clock.now():
             return False
         vote = await self._vote(poll.id, slot, member.id)
         if vote is None or not vote.by_reaction:
