@@ -1,4 +1,5 @@
-"""`/reunion`: announce circle meetings, list, cancel and move them; reminders and the calendar feed."""
+"""`/reunion`: announce circle meetings, list, cancel and move them; reminders, the calendar feed, and date polls
+(`/reunion sondage`, commands/reunion_poll.py)."""
 
 from __future__ import annotations
 
