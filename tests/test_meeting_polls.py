@@ -5,6 +5,7 @@ refusals of slots and deadlines that cannot be right (now is Thursday 26/11/2026
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -14,9 +15,9 @@ from sqlalchemy import func, select
 from chatbot.app import Bot
 from chatbot.clock import FixedClock
 from chatbot.config import Settings
-from chatbot.db.models import Meeting, MeetingPoll, ScheduledTask, TaskStatus
+from chatbot.db.models import Meeting, MeetingPoll, MeetingPollVote, ScheduledTask, TaskStatus
 from chatbot.transport.base import Author, IncomingMessage, Outgoing, ReactionChange, Room, RoomKind
-from tests.conftest import NOW, Chat, plain, room, started_bot
+from tests.conftest import NOW, Chat, message, plain, room, started_bot
 
 PARIS = ZoneInfo("Europe/Paris")
 OPEN = '/reunion sondage tech "Point budget" visio mardi 14h | mercredi 10h-12h | vendredi 16h jusqu\'à demain 12h'
@@ -241,3 +242,38 @@ async def test_a_poll_of_a_circle_without_public_channel_stays_in_its_private_ro
         clock.set(datetime(2026, 11, 27, 12, 0, tzinfo=PARIS))
         await bot.scheduler.run_due()
         assert {(m.id, m.room_id) for m in delivered} == {("poll-1-result", "room-prive"), ("meeting-1", "room-prive")}
+
+
+# --- concurrency (meaningful on PostgreSQL, where these run at once) ----------------------------------------------
+
+
+async def test_many_members_answering_at_once_count_once_each(chat: Chat, bot: Bot) -> None:
+    await open_poll(chat)
+    members = [f"membre{i}" for i in range(20)]
+    await asyncio.gather(
+        *(bot.handle(message("/reunion sondage 1 1 2", user=u, room_name="cercle-tech")) for u in members[:10]),
+        *(bot.handle_reaction(reaction(":two:", u)) for u in members),
+        *(bot.handle_reaction(reaction(":three:", u)) for u in members[10:]),
+    )
+    async with bot.sessions() as session:
+        rows = (await session.execute(select(MeetingPollVote.slot_number, MeetingPollVote.member_id))).all()
+    assert len(rows) == len(set(rows))
+    shown = await chat("/reunion sondage 1", user="dave")
+    assert "— 20 : " in shown.splitlines()[3]  # every member at slot 2, once
+    assert " — 10 : " in shown.splitlines()[4] and " — 10 : " in shown.splitlines()[2]
+
+
+async def test_choosing_while_the_deadline_fires_makes_one_meeting(chat: Chat, bot: Bot, clock: FixedClock) -> None:
+    delivered = collect(bot)
+    await open_poll(chat)
+    await chat("/reunion sondage 1 1", user="bob")
+    clock.set(datetime(2026, 11, 27, 11, 59, 59, tzinfo=PARIS))
+    choose = bot.handle(message("/reunion sondage 1 choisir 2", user="alice", room_name="cercle-tech"))
+    clock.set(datetime(2026, 11, 27, 12, 0, tzinfo=PARIS))
+    out, _ = await asyncio.gather(choose, bot.scheduler.run_due())
+    async with bot.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Meeting)) == 1
+        poll = await session.get(MeetingPoll, 1)
+        assert poll is not None and poll.meeting_id == 1
+    announcements = [o for o in [*out, *delivered] if o.id == "meeting-1"]
+    assert len(announcements) == 1
