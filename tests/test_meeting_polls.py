@@ -277,3 +277,21 @@ async def test_choosing_while_the_deadline_fires_makes_one_meeting(chat: Chat, b
         assert poll is not None and poll.meeting_id == 1
     announcements = [o for o in [*out, *delivered] if o.id == "meeting-1"]
     assert len(announcements) == 1
+
+
+async def test_a_replayed_command_opens_one_poll(chat: Chat, bot: Bot) -> None:
+    line = "/reunion sondage tech mardi 14h | mercredi 10h jusqu'à demain 12h"
+    await chat.send(line, user="alice", message_id="m-poll")
+    await chat.send(line, user="alice", message_id="m-poll")  # the same message, delivered again
+    async with bot.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(MeetingPoll)) == 1
+        query = select(func.count()).select_from(ScheduledTask).where(ScheduledTask.kind == "meeting_poll_deadline")
+        assert await session.scalar(query) == 1
+
+
+async def test_a_keeper_or_an_admin_may_choose(chat: Chat) -> None:
+    await open_poll(chat)
+    assert "réunion n°1" in await chat("/reunion sondage 1 choisir 1", user="dominique")  # keeper of tech
+    await chat("/reunion sondage tech mardi 18h | mercredi 18h jusqu'à demain 12h", user="alice")
+    assert "n'a pas de créneau n°4" in await chat("/reunion sondage 2 choisir 4", user="camille")
+    assert "réunion n°2" in await chat("/reunion sondage 2 choisir 2", user="camille")  # admin
