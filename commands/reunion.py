@@ -390,7 +390,7 @@ async def watched_posts(sessions: async_sessionmaker[AsyncSession]) -> list[str]
 
 # --- date polls (`/reunion sondage`, commands/reunion_poll.py) ---------------------------------------------------
 
-group.command("sondage", aliases=("sondages", "poll", "doodle"), args=(Arg("poll", PollConverter()),))(
+group.command("sondage", aliases=("sondages", "poll", "doodle"), args=(opt("poll", PollConverter()),))(
     reunion_poll.poll_command
 )
 

@@ -34,6 +34,7 @@ from commands.reunion_text import MeetingTexts
 
 log = logging.getLogger(__name__)
 TITLE_SHOWN = 200
+LIST_LIMIT = 20  # open polls in one answer of `/reunion sondage`
 WATCH_MARGIN = timedelta(days=7)  # polls whose deadline is this recent are still read back at start
 
 
@@ -159,8 +160,11 @@ async def _check_visible(ctx: Context, poll: MeetingPoll) -> None:
             raise PermissionDenied("poll_private", id=poll.id)
 
 
-async def poll_command(ctx: Context, poll: PollRequest) -> None:
-    """`/reunion sondage …`: open a poll, show it, answer it, or choose its slot."""
+async def poll_command(ctx: Context, poll: PollRequest | None) -> None:
+    """`/reunion sondage …`: open a poll, show it, answer it, or choose its slot; alone, the open polls."""
+    if poll is None:
+        await _list_open(ctx)
+        return
     if isinstance(poll, NewPoll):
         await _open(ctx, poll)
         return
@@ -216,6 +220,27 @@ async def _open(ctx: Context, request: NewPoll) -> None:
                 deadline=texts.deadline(poll),
             )
         )
+
+
+async def _list_open(ctx: Context) -> None:
+    """The open polls (those said only in a private room, where they may be seen), soonest deadline first."""
+    service = PollService(ctx.services)
+    rows = await service.open_polls()
+    rooms = [Room(p.private_room_id, p.private_room_name, RoomKind.GROUP) for p in rows if p.private_room_id]
+    seen = await ctx.private_rooms_seen(rooms)
+    shown = [p for p in rows if p.private_room_id is None or p.private_room_id in seen]
+    if not shown:
+        ctx.reply(ctx.t("sondage.list_empty"))
+        return
+    texts = _texts(ctx.t, ctx.fmt, ctx.settings)
+    lines = [ctx.t("sondage.list_header")]
+    for row in shown[:LIST_LIMIT]:
+        title = f" · {chat_safe(row.title, 80)}" if row.title else ""
+        circle = texts.meeting.circle_name(row.circle_slug)
+        lines.append(ctx.t("sondage.list_line", id=row.id, circle=circle, deadline=texts.deadline(row)) + title)
+    if len(shown) > LIST_LIMIT:
+        lines.append(ctx.t("sondage.list_more", more=len(shown) - LIST_LIMIT))
+    ctx.reply("\n".join(lines))
 
 
 async def _show(ctx: Context, service: PollService, poll: MeetingPoll) -> None:

@@ -295,3 +295,17 @@ async def test_a_keeper_or_an_admin_may_choose(chat: Chat) -> None:
     await chat("/reunion sondage tech mardi 18h | mercredi 18h jusqu'à demain 12h", user="alice")
     assert "n'a pas de créneau n°4" in await chat("/reunion sondage 2 choisir 4", user="camille")
     assert "réunion n°2" in await chat("/reunion sondage 2 choisir 2", user="camille")  # admin
+
+
+async def test_the_open_polls(chat: Chat, bot: Bot, settings: Settings, clock: FixedClock) -> None:
+    assert "Aucun sondage de dates ouvert." in await chat("/reunion sondage", user="bob")
+    await open_poll(chat)
+    await chat("/reunion sondage communication mardi 18h | mercredi 18h jusqu'à aujourd'hui 18h", user="alice")
+    listed = await chat("/reunion sondage", user="bob")
+    assert listed.splitlines() == [
+        "Sondages de dates ouverts :",
+        "• n°2 · Communication · réponses jusqu'au jeudi 26 novembre 2026 à 18 h",
+        "• n°1 · Technique · réponses jusqu'au vendredi 27 novembre 2026 à 12 h · Point budget",
+    ]
+    await chat("/reunion sondage 2 choisir 1", user="alice")
+    assert "n°2" not in await chat("/reunion sondage", user="bob")

@@ -129,6 +129,15 @@ class PollService:
             raise DomainError("poll_unknown", id=number)
         return poll
 
+    async def open_polls(self) -> list[MeetingPoll]:
+        """The polls still open, soonest deadline first."""
+        rows = await self.session.scalars(
+            select(MeetingPoll)
+            .where(MeetingPoll.status == PollStatus.OPEN)
+            .order_by(MeetingPoll.deadline, MeetingPoll.id)
+        )
+        return list(rows.all())
+
     async def slots(self, poll_id: int) -> list[MeetingPollSlot]:
         rows = await self.session.scalars(
             select(MeetingPollSlot).where(MeetingPollSlot.poll_id == poll_id).order_by(MeetingPollSlot.number)

@@ -42,6 +42,7 @@ CASES = [
         "/reunion sondage en visio « Point » mardi 14h | mercredi 10h jusqu'à lundi 18h",
         {"poll": "- 'Point' visio 2026-12-01 14:00 | 2026-12-02 10:00 jusqu'au 2026-11-30 18:00"},
     ),
+    ("/reunion sondage", {"poll": None}),  # the open polls
     ("/reunion sondage 4", {"poll": "4 voir"}),
     ("/reunion sondage n°4 1 3", {"poll": "4 1 3"}),
     ("/reunion sondage #4 3, 1 et 2", {"poll": "4 1 2 3"}),
