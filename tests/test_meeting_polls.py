@@ -237,6 +237,9 @@ async def test_a_poll_of_a_circle_without_public_channel_stays_in_its_private_ro
         assert [(o.id, o.room_id, o.is_reply) for o in out] == [("poll-1", "room-prive", True)]
         assert "a été lancé dans un salon privé" in await chat("/reunion sondage 1", user="bob", room="general")
         assert await bot.watched_posts() == []
+        assert "Aucun sondage de dates ouvert." in await chat("/reunion sondage", user="bob", room="general")
+        listing = await bot.handle(IncomingMessage("m-3", private, Author("id-bob", "bob"), "/reunion sondage", NOW))
+        assert "• n°1 · Technique" in listing[0].text
         delivered = collect(bot)
         await bot.handle(IncomingMessage("m-2", private, Author("id-bob", "bob"), "/reunion sondage 1 2", NOW))
         clock.set(datetime(2026, 11, 27, 12, 0, tzinfo=PARIS))
