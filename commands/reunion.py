@@ -1,4 +1,5 @@
-"""`/reunion`: announce circle meetings, list, cancel and move them; reminders and the calendar feed."""
+"""`/reunion`: announce circle meetings, list, cancel and move them; reminders, the calendar feed, and date polls
+(`/reunion sondage`, commands/reunion_poll.py)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from chatbot.grammar.meeting_arguments import (
     place_and_agenda,
 )
 from chatbot.grammar.meeting_dates import MeetingTime, MeetingWhenConverter, OccurrenceDateConverter
+from chatbot.grammar.poll_arguments import PollConverter
 from chatbot.grammar.recurrences import Recurrence
 from chatbot.grammar.tokens import Token, tokenize
 from chatbot.services import Services
@@ -38,9 +40,10 @@ from chatbot.services.meetings import LIST_LIMIT, Attendance, meeting_of_post
 from chatbot.text import chat_safe, fold
 from chatbot.transport.base import Outgoing, ReactionChange, Room, RoomKind
 from chatbot.values import Duration
+from commands import reunion_poll
 from commands.common import PageConverter, command_text, pages
 from commands.reunion_feed import ROUTES
-from commands.reunion_tasks import TASKS
+from commands.reunion_tasks import TASKS as MEETING_TASKS
 from commands.reunion_text import AGENDA_LIMIT, MeetingTexts
 
 __all__ = ["REACTIONS", "REACTIONS_READ", "ROUTES", "TASKS", "WATCHED_POSTS", "group"]
@@ -385,6 +388,28 @@ async def watched_posts(sessions: async_sessionmaker[AsyncSession]) -> list[str]
         return [f"meeting-{number}" for number in rows]
 
 
-REACTIONS = on_reaction
-REACTIONS_READ = on_reactions_read
-WATCHED_POSTS = watched_posts
+# --- date polls (`/reunion sondage`, commands/reunion_poll.py) ---------------------------------------------------
+
+group.command("sondage", aliases=("sondages", "poll", "doodle"), args=(opt("poll", PollConverter()),))(
+    reunion_poll.poll_command
+)
+
+
+async def on_any_reaction(ctx: ReactionContext, change: ReactionChange) -> None:
+    await on_reaction(ctx, change)
+    await reunion_poll.on_reaction(ctx, change)
+
+
+async def on_any_reactions_read(services: Services, post_id: str, shown: Mapping[str, Collection[str]]) -> None:
+    await on_reactions_read(services, post_id, shown)
+    await reunion_poll.on_reactions_read(services, post_id, shown)
+
+
+async def all_watched_posts(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
+    return [*await watched_posts(sessions), *await reunion_poll.watched_posts(sessions)]
+
+
+TASKS = {**MEETING_TASKS, **reunion_poll.TASKS}
+REACTIONS = on_any_reaction
+REACTIONS_READ = on_any_reactions_read
+WATCHED_POSTS = all_watched_posts

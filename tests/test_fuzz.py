@@ -64,6 +64,7 @@ COMMANDS = [
     "/election",
     "/election ouvrir",
     "/vote",
+    "/reunion sondage",
 ]
 
 
@@ -96,7 +97,19 @@ REPLY_PATTERNS = [
     _template_regex(v)
     for k, v in _STRINGS.items()
     if k.split(".")[0]
-    in ("contrib", "budget", "help", "billing", "dashboard", "review", "statement", "reunion", "election", "vote")
+    in (
+        "contrib",
+        "budget",
+        "help",
+        "billing",
+        "dashboard",
+        "review",
+        "statement",
+        "reunion",
+        "sondage",
+        "election",
+        "vote",
+    )
     and not k.startswith("help.overview_line")
 ]
 
@@ -199,6 +212,10 @@ description = st.one_of(soup, st.just(""), st.sampled_from(["« Tri des tickets 
 member = st.sampled_from(["moi", "@alice", "@camille", "@inconnu", "@all"])
 line_number = st.tuples(st.sampled_from(["", "n°", "#"]), st.integers(0, 12)).map(lambda n: f"{n[0]}{n[1]}")
 period = st.sampled_from(["mois", "année", "2025", "2026"])
+
+
+POLL_SLOTS = ["mardi 14h", "mercredi 10h-12h", "vendredi 16h 2h", "demain 9h", "le 26/11 9h", "mardi", "31/02 10h"]
+POLL_SLOTS += ["chaque mardi 18h", "lundi 9h 11h", "jeudi 14h salle 3", "mardi 14h", "samedi 10h jusqu'à demain 8h"]
 
 
 def some_of(*parts: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
@@ -305,6 +322,18 @@ PLAUSIBLE: dict[str, st.SearchStrategy[str]] = {
         st.sampled_from(["1", "2", "n°1", "#3", "99", "0"]),
         st.sampled_from(["", "je viens", "peut-être", "absent", "non", "bof", "je ne viens pas"]),
     ),
+    "/reunion sondage": st.one_of(
+        then(
+            st.sampled_from(["", "tech", "Technique", "#cercle-tech", "inconnu"]),
+            st.sampled_from(["", '"Point budget"', "« Point »", "visio", "https://visio.exemple.org/x", "Point"]),
+            st.lists(st.sampled_from(POLL_SLOTS), max_size=11).map(" | ".join),
+            st.sampled_from(["", "jusqu'à demain 8h", "jusqu'à lundi 18h", "jusqu'au 30/11 12h", "jusqu'à hier"]),
+        ),
+        then(
+            st.sampled_from(["1", "n°1", "#2", "99", "0", "99999999999"]),
+            st.sampled_from(["", "1", "1 3", "2, 3", "aucun", "choisir 1", "choisir", "choisir 9", "bof", "1 | 2"]),
+        ),
+    ),
 }
 
 
@@ -320,6 +349,7 @@ SEEDS = [
     ("camille", "/election 1 nommer @alice elle anime bien"),
     ("alice", "/vote « Approuver les comptes 2026 » 48h"),
     ("camille", "/vote « Élire le conseil » 48h secret associés"),
+    ("alice", "/reunion sondage tech mardi 14h | mercredi 10h jusqu'à demain 18h"),
 ]
 
 

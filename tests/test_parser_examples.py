@@ -727,3 +727,16 @@ async def test_missing_quantity_is_a_usage_error(bot: Bot) -> None:
         command.parse("tech Relecture", await parse_ctx(bot))
     assert caught.value.key == "missing_argument"
     assert caught.value.data == {"label": "quantity", "given": "Relecture"}
+
+
+async def test_poll_examples_through_the_bot(chat: Chat, bot: Bot) -> None:
+    """`/aide reunion`'s poll examples, one after the other: two polls open, then the others answer and choose
+    (n°4 does not exist: a French answer saying so, not a usage error)."""
+    command = next(c for g in bot.router.groups if g.name == "reunion" for c in g.commands if c.keyword == "sondage")
+    replies = [await chat(line, user="alice") for line in bot.router.examples(command)]
+    for reply in replies:
+        assert_not_a_parse_error(reply)
+    assert replies[0].startswith("✅ Sondage n°1 publié dans #cercle-tech : 3 créneaux")
+    assert replies[1].startswith("✅ Sondage n°2 publié dans #cercle-tech : 2 créneaux")
+    assert all("Aucun sondage n°4" in reply for reply in replies[2:-1])
+    assert replies[-1].startswith("Sondages de dates ouverts :\n• n°2 · Technique · réponses jusqu'au vendredi 27")

@@ -585,3 +585,66 @@ class BallotTally(Base):
     ballot_id: Mapped[int] = mapped_column(ForeignKey("ballot.id"), primary_key=True)
     choice: Mapped[str] = mapped_column(String(16), primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# --- Date polls for meetings (`/reunion sondage`) -----------------------------------------------------------------
+
+
+class PollStatus(enum.StrEnum):
+    OPEN = "open"  # members answer, until the deadline
+    TIED = "tied"  # the deadline passed on a tie (or with no answer): the author chooses
+    DECIDED = "decided"  # a slot was chosen and announced as a meeting; answers are closed
+
+
+class MeetingPoll(Base):
+    """When should a circle meet: a few slots members answer by reaction (:one: … :nine:) or by command, until the
+    deadline (a `meeting_poll_deadline` task); the slot chosen becomes a meeting (`meeting_id`)."""
+
+    __tablename__ = "meeting_poll"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    circle_slug: Mapped[str] = mapped_column(String(64))
+    author_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
+    title: Mapped[str] = mapped_column(Text, default="")
+    video: Mapped[bool] = mapped_column(Boolean, default=False)  # `visio`: the meeting gets a Jitsi room
+    link: Mapped[str] = mapped_column(Text, default="")  # a meeting link given as is
+    timezone: Mapped[str] = mapped_column(String(64))
+    deadline: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16), default=PollStatus.OPEN)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    chosen_slot: Mapped[int | None] = mapped_column(Integer)
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meeting.id"))
+    # Set when the poll was only said in a private room (its circle has no public channel), as for meetings.
+    private_room_id: Mapped[str | None] = mapped_column(String(64))
+    private_room_name: Mapped[str | None] = mapped_column(String(120))
+
+
+class MeetingPollSlot(Base):
+    """One slot of a poll, numbered from 1 (its emoji :one: …), with its length in minutes."""
+
+    __tablename__ = "meeting_poll_slot"
+    __table_args__ = (UniqueConstraint("poll_id", "number", name="uq_meeting_poll_slot_poll_id_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("meeting_poll.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    minutes: Mapped[int] = mapped_column(Integer)
+
+
+class MeetingPollVote(Base):
+    """A member available at one slot of a poll; `by_reaction` when given by the slot's emoji (removing the reaction,
+    even while the bot is down, takes it back)."""
+
+    __tablename__ = "meeting_poll_vote"
+    __table_args__ = (
+        UniqueConstraint("poll_id", "slot_number", "member_id", name="uq_meeting_poll_vote_poll_id_slot_number"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("meeting_poll.id"))
+    slot_number: Mapped[int] = mapped_column(Integer)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
+    by_reaction: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

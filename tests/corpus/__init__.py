@@ -72,4 +72,6 @@ def describe(value: Any) -> Any:
         return "tous"
     if isinstance(value, RoundTarget):
         return f"{value.number} {value.verb.value if value.verb else '?' + value.word}"
+    if callable(getattr(value, "describe", None)):  # e.g. a date poll's request (chatbot.grammar.poll_arguments)
+        return value.describe()
     raise TypeError(f"no description for {value!r}")
