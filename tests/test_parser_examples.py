@@ -739,4 +739,7 @@ async def test_poll_examples_through_the_bot(chat: Chat, bot: Bot) -> None:
     assert replies[0].startswith("✅ Sondage n°1 publié dans #cercle-tech : 3 créneaux")
     assert replies[1].startswith("✅ Sondage n°2 publié dans #cercle-tech : 2 créneaux")
     assert all("Aucun sondage n°4" in reply for reply in replies[2:-1])
-    assert replies[-1].startswith("Sondages de dates ouverts :\n• n°2 · Technique · réponses jusqu'au vendredi 27")
+    assert replies[-1].startswith(
+        "Sondages de dates ouverts :\n• n°1 · Technique · réponses jusqu'au vendredi 27 novembre 2026 à 18 h · Point"
+    )
+    assert "\n• n°2 · Technique · réponses jusqu'au vendredi 27" in replies[-1]

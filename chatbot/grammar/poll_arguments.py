@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from chatbot.errors import ArgumentError, UserError
 from chatbot.grammar.base import Converter, ParseContext, digits_fit
+from chatbot.grammar.lexicon import WEEKDAYS
 from chatbot.grammar.meeting_arguments import (
     CircleConverter,
     CircleRef,
@@ -225,20 +226,25 @@ def _new_poll(words: list[Token], ctx: ParseContext) -> NewPoll:
             segments.append([])
         else:
             segments[-1].append(token)
-    slots: list[Slot] = []
+    read: list[tuple[Slot, list[Token]]] = []
     deadline: tuple[datetime, str] | None = None
     for segment in segments:
         if not segment:
             continue
-        slot, until = _segment(segment, ctx)
+        slot, words, until = _segment(segment, ctx)
         if until is not None:
             if deadline is not None:
                 raise ArgumentError("poll_deadline_twice", given=until[1])
             deadline = until
         if slot is not None:
-            if any(other.start == slot.start for other in slots):
-                raise ArgumentError("poll_slot_duplicate", given=slot.given)
-            slots.append(slot)
+            read.append((slot, words))
+    slots: list[Slot] = []
+    for slot, segment in read:
+        if deadline is not None:
+            slot = _after_deadline(slot, segment, deadline[0], ctx)
+        if any(other.start == slot.start for other in slots):
+            raise ArgumentError("poll_slot_duplicate", given=slot.given)
+        slots.append(slot)
     if not slots:
         raise ArgumentError("poll_no_slots")
     if len(slots) == 1:
@@ -253,12 +259,22 @@ def _new_poll(words: list[Token], ctx: ParseContext) -> NewPoll:
     return NewPoll(circle, title or "", place, tuple(slots), deadline[0])
 
 
-def _segment(tokens: list[Token], ctx: ParseContext) -> tuple[Slot | None, tuple[datetime, str] | None]:
-    """A slot, a slot followed by the deadline (`jeudi 16h jusqu'à lundi 18h`), or the deadline alone. A slot with
-    its end (`jeudi 16h jusqu'à 18h`) is a slot: its end is read as for a meeting."""
+def _after_deadline(slot: Slot, segment: list[Token], deadline: datetime, ctx: ParseContext) -> Slot:
+    """A slot named by its weekday (`mardi 14h`) is that day after the poll closes: on a Monday, `mardi 14h |
+    jeudi 16h jusqu'à vendredi 18h` asks about next week's Tuesday and Thursday, answered by this Friday. A slot
+    with a date of its own (`le 1/12 14h`, `demain 14h`) is never moved; one before the closing is refused."""
+    if slot.start > deadline or fold(segment[0].text) not in WEEKDAYS:
+        return slot
+    moved = _slot(segment, replace(ctx, today=deadline.date(), now=deadline))
+    return moved if moved.start - slot.start == timedelta(days=7) else slot
+
+
+def _segment(tokens: list[Token], ctx: ParseContext) -> tuple[Slot | None, list[Token], tuple[datetime, str] | None]:
+    """A slot, a slot followed by the deadline (`jeudi 16h jusqu'à lundi 18h`), or the deadline alone, with the
+    slot's own words. A slot with its end (`jeudi 16h jusqu'à 18h`) is a slot: its end is read as for a meeting."""
     marks = [i for i, t in enumerate(tokens) if not t.quoted and fold(t.text).replace("’", "'") in _DEADLINE_MARKS]
     try:
-        return _slot(tokens, ctx), None
+        return _slot(tokens, ctx), tokens, None
     except UserError:
         if not marks:
             raise
@@ -267,8 +283,8 @@ def _segment(tokens: list[Token], ctx: ParseContext) -> tuple[Slot | None, tuple
     if not after:
         raise ArgumentError("poll_deadline_unread", given=_words(tokens[mark:]))
     if mark == 0:
-        return None, _deadline(after, ctx)
-    return _slot(tokens[:mark], ctx), _deadline(after, ctx)
+        return None, [], _deadline(after, ctx)
+    return _slot(tokens[:mark], ctx), tokens[:mark], _deadline(after, ctx)
 
 
 def _renamed(exc: ArgumentError, names: dict[str, str], given: str) -> ArgumentError:

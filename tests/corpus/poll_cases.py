@@ -42,6 +42,18 @@ CASES = [
         "/reunion sondage en visio « Point » mardi 14h | mercredi 10h jusqu'à lundi 18h",
         {"poll": "- 'Point' visio 2026-12-01 14:00 | 2026-12-02 10:00 jusqu'au 2026-11-30 18:00"},
     ),
+    # A slot named by its weekday is that day after the closing: next week's, when the answers close this Friday.
+    (
+        "/reunion sondage tech « Point budget » mardi 14h | mercredi 10h | jeudi 16h jusqu'à vendredi 18h",
+        {
+            "poll": "tech 'Point budget' 2026-12-08 14:00 | 2026-12-09 10:00 | 2026-12-10 16:00"
+            " jusqu'au 2026-12-04 18:00"
+        },
+    ),
+    (
+        "/reunion sondage tech mardi 14h | jeudi 10h jusqu'à mercredi 18h",
+        {"poll": "tech '' 2026-12-08 14:00 | 2026-12-03 10:00 jusqu'au 2026-12-02 18:00"},
+    ),
     ("/reunion sondage", {"poll": None}),  # the open polls
     ("/reunion sondage 4", {"poll": "4 voir"}),
     ("/reunion sondage n°4 1 3", {"poll": "4 1 3"}),
@@ -60,7 +72,8 @@ CASES = [
     ("/reunion sondage tech jusqu'à lundi 18h", {"error": "poll_no_slots"}),
     ("/reunion sondage tech « Point »", {"error": "poll_no_slots"}),
     ("/reunion sondage tech mardi 14h | mercredi 10h", {"error": "poll_deadline_missing"}),
-    ("/reunion sondage tech mardi 14h | mercredi 10h jusqu'à mercredi 18h", {"error": "poll_deadline_after_slot"}),
+    ("/reunion sondage tech le 1/12 14h | le 2/12 10h jusqu'au 2/12 18h", {"error": "poll_deadline_after_slot"}),
+    ("/reunion sondage tech mardi 14h | le 2/12 10h jusqu'à mercredi 18h", {"error": "poll_deadline_after_slot"}),
     ("/reunion sondage tech mardi 14h | mercredi 10h jusqu'à le 30/11 9h", {"error": "poll_deadline_in_past"}),
     ("/reunion sondage tech mardi 14h | mercredi 10h jusqu'à demain", {"error": "poll_deadline_time_missing"}),
     ("/reunion sondage tech mardi 14h | mercredi 10h jusqu'à bientôt", {"error": "poll_deadline_unread"}),
