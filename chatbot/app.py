@@ -76,9 +76,9 @@ def feature_modules() -> list[ModuleType]:
     reaction changes, `async (ReactionContext, ReactionChange) -> None`, `REACTIONS_READ`: a handler of a post
     read whole after start, `async (Services, post id, emoji → user ids) -> None`, and `WATCHED_POSTS`: the ids of
     the posts whose reactions it handles, `async (async_sessionmaker) -> list[str]` (see `Bot.watched_posts`)."""
-    from commands import aide, budget, consent, contrib, decisions, reunion
+    from commands import aide, budget, cobudget, consent, contrib, decisions, reunion
 
-    return [contrib, budget, reunion, consent, decisions, aide]
+    return [contrib, budget, reunion, consent, decisions, cobudget, aide]
 
 
 def command_groups() -> list[CommandGroup]:

@@ -13,6 +13,8 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from chatbot.cobudget_settings import KEYS as COBUDGET_KEYS
+from chatbot.cobudget_settings import CobudgetSettings, parse_cobudget
 from chatbot.config_reader import ConfigError, Schema, TomlReader, check_known_keys, line_of
 from chatbot.consent_settings import ConsentSettings, parse_consent
 from chatbot.money import euros_to_cents
@@ -51,6 +53,7 @@ SCHEMA: Schema = {
     ),
     "web": dict.fromkeys(["host", "port", "public_url"]),
     "wiki": dict.fromkeys(["url", "page", "publish_on_adoption"]),
+    "cobudget": dict.fromkeys(COBUDGET_KEYS),
 }
 
 
@@ -182,6 +185,7 @@ class Settings:
     rocketchat: RocketChatSettings = field(default_factory=RocketChatSettings)
     web: WebSettings = field(default_factory=WebSettings)
     wiki: WikiSettings = field(default_factory=WikiSettings)
+    cobudget: CobudgetSettings = field(default_factory=CobudgetSettings)
 
     def circle(self, circle_slug: str) -> CircleSettings | None:
         return next((c for c in self.circles if c.slug == circle_slug), None)
@@ -300,6 +304,10 @@ def parse_settings(raw: dict[str, Any], source: Path | None = None, database_url
         consent = parse_consent(raw.get("consent", {}), circle_slugs)
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
+    try:
+        cobudget = parse_cobudget(raw.get("cobudget", {}))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
     rocketchat = _parse_rocketchat(reader, reader.table("rocketchat"))
     web_table = reader.table("web")
     web_port = reader.optional_int(web_table, "web.port")
@@ -334,6 +342,7 @@ def parse_settings(raw: dict[str, Any], source: Path | None = None, database_url
         rocketchat=rocketchat,
         web=web,
         wiki=wiki,
+        cobudget=cobudget,
     )
 
 
