@@ -61,6 +61,13 @@ COMMANDS = [
     "/reunion liste",
     "/reunion voir",
     "/reunion agenda",
+    "/cobudget",
+    "/cobudget ouvrir",
+    "/cobudget projet",
+    "/cobudget modifier",
+    "/cobudget donner",
+    "/cobudget retirer",
+    "/cobudget financer",
 ]
 
 
@@ -92,7 +99,7 @@ ERROR_PATTERNS = [
 REPLY_PATTERNS = [
     _template_regex(v)
     for k, v in _STRINGS.items()
-    if k.split(".")[0] in ("contrib", "budget", "help", "billing", "dashboard", "review", "statement", "reunion")
+    if k.split(".")[0] in ("contrib", "budget", "help", "billing", "dashboard", "review", "statement", "reunion", "cobudget")
     and not k.startswith("help.overview_line")
 ]
 
@@ -276,6 +283,31 @@ PLAUSIBLE: dict[str, st.SearchStrategy[str]] = {
         st.sampled_from(["1", "2", "n°1", "#3", "99", "0"]),
         st.sampled_from(["", "je viens", "peut-être", "absent", "non", "bof", "je ne viens pas"]),
     ),
+    "/cobudget": st.sampled_from(["", "1", "2", "n°1", "0", "99999999999"]),
+    "/cobudget ouvrir": then(
+        st.sampled_from(['"Résultat 2026"', "« Résultat »", "Résultat", '""', "12000"]),
+        st.one_of(money, flat),
+        st.sampled_from(["propositions jusqu'au", "projets jusqu'au", "propositions", "vote jusqu'au", ""]),
+        st.one_of(work_date, st.sampled_from(["15/03", "15 mars", "1er avril 2027", "15/03/2026", "31/12/2099"])),
+        st.sampled_from(["vote jusqu'au", "vote au", "vote", ""]),
+        st.one_of(work_date, st.sampled_from(["31/03", "31 mars", "30/04/2027", "01/01/2030"])),
+    ),
+    "/cobudget projet": then(
+        st.sampled_from(['"Atelier vélo"', "« Bibliothèque »", "Jardin", '""', "1500"]),
+        st.one_of(money, flat),
+        st.sampled_from(["", "min 800", "minimum 0", "min", "min -5", "min 99999999999"]),
+        description,
+    ),
+    "/cobudget modifier": then(
+        line_number,
+        st.sampled_from(['"Atelier vélo"', "« Bibliothèque »", "Jardin"]),
+        st.one_of(money, flat),
+        st.sampled_from(["", "min 800", "min 0"]),
+        description,
+    ),
+    "/cobudget donner": then(line_number, st.one_of(money, flat)),
+    "/cobudget retirer": then(line_number, st.one_of(money, flat)),
+    "/cobudget financer": line_number,
 }
 
 
