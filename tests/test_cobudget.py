@@ -150,7 +150,7 @@ async def test_open_submit_and_edit_rules(chat: Chat, bot: Bot) -> None:
         ('/cobudget projet "Vélo" 100 pour 3 vélos à 50 €', "ressemble à un montant"),
         ("/cobudget ouvrir \"R\" 100 propositions jusqu'au 31/02 vote jusqu'au 10/03", "Date illisible"),
         ("/cobudget ouvrir \"R\" 100 propositions jusqu'au 10/12 vote jusqu'au 01/12", "après la fin des propositions"),
-        ("/cobudget ouvrir \"R\" 100 propositions demain vote bientôt", "pas compris les dates"),
+        ('/cobudget ouvrir "R" 100 propositions demain vote bientôt', "pas compris les dates"),
         ('/cobudget ouvrir "R" 100', "Il manque les deux dates"),
         ("/cobudget ouvrir \"R\" 100 propositions jusqu'au 20/11/2026 vote jusqu'au 10/12", "déjà passée"),
     ],
@@ -206,9 +206,7 @@ async def test_configured_room_members_are_the_participants(settings: Settings, 
         assert sorted(shares) == [1428] * 7
 
 
-async def test_many_members_giving_at_once_never_overdraw_nor_overfill(
-    settings: Settings, clock: FixedClock
-) -> None:
+async def test_many_members_giving_at_once_never_overdraw_nor_overfill(settings: Settings, clock: FixedClock) -> None:
     members = [f"membre{i}" for i in range(24)]
     async with started_bot(settings, clock) as bot:
         chat = Chat(bot)
@@ -220,9 +218,7 @@ async def test_many_members_giving_at_once_never_overdraw_nor_overfill(
         clock.set(FUNDING)
         await bot.scheduler.run_due()
         # Each member (100 € each) gives 60 € to each project at once: at most 100 € each, at most 300 € on « Petit ».
-        gifts = [
-            message(f"/cobudget donner {n} 60", user=member, room_name=ROOM) for member in members for n in (1, 2)
-        ]
+        gifts = [message(f"/cobudget donner {n} 60", user=member, room_name=ROOM) for member in members for n in (1, 2)]
         gifts += [message("/cobudget retirer 2 10", user=member, room_name=ROOM) for member in members[:6]]
         replies = await asyncio.gather(*(bot.handle(m) for m in gifts))
         texts = [plain(o.text) for out in replies for o in out]
@@ -236,9 +232,7 @@ async def test_many_members_giving_at_once_never_overdraw_nor_overfill(
         await assert_totals_exact(bot)
 
 
-async def test_second_pass_tops_up_funded_projects_with_returned_money(
-    settings: Settings, clock: FixedClock
-) -> None:
+async def test_second_pass_tops_up_funded_projects_with_returned_money(settings: Settings, clock: FixedClock) -> None:
     two_passes = dataclasses.replace(settings, cobudget=CobudgetSettings(second_pass=True, second_pass_days=3))
     async with started_bot(two_passes, clock) as bot:
         chat = Chat(bot)

@@ -99,7 +99,8 @@ ERROR_PATTERNS = [
 REPLY_PATTERNS = [
     _template_regex(v)
     for k, v in _STRINGS.items()
-    if k.split(".")[0] in ("contrib", "budget", "help", "billing", "dashboard", "review", "statement", "reunion", "cobudget")
+    if k.split(".")[0]
+    in ("contrib", "budget", "help", "billing", "dashboard", "review", "statement", "reunion", "cobudget")
     and not k.startswith("help.overview_line")
 ]
 

@@ -215,6 +215,15 @@ class CobudgetService:
         )
         return {k: int(v) for k, v in per_project.items()}, {k: int(v) for k, v in per_member.items()}
 
+    async def received(self, round_: CobudgetRound) -> dict[int, int]:
+        """What each project received during the vote (gifts less withdrawals), returns at the close left aside."""
+        rows = await self.session.execute(
+            select(CobudgetEvent.project_id, func.sum(CobudgetEvent.delta_cents))
+            .where(CobudgetEvent.round_id == round_.id, CobudgetEvent.kind != RETURN)
+            .group_by(CobudgetEvent.project_id)
+        )
+        return {project_id: int(cents) for project_id, cents in rows.all()}
+
     # --- opening and submissions ---------------------------------------------------------------------------
 
     async def open(
