@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import tomllib
 from datetime import datetime
 
 import pytest
@@ -14,10 +15,10 @@ from sqlalchemy import select
 from chatbot.app import Bot
 from chatbot.clock import FixedClock
 from chatbot.cobudget_settings import CobudgetSettings
-from chatbot.config import Settings
+from chatbot.config import ConfigError, Settings, example_config_path, parse_settings
 from chatbot.db.models import CobudgetParticipant, CobudgetProject, CobudgetRound
 from chatbot.services.cobudget import CobudgetService
-from chatbot.transport.base import Author, Outgoing, Room
+from chatbot.transport.base import Author, Outgoing, Room, RoomKind
 from tests.conftest import PARIS, Chat, message, plain, started_bot
 from tests.helpers import count
 
@@ -271,3 +272,52 @@ async def test_a_funded_project_becomes_an_envelope_once(chat: Chat, bot: Bot, c
     assert "l'enveloppe `cobudget-1` du budget contributif 2026, de 30 €" in reply
     assert "déjà l'enveloppe `cobudget-1`" in await chat("/cobudget financer 1", user="camille")
     assert "cobudget-1" in await chat("/budget cobudget-1", user="alice")
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({"room": ""}, "cobudget.room doit être le nom d'un salon"),
+        ({"room": 3}, "cobudget.room"),
+        ({"second_pass": "oui"}, "cobudget.second_pass doit être true ou false"),
+        ({"second_pass_days": 0}, "entre 1 et 90"),
+        ({"second_pass_days": True}, "entre 1 et 90"),
+        ({"seconde_passe": True}, "seconde_passe"),
+    ],
+)
+def test_configuration_mistakes_are_named(table: dict[str, object], message: str) -> None:
+    raw = tomllib.loads(example_config_path().read_text("utf-8"))
+    raw["cobudget"] = table
+    with pytest.raises(ConfigError) as raised:
+        parse_settings(raw)
+    assert message in str(raised.value)
+
+
+def test_configuration_read() -> None:
+    raw = tomllib.loads(example_config_path().read_text("utf-8"))
+    assert parse_settings(raw).cobudget == CobudgetSettings()
+    raw["cobudget"] = {"room": "#cobudget", "second_pass": True, "second_pass_days": 5}
+    assert parse_settings(raw).cobudget == CobudgetSettings("cobudget", True, 5)
+
+
+async def test_a_private_round_is_seen_only_in_its_room(bot: Bot) -> None:
+    chat = Chat(bot)
+    secret = Room("room-secret", "bureau", RoomKind.GROUP)
+
+    async def send(text: str, user: str, where: Room) -> str:
+        incoming = message(text, user=user)
+        out = await bot.handle(dataclasses.replace(incoming, room=where))
+        return "\n".join(plain(o.text) for o in out if o.is_reply)
+
+    assert "Co-budget n°1" in await send(OPEN, "camille", secret)
+    assert "salon privé" in await chat("/cobudget", user="bruno")
+    assert "salon privé" in await chat("/cobudget participer", user="bruno", room="general")
+    assert "Résultat 2026" in await send("/cobudget", "bruno", secret)
+
+
+async def test_opened_from_a_thread_is_posted_top_level(bot: Bot) -> None:
+    incoming = dataclasses.replace(message(OPEN, room_name=ROOM), thread_id="some-thread")
+    out = await bot.handle(incoming)
+    [post] = [o for o in out if "Co-budget n°1" in o.text]
+    assert post.thread_id is None and post.room_name == ROOM
+    assert any("hors du fil" in plain(o.text) and o.thread_id == "some-thread" for o in out)
