@@ -179,7 +179,7 @@ async def edit(ctx: Context, number: int, title: str, target: int, minimum: int 
 
 @group.command("participer", aliases=("participe", "rejoindre", "join"))
 async def join(ctx: Context) -> None:
-    round_ = await _active(ctx)
+    await _active(ctx)
     round_, new = await service(ctx.services).join(ctx.member)
     key = "cobudget.joined" if new else "cobudget.already_joined"
     ctx.reply(

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from chatbot.config import Settings
-from chatbot.db.models import CobudgetPhase, CobudgetProject, CobudgetProjectStatus, CobudgetRound
+from chatbot.db.models import CobudgetPhase, CobudgetProject, CobudgetRound
 from chatbot.formatting import Formatter
 from chatbot.messages import Catalogue
 from chatbot.services.cobudget import Closure, Standing
@@ -219,6 +219,3 @@ class CobudgetText:
         if late:
             lines.append(self.t("cobudget.late"))
         return "\n".join(lines)
-
-    def status_word(self, status: CobudgetProjectStatus) -> str:
-        return self.t(f"cobudget.status_{status}")

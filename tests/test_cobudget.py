@@ -268,10 +268,12 @@ async def test_a_funded_project_becomes_an_envelope_once(chat: Chat, bot: Bot, c
     await bot.scheduler.run_due()
     assert "Seuls les trésoriers" in await chat("/cobudget financer 1", user="alice")
     assert "pas un projet financé" in await chat("/cobudget financer 2", user="dominique")
+    await chat("/contrib liste tech", user="alice")  # the envelope names, now known to the bot, must be read again
     reply = await chat("/cobudget financer 1", user="dominique")
     assert "l'enveloppe `cobudget-1` du budget contributif 2026, de 30 €" in reply
     assert "déjà l'enveloppe `cobudget-1`" in await chat("/cobudget financer 1", user="camille")
-    assert "cobudget-1" in await chat("/budget cobudget-1", user="alice")
+    detail = await chat("/budget cobudget-1", user="alice")
+    assert "Atelier vélo" in detail and "inconnu" not in detail, detail
 
 
 @pytest.mark.parametrize(
