@@ -321,6 +321,9 @@ SEEDS = [
     ("bruno", "/contrib questionner 1 Pourquoi trois heures ?"),
     ("dominique", "/contrib facturer 1 2 3 ref LOUTY-1"),
     ("alice", "/consent Adopter la charte 72h phase clarification 24h"),
+    # A co-budget round is opened in a channel (never in a direct message), then a project submitted to it.
+    ("camille", "/cobudget ouvrir \"Résultat 2026\" 12000 propositions jusqu'au 15/03 vote jusqu'au 31/03", "general"),
+    ("alice", '/cobudget projet "Atelier vélo" 1500 min 800 Réparer les vélos', "general"),
 ]
 
 
@@ -341,7 +344,7 @@ async def test_any_text_after_a_command(chat: Chat, bot: Bot, command: str, data
     arguments = data.draw(kinds[kind], "arguments")
     seed = data.draw(st.sampled_from([None, None, *SEEDS]), "seed")
     if seed is not None:  # something to list, cancel, close or reopen
-        assert_french_reply(await chat(seed[1], user=seed[0]))
+        assert_french_reply(await chat(seed[1], user=seed[0], room=seed[2] if len(seed) > 2 else "@bot"))
     line = f"{command} {arguments}"
     for user in ("alice", "camille", "dominique"):  # a member, an admin, a treasurer
         before = await snapshot(bot)
