@@ -5,9 +5,13 @@ scheduled task freezes the participants and fixes the equal share) and lasts unt
 another task closes the round. Both tasks are rows: they survive a restart and fire late rather than never.
 
 Money is integer cents. The share is floor(amount / participants); the remainder is stated, never handed out.
-A gift is capped at what the project still needs (what fits is accepted, and the reply says so); a gift above
-the member's balance is refused. Every change is an append-only `CobudgetEvent`; the running totals on projects
-and participants equal the sums of the events (`recomputed`).
+The participants are frozen when funding opens: those who said `participer` before, and the configured room's
+members as the chat server lists them then; a member asking to take part later is refused (the shares would
+change under the others' gifts). A gift is capped at what the project still needs (what fits is accepted, and
+the reply says so); a gift above the member's balance is refused. At the close, what nobody gave is reported as
+unallocated and stays with the cooperative: nothing is redistributed behind the members' backs. Every change is
+an append-only `CobudgetEvent`; the running totals on projects and participants equal the sums of the events
+(`recomputed`).
 
 Concurrency (PostgreSQL): a gift takes a shared lock on its round, then a row lock on the member's participation,
 then on the project; the close and the opening of funding take the round's row lock first. So a gift either
