@@ -284,11 +284,15 @@ async def _room_members(firing: Firing, round_: CobudgetRound) -> list[Member] |
 async def open_funding(firing: Firing) -> list[Outgoing]:
     cobudget = service(firing.services)
     round_ = await cobudget.get(firing.task.ref_id)
-    opened = await cobudget.open_funding(round_.id, await _room_members(firing, round_))
+    listed = await _room_members(firing, round_)
+    opened = await cobudget.open_funding(round_.id, listed)
     if opened is None:
         firing.skip("funding already open, or round closed")
         return []
     text = _text(firing).vote_open(opened, await cobudget.projects(opened), late=firing.late)
+    if firing.settings.cobudget.room and listed is None:
+        # Said, not hidden: the room's members could not be read, so only those who said `participer` take part.
+        text += "\n" + firing.t("cobudget.room_unlisted", room=firing.settings.cobudget.room)
     return [_post(opened, text)]
 
 

@@ -207,6 +207,20 @@ async def test_configured_room_members_are_the_participants(settings: Settings, 
         assert sorted(shares) == [1428] * 7
 
 
+async def test_a_configured_room_that_cannot_be_listed_is_said(settings: Settings, clock: FixedClock) -> None:
+    configured = dataclasses.replace(settings, cobudget=CobudgetSettings(room=ROOM))
+    async with started_bot(configured, clock) as bot:
+        chat = Chat(bot)
+        await chat(OPEN, room=ROOM)
+        await chat("/cobudget participer", user="zoe", room=ROOM)
+        sent = delivered(bot)
+        clock.set(FUNDING)
+        await bot.scheduler.run_due()
+        text = plain(sent[0].text)
+        assert "1 participant(s) : 100 € ÷ 1 = 100 € chacun." in text
+        assert "La liste des membres de #cobudget n'a pas pu être lue" in text
+
+
 async def test_many_members_giving_at_once_never_overdraw_nor_overfill(settings: Settings, clock: FixedClock) -> None:
     members = [f"membre{i}" for i in range(24)]
     async with started_bot(settings, clock) as bot:
