@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 command_log = logging.getLogger("chatbot.commands")
 
 MEMBER_MEMORY = 10_000  # member rows kept between batches, at most
+# The command families that may create envelopes or close years (`/cobudget financer` makes a funded project an
+# envelope): after one of them, the envelope names and open years kept between messages are read again.
+ENVELOPE_WRITERS = ("budget", "cobudget")
 
 
 class _Refused(Exception):
@@ -76,9 +79,9 @@ def feature_modules() -> list[ModuleType]:
     reaction changes, `async (ReactionContext, ReactionChange) -> None`, `REACTIONS_READ`: a handler of a post
     read whole after start, `async (Services, post id, emoji → user ids) -> None`, and `WATCHED_POSTS`: the ids of
     the posts whose reactions it handles, `async (async_sessionmaker) -> list[str]` (see `Bot.watched_posts`)."""
-    from commands import aide, budget, consent, contrib, decisions, election, reunion, vote
+    from commands import aide, budget, cobudget, consent, contrib, decisions, election, reunion, vote
 
-    return [contrib, budget, reunion, consent, decisions, vote, election, aide]
+    return [contrib, budget, reunion, consent, decisions, vote, election, cobudget, aide]
 
 
 def command_groups() -> list[CommandGroup]:
@@ -219,7 +222,7 @@ class Bot:
         self._open_years.clear()
 
     async def envelope_directory(self, services: Services) -> EnvelopeDirectory:
-        """Envelope names change only through /budget: read once, read again after each /budget command."""
+        """Envelope names change only through /budget and /cobudget financer: read once, read again after each."""
         if self._envelope_names is None:
             self._envelope_names = await services.budget.known_names()
         return EnvelopeDirectory(self._envelope_names)
@@ -278,7 +281,9 @@ class Bot:
             results[index] = [self._reply(messages[index], text)] if text else []
         if not commands and (self.persist is None or not any(results)):
             return results
-        touches_envelopes = any(r is not None and r.group is not None and r.group.name == "budget" for r in recognised)
+        touches_envelopes = any(
+            r is not None and r.group is not None and r.group.name in ENVELOPE_WRITERS for r in recognised
+        )
         # Commands run without savepoints first: a refusal made before writing anything (nearly all of them) has
         # nothing to undo. A command refused after writing, or failing, undoes the whole transaction, which is done
         # again with its refusal as its reply, and every other command in a savepoint of its own.

@@ -118,6 +118,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also the decisions adopted in private rooms (marked as private); left out by default",
     )
+    cobudget = export_sub.add_parser("cobudget", help="a co-budget round, for the accounts (CSV)")
+    common(cobudget)
+    cobudget.add_argument("--round", type=int, required=True, metavar="N", help="the round's number")
+    cobudget.add_argument(
+        "--events", action="store_true", help="every gift, withdrawal and return instead of one line per project"
+    )
+    cobudget.add_argument("--output", type=Path, help="file to write (default: standard output)")
     publish = sub.add_parser("publish", help="publish a register on the cooperative's wiki")
     publish_sub = publish.add_subparsers(dest="publish_command", required=True)
     wiki = publish_sub.add_parser(
@@ -252,6 +259,8 @@ def _command(args: argparse.Namespace, redact: Redactor) -> int:
         return asyncio.run(_import(settings, args))
     if args.command == "publish":
         return asyncio.run(_publish_decisions(settings, args.wiki, args.page, redact))
+    if args.command == "export" and args.export_command == "cobudget":
+        return asyncio.run(_export_cobudget(settings, args.round, args.events, args.output))
     if args.command == "export":
         return asyncio.run(_export_decisions(settings, args.format, args.output, args.include_private))
     if args.db_command == "upgrade":
@@ -459,6 +468,55 @@ async def _export_decisions(settings: Settings, form: str, output: Path | None, 
             print(bot.t("cli.exported", path=str(output), count=len(entries)), file=sys.stderr)
         if len(entries) < len(register):
             print(bot.t("cli.private_left_out", count=len(register) - len(entries)), file=sys.stderr)
+        return 0
+    finally:
+        await bot.close()
+
+
+async def _export_cobudget(settings: Settings, number: int, events: bool, output: Path | None) -> int:
+    """`chatbot export cobudget --round N`: one line per project, or `--events` the journal (exit 2: no such
+    round)."""
+    from chatbot.db.models import CobudgetRound, Envelope
+    from chatbot.export_cobudget import events_csv, projects_csv
+    from chatbot.services import Services
+    from chatbot.services.cobudget import CobudgetService
+
+    bot = Bot.create(settings)
+    try:
+        if not await _started(bot):
+            return EXIT_DATABASE
+        async with bot.sessions() as session:
+            services = Services.bind(session, settings, bot.clock)
+            cobudget = CobudgetService(session, settings, bot.clock, services.tasks)
+            round_ = await session.get(CobudgetRound, number)
+            if round_ is None:
+                print(bot.t("cli.cobudget_unknown", number=number), file=sys.stderr)
+                return 2
+            projects = await cobudget.projects(round_)
+            journal = await cobudget.events(round_)
+            if events:
+                titles = {p.id: p.title for p in projects}
+                content = events_csv(round_, journal, titles, bot.t, bot.fmt, settings.timezone)
+                lines = len(journal)
+            else:
+                received = await cobudget.received(round_)
+                rows = [
+                    (
+                        p,
+                        await cobudget.member_name(p.author_id),
+                        received.get(p.id, 0),
+                        await session.get(Envelope, p.envelope_id) if p.envelope_id else None,
+                    )
+                    for p in projects
+                ]
+                content = projects_csv(round_, rows, bot.t)
+                lines = len(rows)
+        if output is None:
+            sys.stdout.buffer.write(content)
+            sys.stdout.flush()
+        else:
+            await asyncio.to_thread(output.write_bytes, content)
+            print(bot.t("cli.cobudget_exported", number=number, path=str(output), count=lines), file=sys.stderr)
         return 0
     finally:
         await bot.close()

@@ -13,6 +13,8 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from chatbot.cobudget_settings import KEYS as COBUDGET_KEYS
+from chatbot.cobudget_settings import CobudgetSettings, parse_cobudget
 from chatbot.config_reader import ConfigError, Schema, TomlReader, check_known_keys, line_of
 from chatbot.consent_settings import ConsentSettings, parse_consent
 from chatbot.money import euros_to_cents
@@ -53,6 +55,7 @@ SCHEMA: Schema = {
     "web": dict.fromkeys(["host", "port", "public_url"]),
     "wiki": dict.fromkeys(["url", "page", "publish_on_adoption"]),
     "votes": dict.fromkeys(["associes", "electorate", "majority", "quorum_percent"]),
+    "cobudget": dict.fromkeys(COBUDGET_KEYS),
 }
 
 
@@ -185,6 +188,7 @@ class Settings:
     web: WebSettings = field(default_factory=WebSettings)
     wiki: WikiSettings = field(default_factory=WikiSettings)
     votes: VoteSettings = field(default_factory=VoteSettings)
+    cobudget: CobudgetSettings = field(default_factory=CobudgetSettings)
 
     def circle(self, circle_slug: str) -> CircleSettings | None:
         return next((c for c in self.circles if c.slug == circle_slug), None)
@@ -303,6 +307,10 @@ def parse_settings(raw: dict[str, Any], source: Path | None = None, database_url
         consent = parse_consent(raw.get("consent", {}), circle_slugs)
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
+    try:
+        cobudget = parse_cobudget(raw.get("cobudget", {}))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
     rocketchat = _parse_rocketchat(reader, reader.table("rocketchat"))
     web_table = reader.table("web")
     web_port = reader.optional_int(web_table, "web.port")
@@ -342,6 +350,7 @@ def parse_settings(raw: dict[str, Any], source: Path | None = None, database_url
         web=web,
         wiki=wiki,
         votes=votes,
+        cobudget=cobudget,
     )
 
 

@@ -65,6 +65,13 @@ COMMANDS = [
     "/election ouvrir",
     "/vote",
     "/reunion sondage",
+    "/cobudget",
+    "/cobudget ouvrir",
+    "/cobudget projet",
+    "/cobudget modifier",
+    "/cobudget donner",
+    "/cobudget retirer",
+    "/cobudget financer",
 ]
 
 
@@ -109,6 +116,7 @@ REPLY_PATTERNS = [
         "sondage",
         "election",
         "vote",
+        "cobudget",
     )
     and not k.startswith("help.overview_line")
 ]
@@ -334,6 +342,31 @@ PLAUSIBLE: dict[str, st.SearchStrategy[str]] = {
             st.sampled_from(["", "1", "1 3", "2, 3", "aucun", "choisir 1", "choisir", "choisir 9", "bof", "1 | 2"]),
         ),
     ),
+    "/cobudget": st.sampled_from(["", "1", "2", "n°1", "0", "99999999999"]),
+    "/cobudget ouvrir": then(
+        st.sampled_from(['"Résultat 2026"', "« Résultat »", "Résultat", '""', "12000"]),
+        st.one_of(money, flat),
+        st.sampled_from(["propositions jusqu'au", "projets jusqu'au", "propositions", "vote jusqu'au", ""]),
+        st.one_of(work_date, st.sampled_from(["15/03", "15 mars", "1er avril 2027", "15/03/2026", "31/12/2099"])),
+        st.sampled_from(["vote jusqu'au", "vote au", "vote", ""]),
+        st.one_of(work_date, st.sampled_from(["31/03", "31 mars", "30/04/2027", "01/01/2030"])),
+    ),
+    "/cobudget projet": then(
+        st.sampled_from(['"Atelier vélo"', "« Bibliothèque »", "Jardin", '""', "1500"]),
+        st.one_of(money, flat),
+        st.sampled_from(["", "min 800", "minimum 0", "min", "min -5", "min 99999999999"]),
+        description,
+    ),
+    "/cobudget modifier": then(
+        line_number,
+        st.sampled_from(['"Atelier vélo"', "« Bibliothèque »", "Jardin"]),
+        st.one_of(money, flat),
+        st.sampled_from(["", "min 800", "min 0"]),
+        description,
+    ),
+    "/cobudget donner": then(line_number, st.one_of(money, flat)),
+    "/cobudget retirer": then(line_number, st.one_of(money, flat)),
+    "/cobudget financer": line_number,
 }
 
 
@@ -350,6 +383,9 @@ SEEDS = [
     ("alice", "/vote « Approuver les comptes 2026 » 48h"),
     ("camille", "/vote « Élire le conseil » 48h secret associés"),
     ("alice", "/reunion sondage tech mardi 14h | mercredi 10h jusqu'à demain 18h"),
+    # A co-budget round is opened in a channel (never in a direct message), then a project submitted to it.
+    ("camille", "/cobudget ouvrir \"Résultat 2026\" 12000 propositions jusqu'au 15/03 vote jusqu'au 31/03", "general"),
+    ("alice", '/cobudget projet "Atelier vélo" 1500 min 800 Réparer les vélos', "general"),
 ]
 
 
@@ -370,7 +406,7 @@ async def test_any_text_after_a_command(chat: Chat, bot: Bot, command: str, data
     arguments = data.draw(kinds[kind], "arguments")
     seed = data.draw(st.sampled_from([None, None, *SEEDS]), "seed")
     if seed is not None:  # something to list, cancel, close or reopen
-        assert_french_reply(await chat(seed[1], user=seed[0]))
+        assert_french_reply(await chat(seed[1], user=seed[0], room=seed[2] if len(seed) > 2 else "@bot"))
     line = f"{command} {arguments}"
     for user in ("alice", "camille", "dominique"):  # a member, an admin, a treasurer
         before = await snapshot(bot)

@@ -648,3 +648,95 @@ class MeetingPollVote(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
     by_reaction: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# --- Co-budget rounds (`/cobudget`) ---------------------------------------------------------------------------------
+
+
+class CobudgetPhase(enum.StrEnum):
+    SUBMISSION = "submission"  # members submit projects and say they take part
+    FUNDING = "funding"  # shares are fixed; members give them to projects
+    SECOND_PASS = "second_pass"  # after the close, returned money may top up the funded projects (configurable)
+    CLOSED = "closed"
+
+
+class CobudgetProjectStatus(enum.StrEnum):
+    OPEN = "open"
+    FUNDED = "funded"  # at or above its minimum (its target when it has none) at the close: keeps its money
+    UNFUNDED = "unfunded"  # below its minimum at the close: its money went back to the members
+
+
+class CobudgetRound(Base):
+    """A co-budget round: an amount shared equally among the participants frozen when funding opens.
+
+    `share_cents` and `participants` are set when funding opens; `remainder_cents` is what an equal share leaves
+    (amount − share × participants), stated and never handed out."""
+
+    __tablename__ = "cobudget_round"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    phase: Mapped[str] = mapped_column(String(16))
+    author_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
+    room_id: Mapped[str | None] = mapped_column(String(64))
+    room_name: Mapped[str | None] = mapped_column(String(120))
+    room_kind: Mapped[str] = mapped_column(String(1))  # transport.base.RoomKind
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    funding_from: Mapped[datetime] = mapped_column(UTCDateTime())
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    funding_opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    participants: Mapped[int | None] = mapped_column(Integer)
+    share_cents: Mapped[int | None] = mapped_column(BigInteger)
+    remainder_cents: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class CobudgetProject(Base):
+    """A project submitted to a round. `funded_cents` is the running total of its gifts (the events add up to it)."""
+
+    __tablename__ = "cobudget_project"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("cobudget_round.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    target_cents: Mapped[int] = mapped_column(BigInteger)
+    min_cents: Mapped[int | None] = mapped_column(BigInteger)
+    funded_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    envelope_id: Mapped[int | None] = mapped_column(ForeignKey("envelope.id"), unique=True)
+
+
+class CobudgetParticipant(Base):
+    """A member taking part in a round. `share_cents` is set when funding opens; `given_cents` is the running total
+    of what they have on projects (their balance is share − given)."""
+
+    __tablename__ = "cobudget_participant"
+    __table_args__ = (UniqueConstraint("round_id", "member_id", name="uq_cobudget_participant_round_id_member_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("cobudget_round.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    share_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    given_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class CobudgetEvent(Base):
+    """Append-only: every change of what a member has on a project (a gift, a withdrawal, a return at the close).
+    The running totals of projects and participants always equal the sums of these rows."""
+
+    __tablename__ = "cobudget_event"
+    __table_args__ = (Index("ix_cobudget_event_round_id_id", "round_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("cobudget_round.id"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("cobudget_project.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # give, withdraw, return
+    delta_cents: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
