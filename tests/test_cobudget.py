@@ -93,6 +93,10 @@ async def test_a_whole_round_with_exact_shares_gifts_and_result(chat: Chat, bot:
     assert "il ne vous reste que 13,33 €" in await chat("/cobudget donner 2 20", user="alice", room=ROOM)
     reply = await chat("/cobudget donner 2 13,33 €", user="alice", room=ROOM)
     assert "Il vous reste 0 € à donner" in reply
+    # Nothing left: say how to give elsewhere (take some back first), never suggest giving 0 €.
+    nothing = await chat("/cobudget donner 1 0,01", user="alice", room=ROOM)
+    assert "déjà donné toute votre part" in nothing and "`/cobudget retirer 3 50`" in nothing
+    assert "0 €`" not in nothing
     assert "Il vous reste 13,33 €" in await chat("/cobudget donner 1 20", user="bruno", room=ROOM)
     # Atelier vélo needs 10 € more: what fits is accepted, and said.
     capped = await chat("/cobudget donner 1 30", user="chloe", room=ROOM)
@@ -117,7 +121,7 @@ async def test_a_whole_round_with_exact_shares_gifts_and_result(chat: Chat, bot:
     assert "| 3 | Jardin | 40 € | 35 € | 15 € | non financé (rendu aux membres) |" in result
     assert "Rendu aux membres (projets sous leur minimum) : 28,33 €." in result
     # 33,33 × 3 = 99,99 € shared, 50 € kept by the funded project: 49,99 € unallocated, said so.
-    assert "Non attribué (parts que personne n'a données) : 49,99 €" in result
+    assert "Non attribué à la clôture (parts non données, argent rendu compris) : 49,99 €" in result
     assert "funded" not in result
     assert "est clos" in await chat("/cobudget donner 1 1", user="bruno", room=ROOM)
     await assert_totals_exact(bot)
@@ -178,7 +182,7 @@ async def test_the_close_crossing_a_restart_is_sent_late_once(settings: Settings
         texts = [plain(o.text) for o in sent]
         assert "le vote est ouvert" in texts[0] and "Envoyé en retard" in texts[0]
         assert "résultat" in texts[1] and "Envoyé en retard" in texts[1]
-        assert "Non attribué (parts que personne n'a données) : 99,99 €" in texts[1]
+        assert "Non attribué à la clôture (parts non données, argent rendu compris) : 99,99 €" in texts[1]
     async with started_bot(settings, clock) as third:
         assert await third.scheduler.run_due() == 0
 

@@ -407,6 +407,8 @@ class CobudgetService:
         if round_.phase == CobudgetPhase.SECOND_PASS and project.status != CobudgetProjectStatus.FUNDED:
             raise DomainError("cobudget_second_pass_only_funded", number=number)
         balance = participant.share_cents - participant.given_cents
+        if balance <= 0:
+            raise DomainError("cobudget_no_balance_left")
         if cents > balance:
             raise DomainError("cobudget_over_balance", amount_cents=cents, balance_cents=balance, number=number)
         need = project.target_cents - project.funded_cents
