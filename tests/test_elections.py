@@ -354,3 +354,23 @@ def test_target_grammar() -> None:
     assert converter.match(tokenize("bonjour"), context) is None
     found = converter.match(tokenize("2 nomer"), context)
     assert found is not None and found[0].verb is None and found[0].suggestions == ("nommer",)
+
+
+async def test_an_elected_election_is_no_longer_in_progress(chat: Chat, bot: Bot) -> None:
+    await chat("/election", user="camille")
+    await open_election(chat)
+    await chat("/election 1 nommer @camille elle connaît les comptes", user="bruno")
+    await chat("/election 1 reveler", user="alice", room=GOV)
+    await chat("/election 1 proposer @camille", user="alice", room=GOV)
+    await chat("/consent 1 ok", user="bruno", room=GOV)
+    await chat.send("/consent 1 clore", user="alice", room=GOV)
+    assert "Élu·e : camille" in await chat("/election 1", user="bruno", room=GOV)
+    assert "Aucune élection en cours" in await chat("/election", user="bruno", room=GOV)
+    assert "Aucune élection en cours" in await chat("/election", user="bruno")
+    # A new election in the same room is the only one a command without a number can be about.
+    await open_election(chat, '/election ouvrir "Trésorerie" mandat 1 an')
+    await chat("/election 2 nommer @camille rigoureuse", user="bruno")
+    await chat("/election 2 reveler", user="alice", room=GOV)
+    assert "nomme désormais bruno" in await chat("/election changer @bruno finalement", user="bruno", room=GOV)
+    listing = await chat("/election", user="bruno", room=GOV)
+    assert "n°2 — Trésorerie" in listing and "n°1" not in listing
