@@ -166,7 +166,9 @@ async def _show(ctx: Context, ballot: Ballot) -> None:
         ctx.reply(render.state(ballot, author, counts, await _electorate_size(ctx.members_of, ctx, ballot)))
         return
     state = render.state(ballot, author, counts, ballot.electorate_size)
-    ctx.reply(state + "\n" + "\n".join(render.outcome_lines(await service.result(ballot))))
+    result = await service.result(ballot)
+    verdict = render.verdict(result, await service.decision_of(ballot))
+    ctx.reply("\n".join([state, *render.outcome_lines(result), verdict]))
 
 
 async def _list(ctx: Context) -> None:

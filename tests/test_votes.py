@@ -457,3 +457,17 @@ def test_options_are_read_only_where_they_cannot_be_words_of_the_question(
 
     spec = parse_ballot(typed, NOW.date())
     assert (spec.question, spec.secret, spec.electorate) == (question, secret, electorate)
+
+
+async def test_a_closed_ballot_shown_says_whether_it_was_adopted(chat: Chat, bot: Bot) -> None:
+    members_of_gov(bot)
+    await open_ballot(chat, "« Approuver les comptes 2026 » 48h")
+    await open_ballot(chat, "« Changer de banque » 48h")
+    await chat("/vote 1 pour", user="alice", room=GOV)
+    await chat("/vote 2 contre", user="alice", room=GOV)
+    await chat.send("/vote 1 clore", user="erin", room=GOV)
+    await chat.send("/vote 2 clore", user="erin", room=GOV)
+    adopted = await chat("/vote 1", user="bob", room=GOV)
+    assert "(clos)" in adopted and "Adopté. Inscrit au registre des décisions : D-1." in adopted
+    rejected = await chat("/vote 2", user="bob")
+    assert "(clos)" in rejected and "Non adopté." in rejected and "D-" not in rejected
