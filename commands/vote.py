@@ -75,7 +75,7 @@ async def vote(ctx: Context, target: BallotTarget | None, text: str) -> None:
             return
         await _open(ctx, _parse(ctx, text))
         return
-    if text:
+    if text.strip(" !."):  # `/vote 3 pour !`: French puts a space before the exclamation mark
         raise UsageError("unexpected_words", given=text)
     ballot = await votes(ctx.services).get(target.number)  # « Aucun vote n°… » comes first
     await _check_visible(ctx, ballot)

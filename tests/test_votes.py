@@ -471,3 +471,13 @@ async def test_a_closed_ballot_shown_says_whether_it_was_adopted(chat: Chat, bot
     assert "(clos)" in adopted and "Adopté. Inscrit au registre des décisions : D-1." in adopted
     rejected = await chat("/vote 2", user="bob")
     assert "(clos)" in rejected and "Non adopté." in rejected and "D-" not in rejected
+
+
+async def test_a_vote_typed_with_french_spacing_before_its_exclamation_mark(chat: Chat, bot: Bot) -> None:
+    members_of_gov(bot)
+    await open_ballot(chat, "« Approuver les comptes 2026 » 48h")
+    assert "votre vote « pour » au vote n°1 est enregistré" in await chat("/vote 1 pour !", user="alice", room=GOV)
+    assert "votre vote « contre »" in await chat("/vote 1 contre !!", user="bob", room=GOV)
+    refused = await chat("/vote 1 pour contre", user="carol", room=GOV)
+    assert "« contre »" in refused and "enregistré" not in refused
+    assert "Pour : 1 · Contre : 1 · Abstention : 0 (2 votant(s))." in await chat("/vote 1", user="carol", room=GOV)
