@@ -448,6 +448,8 @@ async def test_a_ballot_of_a_private_room_stays_there(chat: Chat, bot: Bot) -> N
         ("« Q » pour|contre|abstention 48h secret associés", "Q", True, "associes"),
         ("Approuver les comptes pour|contre|abstention 48h", "Approuver les comptes", False, None),
         ("Approuver les comptes 48h salon", "Approuver les comptes", False, "room"),
+        ("« Q » jusqu'au 15/12 18h, secret, associés", "Q", True, "associes"),
+        ("« Q » 48h ; secret", "Q", True, None),
     ],
 )
 def test_options_are_read_only_where_they_cannot_be_words_of_the_question(

@@ -204,7 +204,8 @@ def _strip_flags(text: str, flags: dict[str, Any], *, final: bool = False, optio
             cut = _options_size(tokens)
         if cut is None:
             return _without_custom_options(text, tokens, final)
-        text = text[: tokens[-cut].start].rstrip() if cut < len(tokens) else ""
+        # `jusqu'au 15/12 18h, secret, quorum 50%`: the commas between options are no part of the deadline
+        text = text[: tokens[-cut].start].rstrip().rstrip(",;").rstrip() if cut < len(tokens) else ""
 
 
 def _without_custom_options(text: str, tokens: list[Token], final: bool) -> str:
