@@ -99,6 +99,8 @@ async def test_open_posts_the_question_top_level_with_rules_and_how_to_vote(chat
         ("« Approuver » jusqu'au 31/02", "Échéance illisible"),
         ("« Approuver » jusqu'au 30/11 revue 6 mois", "ni date de revue"),
         ("« Approuver » 30min", "trop proche"),
+        ("« Approuver » 48h à bulletin secret", "Je ne comprends pas « 48h à bulletin »"),
+        ("« Approuver » 48h avec un quorum de 50%", "Je ne comprends pas « 48h avec un »"),
     ],
 )
 async def test_bad_openings_say_what_is_expected_and_write_nothing(

@@ -136,6 +136,9 @@ def parse_ballot(source: str, today: date) -> BallotSpec:
     if _looks_like_an_answer(question):
         raise DomainError("vote_answer_like", given=question)
     if proposal.deadline is None:
+        leading = tokenize(question)
+        if len(leading) > 1 and leading[0].quoted:  # `« Q » 48h à bulletin secret`: a deadline is there, unread
+            raise ArgumentError("vote_words_not_understood", given=question[leading[0].end :].strip())
         raise UsageError("vote_deadline_missing")
     tokens = tokenize(question)
     if len(tokens) == 1 and tokens[0].quoted:
