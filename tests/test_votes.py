@@ -169,6 +169,8 @@ async def test_unknown_number_and_unknown_word(chat: Chat, bot: Bot) -> None:
     await open_ballot(chat, "« Approuver » 48h")
     reply = await chat("/vote 1 pourr", user="alice", room=GOV)
     assert "Je ne connais pas « pourr »" in reply and "pour" in reply
+    reply = await chat("/vote 1 d'accord", user="alice", room=GOV)
+    assert "Je ne connais pas « d'accord »" in reply and "Exemple : `/vote 1 pour`" in reply
     assert await count(bot, "ballot_vote") == 0
 
 
