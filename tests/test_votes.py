@@ -487,3 +487,27 @@ async def test_a_vote_typed_with_french_spacing_before_its_exclamation_mark(chat
     refused = await chat("/vote 1 pour contre", user="carol", room=GOV)
     assert "« contre »" in refused and "enregistré" not in refused
     assert "Pour : 1 · Contre : 1 · Abstention : 0 (2 votant(s))." in await chat("/vote 1", user="carol", room=GOV)
+
+
+async def test_a_ballot_of_the_associes_opens_only_where_all_of_them_may_vote(chat: Chat, bot: Bot) -> None:
+    """The associés vote from a direct message even when not in the room; a private room is read only by its
+    members: a ballot of the associés there would count as absent the associés who cannot read it."""
+    private = Room("room-ag", "ag-privee", RoomKind.GROUP)
+    inside = ["alice", "bob", "carol"]  # config.example.toml: associes = alice, bob, carol, camille
+
+    async def members_of(r: Room) -> list[Author] | None:
+        return [Author(f"id-{n}", n) for n in inside] if r.id == private.id else None
+
+    bot.members_of = members_of
+
+    async def open_there() -> list[Outgoing]:
+        text = "/vote « Modifier l'article 12 » 48h associés majorité associés"
+        return await bot.handle(IncomingMessage(f"m-{len(inside)}", private, Author("id-alice", "alice"), text, NOW))
+
+    refused = plain((await open_there())[0].text)
+    assert "camille" in refused and "salon est privé" in refused and "/vote" in refused
+    assert await count(bot, "ballot") == 0
+    inside.append("camille")
+    out = await open_there()
+    assert out[0].id == "vote-1"
+    assert "enregistré" in await chat("/vote 1 pour", user="camille", room="@bot")
