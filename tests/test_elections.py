@@ -375,3 +375,20 @@ async def test_an_elected_election_is_no_longer_in_progress(chat: Chat, bot: Bot
     assert "nomme désormais bruno" in await chat("/election changer @bruno finalement", user="bruno", room=GOV)
     listing = await chat("/election", user="bruno", room=GOV)
     assert "n°2 — Trésorerie" in listing and "n°1" not in listing
+
+
+async def test_a_command_without_a_number_ignores_the_private_elections_it_may_not_see(chat: Chat, bot: Bot) -> None:
+    private = Room("room-prive", "cercle-tech-prive", RoomKind.GROUP)
+
+    async def members_of(r: Room) -> list[Author] | None:
+        return [Author(f"id-{u}", u) for u in ("alice", "bruno")] if r.id == private.id else None
+
+    bot.members_of = members_of
+    await bot.handle(
+        IncomingMessage("m1", private, Author("id-alice", "alice"), '/election ouvrir "Animation" mandat 1 an', NOW)
+    )
+    await chat("/election", user="camille")
+    await open_election(chat)  # n°2, in #gouvernance
+    reply = await chat("/election nommer @camille elle sait", user="intrus")
+    assert "n°1" not in reply and "pour l'élection n°2 (Co-gérance), vous nommez camille" in reply
+    assert "Plusieurs élections en cours (n°1, n°2)" in await chat("/election nommer @camille oui", user="bruno")
