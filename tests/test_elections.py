@@ -392,3 +392,11 @@ async def test_a_command_without_a_number_ignores_the_private_elections_it_may_n
     reply = await chat("/election nommer @camille elle sait", user="intrus")
     assert "n°1" not in reply and "pour l'élection n°2 (Co-gérance), vous nommez camille" in reply
     assert "Plusieurs élections en cours (n°1, n°2)" in await chat("/election nommer @camille oui", user="bruno")
+
+
+@pytest.mark.parametrize("typed", ["@camille, elle sait", "@camille: elle sait", "@camille : elle sait"])
+async def test_a_nominee_followed_by_a_comma_or_a_colon(chat: Chat, bot: Bot, typed: str) -> None:
+    await chat("/election", user="camille")
+    await open_election(chat)
+    reply = await chat(f"/election 1 nommer {typed}", user="bruno")
+    assert "vous nommez camille, pour cette raison : « elle sait »" in reply, reply
