@@ -400,3 +400,13 @@ async def test_a_nominee_followed_by_a_comma_or_a_colon(chat: Chat, bot: Bot, ty
     await open_election(chat)
     reply = await chat(f"/election 1 nommer {typed}", user="bruno")
     assert "vous nommez camille, pour cette raison : « elle sait »" in reply, reply
+
+
+async def test_a_proposal_without_its_account_shows_how_to_propose(chat: Chat, bot: Bot) -> None:
+    await chat("/election", user="camille")
+    await open_election(chat)
+    await chat("/election 1 nommer @camille elle sait", user="bruno")
+    await chat("/election 1 reveler", user="alice", room=GOV)
+    reply = await chat("/election 1 proposer camille", user="alice", room=GOV)
+    assert "personne proposée" in reply and "`/election 2 proposer @camille`" in reply, reply
+    assert "raison" not in reply and await count(bot, "consent_round") == 0

@@ -98,7 +98,8 @@ def parse_nomination(text: str, *, reason_required: bool) -> Nomination:
     # `@camille, elle sait`, `@camille: elle sait`: the punctuation after the account is no part of it
     account = tokens[0].text.rstrip(",;:\uff1a") if tokens else ""
     if not tokens or tokens[0].quoted or not account.startswith("@") or len(account) < 2:
-        raise UsageError("election_nominee_missing", given=tokens[0].text if tokens else None)
+        key = "election_nominee_missing" if reason_required else "election_proposed_missing"
+        raise UsageError(key, given=tokens[0].text if tokens else None)
     reason = rest_of_line(text, tokens[1:]).strip()
     while reason[:1] in (":", "\uff1a", ",", "—", "-"):
         reason = reason[1:].lstrip()
