@@ -133,7 +133,8 @@ async def _only_one(ctx: Context, verb: ElectionVerb) -> int:
         ElectionVerb.CHANGE: (ElectionPhase.REVEALED,),
     }.get(verb, (ElectionPhase.NOMINATING, ElectionPhase.REVEALED))
     room_id = None if ctx.message.room.is_direct else ctx.message.room.id
-    numbers = await _service(ctx).in_progress(room_id, phases)
+    service = _service(ctx)
+    numbers = [n for n in await service.in_progress(room_id, phases) if await _may_see(ctx, await service.get(n))]
     if len(numbers) == 1:
         return numbers[0]
     word = ctx.t(f"election.verb_{verb.value}")
@@ -142,8 +143,13 @@ async def _only_one(ctx: Context, verb: ElectionVerb) -> int:
     raise DomainError("election_which", numbers=", ".join(f"n°{n}" for n in numbers), example=numbers[-1], verb=word)
 
 
+async def _may_see(ctx: Context, election: Election) -> bool:
+    """An election of a private room is for its members only: the others do not even see its number."""
+    return await ctx.may_see(_room(election))
+
+
 async def _check_visible(ctx: Context, election: Election) -> None:
-    if not await ctx.may_see(_room(election)):
+    if not await _may_see(ctx, election):
         raise PermissionDenied("election_private", number=election.id)
 
 

@@ -9,8 +9,9 @@
   never) or when closed, is a top-level post of the room; an adopted question enters the decision register.
 
 Who may open: any member, in a room (not in a direct message), for the room's members; a ballot of the associés
-only by an associé or an admin (exact accounts). Who may vote: the room's members, as Rocket.Chat lists them when
-the vote is cast (when it cannot tell, anyone in the room); or the associés of the configuration.
+only by an associé or an admin (exact accounts), and in a private room only if all the associés are in it. Who may
+vote: the room's members, as Rocket.Chat lists them when the vote is cast (when it cannot tell, anyone in the
+room); or the associés of the configuration.
 
 Secret ballots: the vote is cast in a direct message to the bot (typed in the room it would be seen by all, so it
 is refused and nothing is recorded), cannot be changed, and reactions do not count (a reaction is public: the bot
@@ -26,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chatbot.commandkit import CommandGroup, opt
-from chatbot.config import holds_role
+from chatbot.config import account_key, holds_role
 from chatbot.context import Context, ReactionContext, nobody_known
 from chatbot.db.engine import read_only
 from chatbot.db.models import Ballot, BallotStatus, Member
@@ -38,7 +39,7 @@ from chatbot.grammar.vote_arguments import BallotSpec, BallotTarget, BallotTarge
 from chatbot.scheduler import Firing
 from chatbot.services import Services
 from chatbot.services.votes import TASK_VOTE_DEADLINE, VoteService
-from chatbot.text import without_control_characters
+from chatbot.text import chat_safe, without_control_characters
 from chatbot.transport.base import MembersOf, Outgoing, ReactionChange, Room, RoomKind
 from commands.vote_text import VoteText
 
@@ -75,7 +76,7 @@ async def vote(ctx: Context, target: BallotTarget | None, text: str) -> None:
             return
         await _open(ctx, _parse(ctx, text))
         return
-    if text:
+    if text.strip(" !."):  # `/vote 3 pour !`: French puts a space before the exclamation mark
         raise UsageError("unexpected_words", given=text)
     ballot = await votes(ctx.services).get(target.number)  # « Aucun vote n°… » comes first
     await _check_visible(ctx, ballot)
@@ -126,6 +127,8 @@ async def _open(ctx: Context, spec: BallotSpec) -> None:
             raise DomainError("vote_no_associes")
         if not ctx.is_admin and not holds_role(ctx.member.username, settings.associes):
             raise PermissionDenied("vote_open_associes_denied")
+        if room.kind is RoomKind.GROUP:
+            await _check_associes_may_read(ctx, room)
     try:
         deadline = resolve_deadline(spec.deadline, ctx.clock.now())
     except UserError as error:
@@ -147,6 +150,19 @@ async def _open(ctx: Context, spec: BallotSpec) -> None:
     _in_ballot_room(ctx, ballot, _text(ctx).opened(ballot, ctx.member.username, spec.deadline_words), id=ballot.post_id)
 
 
+async def _check_associes_may_read(ctx: Context, room: Room) -> None:
+    """The associés vote from a direct message even when not in the ballot's room, but a private room is read only
+    by its members: a ballot of the associés opens there only if they all are members (else those outside could
+    neither read nor vote, and would count as absent)."""
+    members = await ctx.members_of(room)
+    if members is None:
+        raise DomainError("vote_associes_private_unknown")
+    inside = {account_key(m.username) for m in members}
+    missing = sorted(ctx.settings.votes.associes - inside)
+    if missing:
+        raise DomainError("vote_associes_private", missing=", ".join(chat_safe(name, 40) for name in missing))
+
+
 async def _vote(ctx: Context, ballot: Ballot, choice: Choice) -> None:
     if ballot.status != BallotStatus.OPEN:
         raise DomainError("vote_closed", number=ballot.id)
@@ -166,7 +182,9 @@ async def _show(ctx: Context, ballot: Ballot) -> None:
         ctx.reply(render.state(ballot, author, counts, await _electorate_size(ctx.members_of, ctx, ballot)))
         return
     state = render.state(ballot, author, counts, ballot.electorate_size)
-    ctx.reply(state + "\n" + "\n".join(render.outcome_lines(await service.result(ballot))))
+    result = await service.result(ballot)
+    verdict = render.verdict(result, await service.decision_of(ballot))
+    ctx.reply("\n".join([state, *render.outcome_lines(result), verdict]))
 
 
 async def _list(ctx: Context) -> None:

@@ -111,15 +111,16 @@ class VoteText:
             ),
             *self.outcome_lines(closure.outcome),
         ]
-        if closure.decision is not None:
-            lines.append(self.t("vote.result_adopted", decision=closure.decision.id))
-        elif closure.outcome.adopted:
-            lines.append(self.t("vote.result_adopted_bare"))
-        else:
-            lines.append(self.t("vote.result_rejected"))
+        lines.append(self.verdict(closure.outcome, closure.decision.id if closure.decision is not None else None))
         if ballot.closed_late:
             lines.append(self.t("vote.result_late"))
         return "\n".join(lines)
+
+    def verdict(self, result: Outcome, decision_id: int | None) -> str:
+        """Adopted (with its decision of the register) or not."""
+        if decision_id is not None:
+            return self.t("vote.result_adopted", decision=decision_id)
+        return self.t("vote.result_adopted_bare" if result.adopted else "vote.result_rejected")
 
     def outcome_lines(self, result: Outcome) -> list[str]:
         counts = result.counts

@@ -274,7 +274,8 @@ async def test_listing_numbers_and_unknowns(chat: Chat, bot: Bot) -> None:
     assert "n°1 — Co-gérance (mandat de 2 ans), #gouvernance : nominations (secrètes)" in listing
     assert "Plusieurs élections en cours (n°1, n°2)" in await chat("/election nommer @alice oui", user="bruno")
     assert "Aucune élection n°9" in await chat("/election 9", room=GOV)
-    assert "Je ne connais pas « nomer »" in await chat("/election 1 nomer @alice oui", room=GOV)
+    unknown = await chat("/election 1 nomer @alice oui", room=GOV)
+    assert "Je ne connais pas « nomer »" in unknown and "`/election 1 reveler`" in unknown
     assert "Je ne comprends pas « bonjour »" in await chat("/election bonjour", room=GOV)
 
 
@@ -354,3 +355,58 @@ def test_target_grammar() -> None:
     assert converter.match(tokenize("bonjour"), context) is None
     found = converter.match(tokenize("2 nomer"), context)
     assert found is not None and found[0].verb is None and found[0].suggestions == ("nommer",)
+
+
+async def test_an_elected_election_is_no_longer_in_progress(chat: Chat, bot: Bot) -> None:
+    await chat("/election", user="camille")
+    await open_election(chat)
+    await chat("/election 1 nommer @camille elle connaît les comptes", user="bruno")
+    await chat("/election 1 reveler", user="alice", room=GOV)
+    await chat("/election 1 proposer @camille", user="alice", room=GOV)
+    await chat("/consent 1 ok", user="bruno", room=GOV)
+    await chat.send("/consent 1 clore", user="alice", room=GOV)
+    assert "Élu·e : camille" in await chat("/election 1", user="bruno", room=GOV)
+    assert "Aucune élection en cours" in await chat("/election", user="bruno", room=GOV)
+    assert "Aucune élection en cours" in await chat("/election", user="bruno")
+    # A new election in the same room is the only one a command without a number can be about.
+    await open_election(chat, '/election ouvrir "Trésorerie" mandat 1 an')
+    await chat("/election 2 nommer @camille rigoureuse", user="bruno")
+    await chat("/election 2 reveler", user="alice", room=GOV)
+    assert "nomme désormais bruno" in await chat("/election changer @bruno finalement", user="bruno", room=GOV)
+    listing = await chat("/election", user="bruno", room=GOV)
+    assert "n°2 — Trésorerie" in listing and "n°1" not in listing
+
+
+async def test_a_command_without_a_number_ignores_the_private_elections_it_may_not_see(chat: Chat, bot: Bot) -> None:
+    private = Room("room-prive", "cercle-tech-prive", RoomKind.GROUP)
+
+    async def members_of(r: Room) -> list[Author] | None:
+        return [Author(f"id-{u}", u) for u in ("alice", "bruno")] if r.id == private.id else None
+
+    bot.members_of = members_of
+    await bot.handle(
+        IncomingMessage("m1", private, Author("id-alice", "alice"), '/election ouvrir "Animation" mandat 1 an', NOW)
+    )
+    await chat("/election", user="camille")
+    await open_election(chat)  # n°2, in #gouvernance
+    reply = await chat("/election nommer @camille elle sait", user="intrus")
+    assert "n°1" not in reply and "pour l'élection n°2 (Co-gérance), vous nommez camille" in reply
+    assert "Plusieurs élections en cours (n°1, n°2)" in await chat("/election nommer @camille oui", user="bruno")
+
+
+@pytest.mark.parametrize("typed", ["@camille, elle sait", "@camille: elle sait", "@camille : elle sait"])
+async def test_a_nominee_followed_by_a_comma_or_a_colon(chat: Chat, bot: Bot, typed: str) -> None:
+    await chat("/election", user="camille")
+    await open_election(chat)
+    reply = await chat(f"/election 1 nommer {typed}", user="bruno")
+    assert "vous nommez camille, pour cette raison : « elle sait »" in reply, reply
+
+
+async def test_a_proposal_without_its_account_shows_how_to_propose(chat: Chat, bot: Bot) -> None:
+    await chat("/election", user="camille")
+    await open_election(chat)
+    await chat("/election 1 nommer @camille elle sait", user="bruno")
+    await chat("/election 1 reveler", user="alice", room=GOV)
+    reply = await chat("/election 1 proposer camille", user="alice", room=GOV)
+    assert "personne proposée" in reply and "`/election 2 proposer @camille`" in reply, reply
+    assert "raison" not in reply and await count(bot, "consent_round") == 0

@@ -99,6 +99,8 @@ async def test_open_posts_the_question_top_level_with_rules_and_how_to_vote(chat
         ("« Approuver » jusqu'au 31/02", "Échéance illisible"),
         ("« Approuver » jusqu'au 30/11 revue 6 mois", "ni date de revue"),
         ("« Approuver » 30min", "trop proche"),
+        ("« Approuver » 48h à bulletin secret", "Je ne comprends pas « 48h à bulletin »"),
+        ("« Approuver » 48h avec un quorum de 50%", "Je ne comprends pas « 48h avec un »"),
     ],
 )
 async def test_bad_openings_say_what_is_expected_and_write_nothing(
@@ -167,6 +169,8 @@ async def test_unknown_number_and_unknown_word(chat: Chat, bot: Bot) -> None:
     await open_ballot(chat, "« Approuver » 48h")
     reply = await chat("/vote 1 pourr", user="alice", room=GOV)
     assert "Je ne connais pas « pourr »" in reply and "pour" in reply
+    reply = await chat("/vote 1 d'accord", user="alice", room=GOV)
+    assert "Je ne connais pas « d'accord »" in reply and "Exemple : `/vote 1 pour`" in reply
     assert await count(bot, "ballot_vote") == 0
 
 
@@ -448,6 +452,8 @@ async def test_a_ballot_of_a_private_room_stays_there(chat: Chat, bot: Bot) -> N
         ("« Q » pour|contre|abstention 48h secret associés", "Q", True, "associes"),
         ("Approuver les comptes pour|contre|abstention 48h", "Approuver les comptes", False, None),
         ("Approuver les comptes 48h salon", "Approuver les comptes", False, "room"),
+        ("« Q » jusqu'au 15/12 18h, secret, associés", "Q", True, "associes"),
+        ("« Q » 48h ; secret", "Q", True, None),
     ],
 )
 def test_options_are_read_only_where_they_cannot_be_words_of_the_question(
@@ -457,3 +463,51 @@ def test_options_are_read_only_where_they_cannot_be_words_of_the_question(
 
     spec = parse_ballot(typed, NOW.date())
     assert (spec.question, spec.secret, spec.electorate) == (question, secret, electorate)
+
+
+async def test_a_closed_ballot_shown_says_whether_it_was_adopted(chat: Chat, bot: Bot) -> None:
+    members_of_gov(bot)
+    await open_ballot(chat, "« Approuver les comptes 2026 » 48h")
+    await open_ballot(chat, "« Changer de banque » 48h")
+    await chat("/vote 1 pour", user="alice", room=GOV)
+    await chat("/vote 2 contre", user="alice", room=GOV)
+    await chat.send("/vote 1 clore", user="erin", room=GOV)
+    await chat.send("/vote 2 clore", user="erin", room=GOV)
+    adopted = await chat("/vote 1", user="bob", room=GOV)
+    assert "(clos)" in adopted and "Adopté. Inscrit au registre des décisions : D-1." in adopted
+    rejected = await chat("/vote 2", user="bob")
+    assert "(clos)" in rejected and "Non adopté." in rejected and "D-" not in rejected
+
+
+async def test_a_vote_typed_with_french_spacing_before_its_exclamation_mark(chat: Chat, bot: Bot) -> None:
+    members_of_gov(bot)
+    await open_ballot(chat, "« Approuver les comptes 2026 » 48h")
+    assert "votre vote « pour » au vote n°1 est enregistré" in await chat("/vote 1 pour !", user="alice", room=GOV)
+    assert "votre vote « contre »" in await chat("/vote 1 contre !!", user="bob", room=GOV)
+    refused = await chat("/vote 1 pour contre", user="carol", room=GOV)
+    assert "« contre »" in refused and "enregistré" not in refused
+    assert "Pour : 1 · Contre : 1 · Abstention : 0 (2 votant(s))." in await chat("/vote 1", user="carol", room=GOV)
+
+
+async def test_a_ballot_of_the_associes_opens_only_where_all_of_them_may_vote(chat: Chat, bot: Bot) -> None:
+    """The associés vote from a direct message even when not in the room; a private room is read only by its
+    members: a ballot of the associés there would count as absent the associés who cannot read it."""
+    private = Room("room-ag", "ag-privee", RoomKind.GROUP)
+    inside = ["alice", "bob", "carol"]  # config.example.toml: associes = alice, bob, carol, camille
+
+    async def members_of(r: Room) -> list[Author] | None:
+        return [Author(f"id-{n}", n) for n in inside] if r.id == private.id else None
+
+    bot.members_of = members_of
+
+    async def open_there() -> list[Outgoing]:
+        text = "/vote « Modifier l'article 12 » 48h associés majorité associés"
+        return await bot.handle(IncomingMessage(f"m-{len(inside)}", private, Author("id-alice", "alice"), text, NOW))
+
+    refused = plain((await open_there())[0].text)
+    assert "camille" in refused and "salon est privé" in refused and "/vote" in refused
+    assert await count(bot, "ballot") == 0
+    inside.append("camille")
+    out = await open_there()
+    assert out[0].id == "vote-1"
+    assert "enregistré" in await chat("/vote 1 pour", user="camille", room="@bot")

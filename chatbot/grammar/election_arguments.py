@@ -95,14 +95,17 @@ class Nomination:
 def parse_nomination(text: str, *, reason_required: bool) -> Nomination:
     """The nominee (an `@account`) first, then the reason. Raises UsageError when either is missing."""
     tokens = tokenize(text)
-    if not tokens or tokens[0].quoted or not tokens[0].text.startswith("@") or len(tokens[0].text) < 2:
-        raise UsageError("election_nominee_missing", given=tokens[0].text if tokens else None)
+    # `@camille, elle sait`, `@camille: elle sait`: the punctuation after the account is no part of it
+    account = tokens[0].text.rstrip(",;:\uff1a") if tokens else ""
+    if not tokens or tokens[0].quoted or not account.startswith("@") or len(account) < 2:
+        key = "election_nominee_missing" if reason_required else "election_proposed_missing"
+        raise UsageError(key, given=tokens[0].text if tokens else None)
     reason = rest_of_line(text, tokens[1:]).strip()
     while reason[:1] in (":", "\uff1a", ",", "—", "-"):
         reason = reason[1:].lstrip()
     if reason_required and not reason:
-        raise UsageError("election_reason_missing", nominee=tokens[0].text)
-    return Nomination(tokens[0].text[1:], reason)
+        raise UsageError("election_reason_missing", nominee=account)
+    return Nomination(account[1:], reason)
 
 
 @dataclass(frozen=True)

@@ -136,6 +136,9 @@ def parse_ballot(source: str, today: date) -> BallotSpec:
     if _looks_like_an_answer(question):
         raise DomainError("vote_answer_like", given=question)
     if proposal.deadline is None:
+        leading = tokenize(question)
+        if len(leading) > 1 and leading[0].quoted:  # `« Q » 48h à bulletin secret`: a deadline is there, unread
+            raise ArgumentError("vote_words_not_understood", given=question[leading[0].end :].strip())
         raise UsageError("vote_deadline_missing")
     tokens = tokenize(question)
     if len(tokens) == 1 and tokens[0].quoted:
@@ -204,7 +207,8 @@ def _strip_flags(text: str, flags: dict[str, Any], *, final: bool = False, optio
             cut = _options_size(tokens)
         if cut is None:
             return _without_custom_options(text, tokens, final)
-        text = text[: tokens[-cut].start].rstrip() if cut < len(tokens) else ""
+        # `jusqu'au 15/12 18h, secret, quorum 50%`: the commas between options are no part of the deadline
+        text = text[: tokens[-cut].start].rstrip().rstrip(",;").rstrip() if cut < len(tokens) else ""
 
 
 def _without_custom_options(text: str, tokens: list[Token], final: bool) -> str:

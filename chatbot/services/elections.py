@@ -113,11 +113,13 @@ class ElectionService:
         return election
 
     async def in_progress(self, room_id: str | None, phases: tuple[ElectionPhase, ...]) -> list[int]:
-        """Numbers of the elections in these phases (in this room, when given), oldest first."""
-        query = select(Election.id).where(Election.phase.in_([p.value for p in phases])).order_by(Election.id)
+        """Numbers of the elections in these phases (in this room, when given), oldest first. An election whose
+        proposal was adopted is done, though its phase stays `revealed`: it is left out."""
+        query = select(Election).where(Election.phase.in_([p.value for p in phases])).order_by(Election.id)
         if room_id is not None:
             query = query.where(Election.room_id == room_id)
-        return list((await self.session.scalars(query)).all())
+        elections = list((await self.session.scalars(query)).all())
+        return [e.id for e in elections if e.round_id is None or not (await self.outcome(e)).elected]
 
     async def name(self, member_id: int | None) -> str:
         member = await self.session.get(Member, member_id) if member_id is not None else None

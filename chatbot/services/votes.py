@@ -325,6 +325,10 @@ class VoteService:
         """The outcome of a closed ballot, from what was recorded when it closed."""
         return outcome(await self.counts(ballot), ballot.electorate_size, ballot.majority, ballot.quorum_percent)
 
+    async def decision_of(self, ballot: Ballot) -> int | None:
+        """The number of the register's decision an adopted ballot entered, if any."""
+        return await self.session.scalar(select(Decision.id).where(Decision.ballot_id == ballot.id))
+
     async def _finish(self, ballot: Ballot, electorate: int | None, *, late: bool) -> Closure:
         counts = await self.counts(ballot)
         if electorate is not None:
