@@ -94,6 +94,7 @@ class Proposal:
 
 
 _TIME = r"(?:a\s+)?(?P<hh>\d{1,2})\s*(?:h|:)\s*(?P<mm>\d{2})?"
+_NOON = re.compile(r"(^|\s)(?:a\s+)?midi$")
 _HOURS = re.compile(r"^(\d+)\s*(?:h|hr|hrs|heures?)$")
 _MINUTES = re.compile(r"^(\d+)\s*(?:mn|mins?|minutes?)$")
 _DAYS = re.compile(r"^(\d+)\s*(?:j|jours?)$")
@@ -228,6 +229,9 @@ def _introduced(prefixes: list[Token]) -> bool:
 
 def _deadline(words: str, text: str, today: date) -> DeadlineSpec | None:
     max_hours = MAX_DEADLINE.days * 24
+    # `midi` is 12:00 (`lundi midi`, `le 3/12 à midi`, `d'ici midi`); `minuit` stays unread: the start or the end of
+    # the day it follows is for the member to say.
+    words = _NOON.sub(r"\g<1>12h00", words)
     if found := _HOURS.match(words):
         return DeadlineSpec(text, hours=_bounded(found.group(1), text, max_hours))
     if found := _MINUTES.match(words):

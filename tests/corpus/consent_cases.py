@@ -46,6 +46,11 @@ CASES = [
     (f"/consent {P} vendredi à 18h30", {**CHARTE, "deadline": "2026-12-04 18:30"}),
     (f"/consent {P} d'ici vendredi", {**CHARTE, "deadline": "2026-12-04 23:59"}),
     (f"/consent {P} d'ici vendredi 18h", {**CHARTE, "deadline": "2026-12-04 18:00"}),
+    # `midi` is 12:00, wherever an hour goes.
+    (f"/consent {P} jusqu'à vendredi midi", {**CHARTE, "deadline": "2026-12-04 12:00"}),
+    (f"/consent {P} jusqu'au 3/12 à midi", {**CHARTE, "deadline": "2026-12-03 12:00"}),
+    (f"/consent {P} d'ici demain midi", {**CHARTE, "deadline": "2026-12-01 12:00"}),
+    (f"/consent {P} d'ici midi", {**CHARTE, "deadline": "2026-11-30 12:00"}),
     (f"/consent {P} d’ici jeudi 12:00", {**CHARTE, "deadline": "2026-12-03 12:00"}),
     (f"/consent {P} mardi", {**CHARTE, "deadline": "2026-12-01 23:59"}),
     (f"/consent {P} mercredi 9h", {**CHARTE, "deadline": "2026-12-02 09:00"}),
@@ -138,6 +143,7 @@ CASES = [
     ("/consent Aller jusqu'au bout", {"proposal": "Aller jusqu'au bout", "deadline": None}),
     # --- refusals --------------------------------------------------------------------------------------------------
     (f"/consent {P} d'ici la fin du mois", {"error": "deadline_invalid"}),
+    (f"/consent {P} jusqu'à lundi minuit", {"error": "deadline_invalid"}),  # the start or the end of Monday?
     (f"/consent {P} avant la fin de l'année", {"error": "deadline_invalid"}),
     (f"/consent {P} d'ici la rentrée", {"error": "deadline_invalid"}),
     (f"/consent {P} jusqu'au 31/02", {"error": "deadline_invalid"}),
