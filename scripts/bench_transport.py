@@ -15,7 +15,8 @@ TEST_DATABASE_URL is set (its tables are emptied!). Every subject gets a fresh f
 - replies posted twice (duplicates) and commands never answered (missing), over every phase.
 
 Run: .venv/bin/python scripts/bench_transport.py [--runs 3] [--burst 1000] [--slow 300] [--fast 1000]
-     [--missed 10000] [--drops 0] [--overlap SECONDS]
+     [--missed 10000] [--drops 0] [--overlap SECONDS] [--profile DIR] (the bots under cProfile; absolute figures
+     then mean little, where the time goes is the point)
 """
 
 from __future__ import annotations
@@ -109,6 +110,7 @@ class EchoProcess:
 
     async def start(self) -> None:
         env = dict(os.environ, BENCH_USER_ID=self.fake.store.user("bot").id, BENCH_TOKEN=self.fake.bot_token)
+        env.pop("BENCH_PROFILE", None)
         self.process = await asyncio.create_subprocess_exec(
             sys.executable, __file__, "--echo", self.fake.url, env=env, stdout=asyncio.subprocess.PIPE
         )
@@ -488,6 +490,30 @@ def summary(runs: list[tuple[Figures, dict[str, Figures]]]) -> str:
     return "\n".join(lines)
 
 
+PROFILER = """
+import atexit, cProfile, os
+_profile = cProfile.Profile()
+_profile.enable()
+atexit.register(lambda: _profile.dump_stats(os.path.join(os.environ["BENCH_PROFILE"], f"bot-{os.getpid()}.prof")))
+"""
+
+
+def profile_bots(directory: Path) -> None:
+    """Every bot process started from now on runs under cProfile, its figures written to `directory` at exit."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "sitecustomize.py").write_text(PROFILER)
+    os.environ["BENCH_PROFILE"] = str(directory)
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(directory), os.environ.get("PYTHONPATH")]))
+
+
+def print_profiles(directory: Path, top: int = 40) -> None:
+    import pstats
+
+    for path in sorted(directory.glob("bot-*.prof")):
+        print(f"## {path.name}: the {top} functions with the most time of their own")
+        pstats.Stats(str(path)).sort_stats("tottime").print_stats(top)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=1)
@@ -497,6 +523,7 @@ def main() -> None:
     parser.add_argument("--missed", type=int, default=10000, help="commands sent while the bot is down (0: none)")
     parser.add_argument("--drops", type=int, default=0, help="websocket drops in a run under drops (0: none)")
     parser.add_argument("--overlap", type=int, default=None, help="catch-up overlap in seconds (default: 60)")
+    parser.add_argument("--profile", type=Path, help="run the bots under cProfile, its figures in this directory")
     parser.add_argument("--echo", metavar="URL", help=argparse.SUPPRESS)  # the echo bot itself, in its process
     args = parser.parse_args()
     if args.echo:
@@ -504,12 +531,16 @@ def main() -> None:
             asyncio.run(echo_bot(args.echo, os.environ["BENCH_USER_ID"], os.environ["BENCH_TOKEN"]))
         return
     options = Options(args.burst, args.slow, args.fast, args.missed, args.drops, args.overlap)
+    if args.profile:
+        profile_bots(args.profile)
     if not postgres_url():
         print("TEST_DATABASE_URL not set: PostgreSQL skipped")
     runs = [one_run(n + 1, options) for n in range(args.runs)]
     if len(runs) > 1:
         print(f"## Over {len(runs)} runs", flush=True)
         print(summary(runs), flush=True)
+    if args.profile:
+        print_profiles(args.profile)
 
 
 if __name__ == "__main__":
