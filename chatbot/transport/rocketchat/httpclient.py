@@ -12,11 +12,12 @@ import json
 import os
 import ssl
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
+from urllib.request import getproxies, proxy_bypass
 
 import aiohttp
-from requests.utils import get_environ_proxies
 
 from chatbot.metrics import Metrics
 from chatbot.transport.rocketchat.failures import Refused, RetryPolicy, Unreachable, sorted_attempts
@@ -26,12 +27,30 @@ API = "/api/v1/"
 Upload = tuple[str, bytes, str]  # file name, content, media type
 
 
+@dataclass(frozen=True)
+class Network:
+    """The environment's proxy settings and CA bundle for one server, read once."""
+
+    proxies: dict[str, str] = field(default_factory=dict)  # scheme → proxy URL ({} : connect directly)
+    ca_bundle: str | None = None
+
+    @classmethod
+    def from_environment(cls, url: str) -> Network:
+        host = urlsplit(url).hostname or ""
+        proxies = {} if proxy_bypass(host) else getproxies()
+        return cls(proxies, os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE"))
+
+    def proxy_for(self, url: str) -> str | None:
+        return self.proxies.get(urlsplit(url).scheme) or self.proxies.get("all")
+
+
 class HttpClient:
     def __init__(
         self,
         url: str,
         headers: Callable[[], dict[str, str]],
         metrics: Callable[[], Metrics],
+        network: Network | None = None,
         *,
         timeout: float = 15,
         retry: RetryPolicy | None = None,
@@ -41,9 +60,9 @@ class HttpClient:
         self.metrics = metrics
         self.retry = retry or RetryPolicy()
         self.timeout = aiohttp.ClientTimeout(total=timeout)
-        proxies = get_environ_proxies(self.url)
-        self.proxy: str | None = proxies.get(urlsplit(self.url).scheme) or proxies.get("all")
-        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        network = network or Network.from_environment(self.url)
+        self.proxy = network.proxy_for(self.url)
+        bundle = network.ca_bundle
         self.ssl: ssl.SSLContext | bool = ssl.create_default_context(cafile=bundle) if bundle else True
         self._session: aiohttp.ClientSession | None = None
 

@@ -7,36 +7,23 @@ Failures are sorted the same way on both paths (see `failures`): 429 waited out,
 
 from __future__ import annotations
 
-import asyncio
-import functools
-import os
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-import requests
-from rocketchat_API.APIExceptions.RocketExceptions import (
-    RocketApiException,
-    RocketAuthenticationException,
-    RocketBadStatusCodeException,
-    RocketConnectionException,
-)
-from rocketchat_API.rocketchat import RocketChat
+from typing import TYPE_CHECKING, Any
 
 from chatbot.metrics import Metrics
 from chatbot.transport.rocketchat.failures import (
     AuthError,
-    Refused,
     RestError,
     RetryPolicy,
     TransientError,
-    Unreachable,
     backoff,
     rate_limit_delay,
     sorted_attempts,
 )
-from chatbot.transport.rocketchat.httpclient import HttpClient, Upload
+from chatbot.transport.rocketchat.httpclient import HttpClient, Network, Upload
+
+if TYPE_CHECKING:
+    from chatbot.transport.rocketchat.threaded import Threaded
 
 __all__ = [
     "AuthError",
@@ -56,76 +43,37 @@ class Credentials:
     auth_token: str
 
 
-_last = threading.local()
-
-
-def _remember_response(response: requests.Response, *_args: Any, **_kwargs: Any) -> None:
-    _last.headers = dict(response.headers)
-    _last.url = response.url
-
-
-def _invoke(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], metrics: Metrics) -> Any:
-    """Runs in the worker thread, so the failed response's headers (thread-local) can ride on the exception."""
-    _last.headers, _last.url = {}, ""
-    try:
-        result = fn(*args, **kwargs)
-        if hasattr(result, "__next__"):  # paginated helpers return generators: drain them here, not on the loop
-            result = list(result)
-        return result
-    except (RocketApiException, RocketBadStatusCodeException) as error:
-        body = error.response_json if isinstance(getattr(error, "response_json", None), dict) else error.response
-        raise Refused(error.status_code, body, getattr(_last, "headers", {}), getattr(_last, "url", "")) from error
-    except requests.RequestException as error:
-        metrics.rest_answer(str(getattr(error.request, "url", None) or getattr(fn, "__name__", "?")), "error")
-        raise Unreachable(str(error)) from error
-
-
 class RestClient:
     def __init__(self, url: str, credentials: Credentials, *, timeout: float = 15, retry: RetryPolicy | None = None):
         self.url = url.rstrip("/")
         self.credentials = credentials
         self.retry = retry or RetryPolicy()
+        self.timeout = timeout
         self.metrics = Metrics()  # the bot's, once the transport sets it
-        self.http = HttpClient(self.url, self._auth_headers, lambda: self.metrics, timeout=timeout, retry=self.retry)
-        self.session = _session(self.url)
-        self.session.hooks["response"].append(self._answered)
-        self.api = RocketChat(
-            auth_token=credentials.auth_token,
-            user_id=credentials.user_id,
-            server_url=self.url,
-            session=self.session,
-            timeout=timeout,
+        self.network = Network.from_environment(self.url)  # read once, here
+        self.http = HttpClient(
+            self.url, self._auth_headers, lambda: self.metrics, self.network, timeout=timeout, retry=self.retry
         )
+        self._threaded: Threaded | None = None
 
     @classmethod
     async def login(
         cls, url: str, username: str, password: str, *, http_timeout: float = 15, retry: RetryPolicy | None = None
     ) -> RestClient:
         """Exchange a username and password for a token through /api/v1/login (the DDP login needs a token)."""
-        session = _session(url)
+        from chatbot.transport.rocketchat import threaded
 
-        def login() -> Credentials:
-            api = RocketChat(server_url=url.rstrip("/"), session=session, timeout=http_timeout)
-            try:
-                api.login(username, password)
-            except RocketAuthenticationException as error:
-                raise AuthError(401, "login refused") from error
-            except RocketConnectionException as error:
-                raise TransientError("login failed") from error
-            return Credentials(user_id=api.headers["X-User-Id"], auth_token=api.headers["X-Auth-Token"])
-
-        try:
-            credentials = await asyncio.to_thread(login)
-        except requests.RequestException as error:
-            raise TransientError(f"server unreachable: {error}") from error
-        finally:
-            session.close()
-        return cls(url, credentials, timeout=http_timeout, retry=retry)
+        url = url.rstrip("/")
+        user_id, token = await threaded.login(
+            url, username, password, Network.from_environment(url), http_timeout=http_timeout
+        )
+        return cls(url, Credentials(user_id=user_id, auth_token=token), timeout=http_timeout, retry=retry)
 
     def use(self, credentials: Credentials) -> None:
         """A new token (after logging in again), for both paths."""
         self.credentials = credentials
-        self.api.headers.update({"X-User-Id": credentials.user_id, "X-Auth-Token": credentials.auth_token})
+        if self._threaded is not None:
+            self._threaded.use(credentials.user_id, credentials.auth_token)
 
     def _auth_headers(self) -> dict[str, str]:
         if not self.credentials.auth_token:
@@ -134,7 +82,8 @@ class RestClient:
 
     async def close(self) -> None:
         await self.http.close()
-        await asyncio.to_thread(self.session.close)
+        if self._threaded is not None:
+            await self._threaded.close()
 
     # --- on the event loop (aiohttp): what the bot does while it runs ---------------------------------------------
 
@@ -170,30 +119,19 @@ class RestClient:
     async def subscriptions(self) -> Any:
         return await self.http.get("subscriptions.get")
 
+    async def me(self) -> Any:
+        """The bot's own account (`me`), as the bot checks it when it starts."""
+        return await self.http.get("me")
+
     # --- in a worker thread (rocketchat_API): login, `chatbot check`, one-off look-ups ----------------------------
 
     async def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """Call `rocketchat_API.RocketChat.<method>` off the loop, waiting out 429 and retrying transient failures."""
-        fn = getattr(self.api, method)
-        attempt = functools.partial(asyncio.to_thread, _invoke, fn, args, kwargs, self.metrics)
-        return await sorted_attempts(method, attempt, self.retry, self.metrics)
+        if self._threaded is None:
+            from chatbot.transport.rocketchat.threaded import Threaded
 
-    def _answered(self, response: requests.Response, *_args: Any, **_kwargs: Any) -> None:
-        """Every HTTP answer, in the worker thread that got it: counted by route and status."""
-        self.metrics.rest_answer(response.url, response.status_code)
-
-
-def _session(url: str) -> requests.Session:
-    """One HTTP session for every call. The environment (`HTTPS_PROXY`, `NO_PROXY`, `REQUESTS_CA_BUNDLE`…) is read
-    once, here, rather than by requests at every call, which cost about a fifth of each reply's sending."""
-    session = requests.Session()
-    session.proxies.update(requests.utils.get_environ_proxies(url))
-    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    if bundle:
-        session.verify = bundle
-    session.trust_env = False
-    session.hooks["response"].append(_remember_response)
-    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=16)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
+            user_id, token = self.credentials.user_id, self.credentials.auth_token
+            self._threaded = Threaded(
+                self.url, user_id, token, self.network, lambda: self.metrics, timeout=self.timeout
+            )
+        return await sorted_attempts(method, self._threaded.attempt(method, args, kwargs), self.retry, self.metrics)

@@ -111,7 +111,7 @@ async def serve(bot: Bot, secrets: Secrets) -> int:
     settings = bot.settings
     try:
         rest = await connect(settings.rocketchat.url, secrets)
-        me = await rest.call("me")
+        me = await rest.me()
     except AuthError as error:
         print(bot.t("rocketchat.login_refused", error=error.error), file=sys.stderr)
         return EXIT_AUTH
