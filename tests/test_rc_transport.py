@@ -206,7 +206,7 @@ async def test_posts_of_open_rounds_are_compared_whole_once_after_start(bot: Bot
     await transport._handle_many(bot.handle_many, [transport.queue.get_nowait()])
     assert changes[-1] == ("alice", ":+1:", False) and len(reads) == 1
     # The bot's other posts are not compared.
-    reply = (await transport.rest.call("chat_get_message", "reply-1"))["message"]
+    reply = (await transport.rest.get_message("reply-1"))["message"]
     await transport._handle_many(bot.handle_many, [(reply, info)])
     assert changes[-1] == ("carol", ":+1:", True) and len(reads) == 1
     await transport.rest.close()

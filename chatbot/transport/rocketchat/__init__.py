@@ -1,1 +1,1 @@
-"""Rocket.Chat: realtime (DDP over aiohttp), REST (rocketchat_API off the loop), outbox and catch-up."""
+"""Rocket.Chat: realtime (DDP over aiohttp), REST (aiohttp; rocketchat_API for login and checks), outbox, catch-up."""

@@ -382,7 +382,7 @@ class OutboxSender:
         if row.thread_id:
             message["tmid"] = row.thread_id
         try:
-            await self.rest.call("chat_send_message", message)
+            await self.rest.send_message(message)
         except AuthError:
             raise
         except RestError as error:
@@ -400,7 +400,7 @@ class OutboxSender:
 
     async def _already_posted(self, mid: str) -> bool:
         try:
-            reply = await self.rest.call("chat_get_message", mid)
+            reply = await self.rest.get_message(mid)
         except AuthError:
             raise
         except RestError:
@@ -419,7 +419,7 @@ class OutboxSender:
             upload = (row.file_name or "fichier", row.file_content, row.file_type or "application/octet-stream")
             try:
                 # Safe to repeat: an upload nobody confirms never shows and expires.
-                reply = await self.rest.call("rooms_media", room_id, upload)
+                reply = await self.rest.upload(room_id, upload)
             except AuthError:
                 raise
             except RestError as error:
@@ -435,7 +435,7 @@ class OutboxSender:
         if row.thread_id:
             confirm["tmid"] = row.thread_id
         try:
-            await self.rest.call_once("rooms_media_confirm", room_id, row.file_id, **confirm)
+            await self.rest.confirm_upload(room_id, row.file_id, **confirm)
         except AuthError:
             raise
         except RestError as error:
@@ -459,7 +459,7 @@ class OutboxSender:
     async def _upload_posted(self, room_id: str, file_id: str) -> bool:
         """Whether a message carrying this upload is among the room's latest messages (thread replies included)."""
         try:
-            info = await self.rest.call("rooms_info", room_id=room_id)
+            info = await self.rest.room_info(room_id=room_id)
             room = info.get("room") if isinstance(info, dict) else None
             endpoint = HISTORY_ENDPOINT.get(room.get("t", "")) if isinstance(room, dict) else None
             if endpoint is None:

@@ -95,8 +95,7 @@ def token_provider(rest: RestClient, secrets: Secrets) -> Any:
     async def token(refused: bool) -> str:
         if refused and secrets.username and secrets.password:
             fresh = await RestClient.login(rest.url, secrets.username, secrets.password)
-            rest.credentials = fresh.credentials
-            rest.api.headers.update(fresh.api.headers)
+            rest.use(fresh.credentials)
             await fresh.close()
         return rest.credentials.auth_token
 
@@ -112,7 +111,7 @@ async def serve(bot: Bot, secrets: Secrets) -> int:
     settings = bot.settings
     try:
         rest = await connect(settings.rocketchat.url, secrets)
-        me = await rest.call("me")
+        me = await rest.me()
     except AuthError as error:
         print(bot.t("rocketchat.login_refused", error=error.error), file=sys.stderr)
         return EXIT_AUTH

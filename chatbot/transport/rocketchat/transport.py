@@ -202,7 +202,7 @@ class RocketChatTransport:
 
     async def refresh_rooms(self) -> None:
         """The rooms the bot is in, from its subscriptions."""
-        reply = await self.rest.call("subscriptions_get")
+        reply = await self.rest.subscriptions()
         for sub in reply.get("update", []) if isinstance(reply, dict) else []:
             kind = room_kind(sub.get("t"))
             if kind is not None and isinstance(sub.get("rid"), str):
@@ -217,7 +217,7 @@ class RocketChatTransport:
         if key in self.by_name:
             return self.by_name[key]
         try:
-            reply = await self.rest.call("rooms_info", room_name=name.lstrip("#"))
+            reply = await self.rest.room_info(room_name=name.lstrip("#"))
         except RestError:
             return None
         room = reply.get("room") if isinstance(reply, dict) else None
@@ -232,7 +232,7 @@ class RocketChatTransport:
         if key in self.by_name:
             return self.by_name[key]
         try:
-            reply = await self.rest.call("dm_create", username)
+            reply = await self.rest.direct_room(username)
         except RestError:
             return None
         room = reply.get("room") if isinstance(reply, dict) else None
@@ -443,7 +443,7 @@ class RocketChatTransport:
                 self._unread.add(post_id)
             mark = len(self._held)
             try:
-                reply = await self.rest.call("chat_get_message", post_id)
+                reply = await self.rest.get_message(post_id)
             except RestError as error:  # deleted, or in a room the bot left: nothing to apply
                 log.info("post %s not read back (%s)", post_id, error)
                 continue
@@ -597,7 +597,7 @@ class RocketChatTransport:
         if username in self._users:
             return self._users[username]
         try:
-            reply = await self.rest.call("users_info", username=username)
+            reply = await self.rest.user_info(username)
         except RestError as error:
             log.warning("reaction by %s ignored: users.info failed (%s)", username, error)
             return None
