@@ -61,6 +61,10 @@ class PollTexts:
         names = self.t("reunion.attendance_names", names=self.meeting.names(members)) if members else ""
         return self.t("sondage.slot_count", emoji=emoji, when=self.when(poll, slot), count=len(members), names=names)
 
+    def how_to_answer(self, poll: MeetingPoll, slots: list[MeetingPollSlot]) -> str:
+        """How to answer, its example naming slots the poll has (`1 3`, or `1 2` for a poll of two)."""
+        return self.t("sondage.how_to_answer", id=poll.id, other=3 if len(slots) >= 3 else 2)
+
     def _head(self, key: str, poll: MeetingPoll) -> list[str]:
         lines = [self.t(key, id=poll.id, circle=self.meeting.circle_name(poll.circle_slug))]
         if poll.title:
@@ -75,7 +79,7 @@ class PollTexts:
         elif poll.link:
             lines.append(self.t("reunion.link", link=chat_safe(poll.link, 200)))
         lines.append(self.t("sondage.deadline", deadline=self.deadline(poll)))
-        lines.append(self.t("sondage.how_to_answer", id=poll.id))
+        lines.append(self.how_to_answer(poll, slots))
         lines.append(self.t("sondage.proposed_by", author=chat_safe(author, 40)))
         return "\n".join(lines)
 
@@ -84,7 +88,7 @@ class PollTexts:
         lines += [self.slot_line(poll, slot, votes) for slot in slots]
         if poll.status == PollStatus.OPEN:
             lines.append(self.t("sondage.show_open", deadline=self.deadline(poll)))
-            lines.append(self.t("sondage.how_to_answer", id=poll.id))
+            lines.append(self.how_to_answer(poll, slots))
         elif poll.status == PollStatus.TIED:
             lines.append(self.t("sondage.show_tied", id=poll.id, author=chat_safe(author, 40)))
         else:

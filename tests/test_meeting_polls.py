@@ -312,3 +312,17 @@ async def test_the_open_polls(chat: Chat, bot: Bot, settings: Settings, clock: F
     ]
     await chat("/reunion sondage 2 choisir 1", user="alice")
     assert "n°2" not in await chat("/reunion sondage", user="bob")
+
+
+async def test_the_answer_example_names_slots_the_poll_has(chat: Chat) -> None:
+    """A poll of two slots shows `1 2` as its example answer, never a third slot that it does not have."""
+    line = "/reunion sondage mardi 14h | mercredi 10h jusqu'à lundi 18h"
+    out = await chat.send(line, user="alice", room="cercle-tech")
+    post = plain(out[0].text)
+    assert "`/reunion sondage 1 1 2` (les créneaux 1 et 2" in post and "1 3" not in post
+    await chat("/reunion sondage 1 1", user="bob")
+    shown = await chat("/reunion sondage 1", user="bob")
+    assert "`/reunion sondage 1 1 2` (les créneaux 1 et 2" in shown and "1 3" not in shown
+    await chat.send(OPEN, user="alice")
+    three = plain(chat.posts[-1].text)
+    assert "`/reunion sondage 2 1 3` (les créneaux 1 et 3" in three
