@@ -83,14 +83,25 @@ class PollTexts:
         lines.append(self.t("sondage.proposed_by", author=chat_safe(author, 40)))
         return "\n".join(lines)
 
-    def show(self, poll: MeetingPoll, slots: list[MeetingPollSlot], votes: dict[int, list[Member]], author: str) -> str:
+    def show(
+        self,
+        poll: MeetingPoll,
+        slots: list[MeetingPollSlot],
+        votes: dict[int, list[Member]],
+        author: str,
+        now: datetime,
+    ) -> str:
         lines = self._head("sondage.show_head", poll)
         lines += [self.slot_line(poll, slot, votes) for slot in slots]
         if poll.status == PollStatus.OPEN:
             lines.append(self.t("sondage.show_open", deadline=self.deadline(poll)))
             lines.append(self.how_to_answer(poll, slots))
-        elif poll.status == PollStatus.TIED:
-            lines.append(self.t("sondage.show_tied", id=poll.id, author=chat_safe(author, 40)))
+        elif poll.status == PollStatus.TIED:  # the author may still choose a slot to come, if one is left
+            to_come = [slot.number for slot in slots if slot.start_at > now]
+            if to_come:
+                lines.append(self.t("sondage.show_tied", id=poll.id, author=chat_safe(author, 40), first=to_come[0]))
+            else:
+                lines.append(self.t("sondage.result_no_slot_left"))
         else:
             emoji = NUMBER_EMOJIS[(poll.chosen_slot or 1) - 1]
             lines.append(self.t("sondage.show_decided", emoji=emoji, meeting=poll.meeting_id or "?"))
@@ -250,7 +261,8 @@ async def _list_open(ctx: Context) -> None:
 async def _show(ctx: Context, service: PollService, poll: MeetingPoll) -> None:
     texts = _texts(ctx.t, ctx.fmt, ctx.settings)
     slots = await service.slots(poll.id)
-    ctx.reply(texts.show(poll, slots, await service.votes(poll.id), await service.author_name(poll)))
+    author = await service.author_name(poll)
+    ctx.reply(texts.show(poll, slots, await service.votes(poll.id), author, ctx.clock.now()))
 
 
 async def _answer(ctx: Context, service: PollService, poll: MeetingPoll, request: PollAnswer) -> None:

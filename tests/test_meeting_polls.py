@@ -326,3 +326,31 @@ async def test_the_answer_example_names_slots_the_poll_has(chat: Chat) -> None:
     await chat.send(OPEN, user="alice")
     three = plain(chat.posts[-1].text)
     assert "`/reunion sondage 2 1 3` (les créneaux 1 et 3" in three
+
+
+async def test_a_poll_closed_after_all_its_slots_says_so_and_offers_no_choice(
+    chat: Chat, bot: Bot, clock: FixedClock
+) -> None:
+    """The bot was down past the deadline and every slot: the poll is not 'closed on a tie' for its author to
+    choose from; its state says that no slot is left."""
+    await open_poll(chat)
+    await chat("/reunion sondage 1 1 2", user="bob")
+    await bot.close()
+    clock.set(datetime(2026, 12, 4, 9, 0, tzinfo=PARIS))  # every slot is over
+    async with started_bot(bot.settings, clock) as again:
+        collect(again)
+        await again.scheduler.run_due()
+        shown = await Chat(again)("/reunion sondage 1", user="bob")
+        assert "égalité" not in shown and "choisir" not in shown
+        assert "Tous les créneaux sont déjà passés" in shown
+
+
+async def test_a_tie_shown_later_offers_a_slot_still_to_come(chat: Chat, bot: Bot, clock: FixedClock) -> None:
+    collect(bot)
+    await chat("/reunion sondage tech mardi 14h | jeudi 10h jusqu'à lundi 18h", user="alice")
+    await chat("/reunion sondage 1 1 2", user="bob")
+    clock.set(datetime(2026, 11, 30, 18, 0, tzinfo=PARIS))
+    await bot.scheduler.run_due()
+    clock.set(datetime(2026, 12, 2, 9, 0, tzinfo=PARIS))  # slot 1 (Tuesday) is over, slot 2 (Thursday) is not
+    shown = await chat("/reunion sondage 1", user="bob")
+    assert "Clos sur une égalité : alice choisit le créneau, ex. `/reunion sondage 1 choisir 2`" in shown
