@@ -46,6 +46,8 @@ _CHOOSE_WORDS = ("choisir", "choix", "choisis", "retenir", "retenu")
 _NONE_WORDS = ("aucun", "aucune", "rien", "aucun creneau", "aucun des creneaux")
 _DEADLINE_MARKS = ("jusqu'a", "jusqu'au", "d'ici", "avant")
 _SEPARATOR = "|"
+# A length of time (`48h`, `3 jours`, `dans 2 semaines`): never a poll's closing, which is a day and a time.
+_LENGTH = re.compile(r"(?:dans |en )?\d+ ?(?:mn|mins?|minutes?|h|heures?|j|jours?|semaines?|mois)")
 # Errors of a meeting's date that would speak of a meeting, said of a slot or of the deadline instead.
 _SLOT_ERRORS = {
     "meeting_in_past": "poll_slot_in_past",
@@ -328,7 +330,15 @@ def _deadline(tokens: list[Token], ctx: ParseContext) -> tuple[datetime, str]:
     try:
         found = MeetingWhenConverter(recurring=False).match(tokens, ctx)
     except ArgumentError as exc:
+        _refuse_length(given)
         raise _renamed(exc, _DEADLINE_ERRORS, given) from exc
     if found is None or found[1] < len(tokens) or not isinstance(found[0], MeetingTime) or found[0].end is not None:
+        _refuse_length(given)
         raise ArgumentError("poll_deadline_unread", given=given)
     return found[0].start, given
+
+
+def _refuse_length(given: str) -> None:
+    """`d'ici 48h`, `jusqu'à 3 jours`: a length of time where the closing's day and time are expected."""
+    if _LENGTH.fullmatch(" ".join(fold(given).split())):
+        raise ArgumentError("poll_deadline_duration", given=given)

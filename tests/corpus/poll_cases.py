@@ -77,6 +77,8 @@ CASES = [
     ("/reunion sondage tech mardi 14h | mercredi 10h jusqu'à le 30/11 9h", {"error": "poll_deadline_in_past"}),
     ("/reunion sondage tech mardi 14h | mercredi 10h jusqu'à demain", {"error": "poll_deadline_time_missing"}),
     ("/reunion sondage tech mardi 14h | mercredi 10h jusqu'à bientôt", {"error": "poll_deadline_unread"}),
+    ("/reunion sondage tech mardi 14h | mercredi 10h d'ici 48h", {"error": "poll_deadline_duration"}),
+    ("/reunion sondage tech mardi 14h | mercredi 10h jusqu'à 2 semaines", {"error": "poll_deadline_duration"}),
     (
         "/reunion sondage tech mardi 14h jusqu'à demain 8h | mercredi 10h jusqu'à lundi 18h",
         {"error": "poll_deadline_twice"},
