@@ -206,6 +206,8 @@ async def test_slots_and_deadlines_that_cannot_be_right_are_refused(chat: Chat, 
         "/reunion sondage mardi 14h | mercredi 10h jusqu'à lundi 18h": "Pour quel cercle ?",
         "/reunion sondage tech mardi 14h | mercredi 10h d'ici 48h": "« 48h » est une durée",
         "/reunion sondage tech mardi 14h | mercredi 10h jusqu'à 3 jours": "« 3 jours » est une durée",
+        "/reunion sondage tech mardi 14h, mercredi 10h jusqu'à lundi 18h": "je ne comprends pas « , mercredi 10h »",
+        "/reunion sondage tech mardi 14h; mercredi 10h jusqu'à lundi 18h": "je ne comprends pas « ; mercredi 10h »",
     }
     ten = " | ".join(f"{day}/12 14h" for day in range(1, 11))
     cases[f"/reunion sondage tech {ten} jusqu'à lundi 18h"] = "10 créneaux, c'est trop"

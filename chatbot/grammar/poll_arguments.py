@@ -46,6 +46,7 @@ _CHOOSE_WORDS = ("choisir", "choix", "choisis", "retenir", "retenu")
 _NONE_WORDS = ("aucun", "aucune", "rien", "aucun creneau", "aucun des creneaux")
 _DEADLINE_MARKS = ("jusqu'a", "jusqu'au", "d'ici", "avant")
 _SEPARATOR = "|"
+_PUNCTUATION = ",;"  # glued to the end of a word (`14h,`): a token of its own, never part of a time
 # A length of time (`48h`, `3 jours`, `dans 2 semaines`): never a poll's closing, which is a day and a time.
 _LENGTH = re.compile(r"(?:dans |en )?\d+ ?(?:mn|mins?|minutes?|h|heures?|j|jours?|semaines?|mois)")
 # Errors of a meeting's date that would speak of a meeting, said of a slot or of the deadline instead.
@@ -118,11 +119,12 @@ PollRequest = NewPoll | PollAnswer | PollChoice
 
 
 def _split_bars(tokens: Sequence[Token]) -> list[Token]:
-    """Unquoted words holding `|` split around it (`14h|mercredi`), each `|` a token of its own."""
+    """Unquoted words holding `|` split around it (`14h|mercredi`), each `|` a token of its own; a comma or a
+    semicolon at the end of a word (`14h,`) is a token of its own too."""
     found: list[Token] = []
     for token in tokens:
         if token.quoted or _SEPARATOR not in token.text:
-            found.append(token)
+            found += _punctuation_apart(token)
             continue
         position = token.start
         for index, piece in enumerate(token.text.split(_SEPARATOR)):
@@ -130,9 +132,16 @@ def _split_bars(tokens: Sequence[Token]) -> list[Token]:
                 found.append(Token(_SEPARATOR, position, position + 1))
                 position += 1
             if piece:
-                found.append(Token(piece, position, position + len(piece)))
+                found += _punctuation_apart(Token(piece, position, position + len(piece)))
             position += len(piece)
     return found
+
+
+def _punctuation_apart(token: Token) -> list[Token]:
+    text = token.text
+    if token.quoted or len(text) < 2 or text[-1] not in _PUNCTUATION:
+        return [token]
+    return [Token(text[:-1], token.start, token.end - 1), Token(text[-1], token.end - 1, token.end)]
 
 
 def _is_bar(token: Token) -> bool:
@@ -286,7 +295,10 @@ def _segment(tokens: list[Token], ctx: ParseContext) -> tuple[Slot | None, list[
         raise ArgumentError("poll_deadline_unread", given=_words(tokens[mark:]))
     if mark == 0:
         return None, [], _deadline(after, ctx)
-    return _slot(tokens[:mark], ctx), tokens[:mark], _deadline(after, ctx)
+    before = tokens[:mark]
+    while len(before) > 1 and before[-1].text in _PUNCTUATION:  # `mercredi 10h, jusqu'à lundi 18h`
+        before = before[:-1]
+    return _slot(before, ctx), before, _deadline(after, ctx)
 
 
 def _renamed(exc: ArgumentError, names: dict[str, str], given: str) -> ArgumentError:

@@ -54,6 +54,11 @@ CASES = [
         "/reunion sondage tech mardi 14h | jeudi 10h jusqu'à mercredi 18h",
         {"poll": "tech '' 2026-12-08 14:00 | 2026-12-03 10:00 jusqu'au 2026-12-02 18:00"},
     ),
+    # A comma after a slot, before the closing, is punctuation.
+    (
+        "/reunion sondage tech mardi 14h | mercredi 10h, jusqu'à lundi 18h",
+        {"poll": "tech '' 2026-12-01 14:00 | 2026-12-02 10:00 jusqu'au 2026-11-30 18:00"},
+    ),
     ("/reunion sondage", {"poll": None}),  # the open polls
     ("/reunion sondage 4", {"poll": "4 voir"}),
     ("/reunion sondage n°4 1 3", {"poll": "4 1 3"}),
@@ -79,6 +84,7 @@ CASES = [
     ("/reunion sondage tech mardi 14h | mercredi 10h jusqu'à bientôt", {"error": "poll_deadline_unread"}),
     ("/reunion sondage tech mardi 14h | mercredi 10h d'ici 48h", {"error": "poll_deadline_duration"}),
     ("/reunion sondage tech mardi 14h | mercredi 10h jusqu'à 2 semaines", {"error": "poll_deadline_duration"}),
+    ("/reunion sondage tech mardi 14h, mercredi 10h jusqu'à lundi 18h", {"error": "poll_slot_extra"}),
     (
         "/reunion sondage tech mardi 14h jusqu'à demain 8h | mercredi 10h jusqu'à lundi 18h",
         {"error": "poll_deadline_twice"},
