@@ -46,6 +46,7 @@ _CHOOSE_WORDS = ("choisir", "choix", "choisis", "retenir", "retenu")
 _NONE_WORDS = ("aucun", "aucune", "rien", "aucun creneau", "aucun des creneaux")
 _DEADLINE_MARKS = ("jusqu'a", "jusqu'au", "d'ici", "avant")
 _SEPARATOR = "|"
+_BARE_HOURS = re.compile(r"(\d{1,2}) ?h")  # `d'ici 18h`: an hour, or a number of hours
 _PUNCTUATION = ",;"  # glued to the end of a word (`14h,`): a token of its own, never part of a time
 # A length of time (`48h`, `3 jours`, `dans 2 semaines`): never a poll's closing, which is a day and a time.
 _LENGTH = re.compile(r"(?:dans |en )?\d+ ?(?:mn|mins?|minutes?|h|heures?|j|jours?|semaines?|mois)")
@@ -293,6 +294,10 @@ def _segment(tokens: list[Token], ctx: ParseContext) -> tuple[Slot | None, list[
     after = tokens[mark + 1 :]
     if not after:
         raise ArgumentError("poll_deadline_unread", given=_words(tokens[mark:]))
+    # `d'ici 18h`: before 18:00, or within 18 hours? Asked, as for a consent round's deadline.
+    hours = _BARE_HOURS.fullmatch(fold(after[0].text)) if len(after) == 1 else None
+    if hours and int(hours.group(1)) < 24 and fold(tokens[mark].text).replace("’", "'") == "d'ici":
+        raise ArgumentError("poll_deadline_ambiguous", given=_words(tokens[mark:]), hour=int(hours.group(1)))
     if mark == 0:
         return None, [], _deadline(after, ctx)
     before = tokens[:mark]

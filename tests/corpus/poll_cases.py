@@ -83,6 +83,12 @@ CASES = [
     ("/reunion sondage tech mardi 14h | mercredi 10h jusqu'à demain", {"error": "poll_deadline_time_missing"}),
     ("/reunion sondage tech mardi 14h | mercredi 10h jusqu'à bientôt", {"error": "poll_deadline_unread"}),
     ("/reunion sondage tech mardi 14h | mercredi 10h d'ici 48h", {"error": "poll_deadline_duration"}),
+    # `d'ici 18h`: before 18:00, or within 18 hours? Asked, as for a consent round's deadline.
+    ("/reunion sondage tech mardi 14h | mercredi 10h d'ici 18h", {"error": "poll_deadline_ambiguous"}),
+    (
+        "/reunion sondage tech mardi 14h | mercredi 10h avant 18h",
+        {"poll": "tech '' 2026-12-01 14:00 | 2026-12-02 10:00 jusqu'au 2026-11-30 18:00"},
+    ),
     ("/reunion sondage tech mardi 14h | mercredi 10h jusqu'à 2 semaines", {"error": "poll_deadline_duration"}),
     ("/reunion sondage tech mardi 14h, mercredi 10h jusqu'à lundi 18h", {"error": "poll_slot_extra"}),
     (
