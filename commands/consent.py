@@ -479,7 +479,6 @@ async def remind_before_deadline(firing: Firing) -> list[Outgoing]:
         firing.skip("round closed, or its deadline has passed")
         return []
     render = _text(firing)
-    waiting, _ = await _waiting(firing.members_of or nobody_known, service, render, round_)
     lines = [
         firing.t(
             "consent.reminder",
@@ -488,8 +487,13 @@ async def remind_before_deadline(firing: Firing) -> list[Outgoing]:
             text=chat_safe(round_.text, 300),
         )
     ]
-    if waiting:
-        lines.append(render.waiting_line("consent.reminder_missing", waiting, round_.id, ping=True))
+    if round_.positions_from is not None and firing.now < round_.positions_from:  # nobody may answer yet
+        opens = render.when(round_.positions_from)
+        lines.append(firing.t("consent.clarification_line", opens=opens, number=round_.id))
+    else:
+        waiting, _ = await _waiting(firing.members_of or nobody_known, service, render, round_)
+        if waiting:
+            lines.append(render.waiting_line("consent.reminder_missing", waiting, round_.id, ping=True))
     questions = render.open_questions(await service.questions(round_, open_only=True), round_.id)
     if questions:
         lines.append(questions.lstrip("\n"))

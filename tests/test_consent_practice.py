@@ -311,6 +311,21 @@ async def test_the_end_of_the_clarification_phase_is_said_in_the_room(chat: Chat
     assert len([m for m in delivered if "clarification est terminée" in m.text]) == 1  # round 2 was withdrawn
 
 
+async def test_a_reminder_during_the_clarification_phase_pings_nobody(bot: Bot, clock: FixedClock) -> None:
+    """The reminder before the deadline falls while answers are not open yet: it names nobody as not having
+    answered (nobody could), and says until when the phase lasts."""
+    members(bot, ["alice", "bruno", "chloe"])
+    delivered = scheduled(bot)
+    bot.scheduler.members_of = bot.members_of
+    chat = Chat(bot)
+    await chat.send("/consent Adopter la charte 72h phase clarification 60h", user="alice", room=GOV)
+    clock.advance(timedelta(hours=48))  # the reminder, 24 h before the deadline, 12 h before answers open
+    await bot.scheduler.run_due()
+    [reminder] = [plain(m.text) for m in delivered if "⏰ Cycle n°1" in m.text]
+    assert "@" not in reminder and "Pas encore répondu" not in reminder
+    assert "Phase de clarification jusqu'au samedi 28 novembre 2026 à 22 h" in reminder
+
+
 @pytest.mark.parametrize(
     ("line", "error"),
     [
