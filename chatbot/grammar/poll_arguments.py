@@ -16,7 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from chatbot.errors import ArgumentError, UserError
 from chatbot.grammar.base import Converter, ParseContext, digits_fit
@@ -264,11 +264,26 @@ def _new_poll(words: list[Token], ctx: ParseContext) -> NewPoll:
     if len(slots) > MAX_SLOTS:
         raise ArgumentError("poll_too_many_slots", count=len(slots), limit=MAX_SLOTS)
     if deadline is None:
-        raise ArgumentError("poll_deadline_missing")
+        _missing_deadline(read)
     first = min(slots, key=lambda s: s.start)
     if deadline[0] >= first.start:
         raise ArgumentError("poll_deadline_after_slot", given=deadline[1], slot=first.given)
     return NewPoll(circle, title or "", place, tuple(slots), deadline[0])
+
+
+def _missing_deadline(read: list[tuple[Slot, list[Token]]]) -> NoReturn:
+    """No closing: when the last slot's `jusqu'à 18h` was read as its end, the answer says so."""
+    slot, segment = read[-1]
+    if slot.minutes is not None and _marks(segment):
+        end = slot.start + timedelta(minutes=slot.minutes)
+        start, until = (f"{t.hour} h" + (f" {t.minute:02d}" if t.minute else "") for t in (slot.start, end))
+        raise ArgumentError("poll_deadline_read_as_end", given=slot.given, start=start, end=until)
+    raise ArgumentError("poll_deadline_missing")
+
+
+def _marks(tokens: Sequence[Token]) -> list[int]:
+    """Where the words that introduce a closing are (`jusqu'à`, `d'ici`, `avant`…)."""
+    return [i for i, t in enumerate(tokens) if not t.quoted and fold(t.text).replace("’", "'") in _DEADLINE_MARKS]
 
 
 def _after_deadline(slot: Slot, segment: list[Token], deadline: datetime, ctx: ParseContext) -> Slot:
@@ -284,7 +299,7 @@ def _after_deadline(slot: Slot, segment: list[Token], deadline: datetime, ctx: P
 def _segment(tokens: list[Token], ctx: ParseContext) -> tuple[Slot | None, list[Token], tuple[datetime, str] | None]:
     """A slot, a slot followed by the deadline (`jeudi 16h jusqu'à lundi 18h`), or the deadline alone, with the
     slot's own words. A slot with its end (`jeudi 16h jusqu'à 18h`) is a slot: its end is read as for a meeting."""
-    marks = [i for i, t in enumerate(tokens) if not t.quoted and fold(t.text).replace("’", "'") in _DEADLINE_MARKS]
+    marks = _marks(tokens)
     try:
         return _slot(tokens, ctx), tokens, None
     except UserError:

@@ -77,6 +77,8 @@ CASES = [
     ("/reunion sondage tech jusqu'à lundi 18h", {"error": "poll_no_slots"}),
     ("/reunion sondage tech « Point »", {"error": "poll_no_slots"}),
     ("/reunion sondage tech mardi 14h | mercredi 10h", {"error": "poll_deadline_missing"}),
+    # `jusqu'à 18h` after a slot is its end: the closing is then missing, and the answer says how it was read.
+    ("/reunion sondage tech mardi 14h | mercredi 10h jusqu'à 18h", {"error": "poll_deadline_read_as_end"}),
     ("/reunion sondage tech le 1/12 14h | le 2/12 10h jusqu'au 2/12 18h", {"error": "poll_deadline_after_slot"}),
     ("/reunion sondage tech mardi 14h | le 2/12 10h jusqu'à mercredi 18h", {"error": "poll_deadline_after_slot"}),
     ("/reunion sondage tech mardi 14h | mercredi 10h jusqu'à le 30/11 9h", {"error": "poll_deadline_in_past"}),
