@@ -6,6 +6,7 @@ Each handler re-reads its meeting: a cancelled meeting or one already over is sk
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from chatbot.db.models import Meeting, MeetingStatus, Member
@@ -13,6 +14,8 @@ from chatbot.scheduler import Firing, TaskHandler
 from chatbot.services.meetings import ANNOUNCE, REMINDER, START, Attendance, end_of
 from chatbot.transport.base import Outgoing, Room, RoomKind
 from commands.reunion_text import DAY_BEFORE_MINUTES, MeetingTexts
+
+log = logging.getLogger(__name__)
 
 Target = tuple[str | None, str]  # where a meeting is talked about: (room id, room name) — no id for a channel
 
@@ -70,7 +73,13 @@ async def _not_answered(
         return None
     room_id, room_name = target
     room = Room(room_id, room_name, RoomKind.GROUP) if room_id else Room("", room_name, RoomKind.CHANNEL)
-    members = await firing.members_of(room)
+    try:
+        members = await firing.members_of(room)
+    except Exception:  # an extra line: the reminder goes out without it rather than fail with it
+        log.warning(
+            "meeting %s: the members of %s could not be read for its reminder", meeting.id, room_name, exc_info=True
+        )
+        return None
     if members is None:
         return None
     answered = {member.user_id for answers in attendance.values() for member in answers}

@@ -188,3 +188,25 @@ async def test_a_meeting_said_only_in_a_private_room_is_reminded_there(settings:
         [next_date] = [m for m in delivered if m.id == "meeting-4"]
         assert next_date.room_id == private.id and "mardi 8 décembre 2026" in plain(next_date.text)
         assert {m.room_id for m in delivered} == {private.id}
+
+
+async def test_the_reminder_goes_out_when_the_channel_members_cannot_be_read(
+    chat: Chat, bot: Bot, clock: FixedClock
+) -> None:
+    """Who has not answered is an extra line: the chat server failing to list the channel's members must not cost
+    the reminder itself (a task that keeps failing is given up)."""
+    delivered: list[Outgoing] = []
+
+    async def outlet(messages: list[Outgoing]) -> None:
+        delivered.extend(messages)
+
+    async def members_of(r: Room) -> list[Author] | None:
+        raise ConnectionError("channels.members: server unreachable")
+
+    bot.outlet = outlet
+    bot.scheduler.members_of = members_of
+    await chat("/reunion tech vendredi 14h", user="alice")
+    clock.set(datetime(2026, 11, 26, 14, 0, tzinfo=PARIS))
+    await bot.scheduler.run_due()
+    [reminder] = [plain(m.text) for m in delivered if "Rappel : réunion n°1" in m.text]
+    assert "✅ Viennent : 0" in reminder and "Pas encore répondu" not in reminder
