@@ -266,7 +266,11 @@ async def _waiting(
     """Who has not answered: the room's members from the transport, else the members known to take part in
     consent in this room. The flag says whether the list came from the transport."""
     tally = await service.tally(round_)
-    members = await members_of(_room(round_))
+    try:
+        members = await members_of(_room(round_))
+    except Exception:  # a list or a count: the reminder, the state and the closing go on without the server's
+        log.warning("consent round %s: the members of its room could not be read", round_.id, exc_info=True)
+        members = None
     if members is None:
         known = await service.known_in_room(round_.room_id)
         answered = {a.member_id for a in tally.answers}
