@@ -174,7 +174,7 @@ class PollConverter(Converter):
         words = _split_bars(tokens)
         if not words:
             raise ArgumentError("poll_no_slots")
-        number = _number(words[0])
+        number = _number(tokens[0]) if _SEPARATOR not in tokens[0].text else None  # `4,` is not poll n°4
         if number is not None:
             return _on_poll(number, words[1:]), len(tokens)
         return _new_poll(words, ctx), len(tokens)
@@ -217,6 +217,9 @@ def _new_poll(words: list[Token], ctx: ParseContext) -> NewPoll:
     place: Video | Link | None = None
     while position < len(words):
         token = words[position]
+        if not token.quoted and token.text in _PUNCTUATION:  # `tech, « Point », mardi 14h | …`
+            position += 1
+            continue
         if token.quoted:
             if title is not None:
                 raise ArgumentError("poll_title_twice", given=token.text)

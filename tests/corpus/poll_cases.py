@@ -54,6 +54,10 @@ CASES = [
         "/reunion sondage tech mardi 14h | jeudi 10h jusqu'à mercredi 18h",
         {"poll": "tech '' 2026-12-08 14:00 | 2026-12-03 10:00 jusqu'au 2026-12-02 18:00"},
     ),
+    (
+        "/reunion sondage tech, « Point », mardi 14h | mercredi 10h jusqu'à lundi 18h",
+        {"poll": "tech 'Point' 2026-12-01 14:00 | 2026-12-02 10:00 jusqu'au 2026-11-30 18:00"},
+    ),
     # A comma after a slot, before the closing, is punctuation.
     (
         "/reunion sondage tech mardi 14h | mercredi 10h, jusqu'à lundi 18h",
@@ -93,6 +97,7 @@ CASES = [
     ),
     ("/reunion sondage tech mardi 14h | mercredi 10h jusqu'à 2 semaines", {"error": "poll_deadline_duration"}),
     ("/reunion sondage tech mardi 14h, mercredi 10h jusqu'à lundi 18h", {"error": "poll_slot_extra"}),
+    ("/reunion sondage 4, 2", {"error": "poll_slot_unread"}),  # poll n°4 and slot 2, or slots 4 and 2? Asked
     (
         "/reunion sondage tech mardi 14h jusqu'à demain 8h | mercredi 10h jusqu'à lundi 18h",
         {"error": "poll_deadline_twice"},
