@@ -313,7 +313,7 @@ def _segment(tokens: list[Token], ctx: ParseContext) -> tuple[Slot | None, list[
     if not after:
         raise ArgumentError("poll_deadline_unread", given=_words(tokens[mark:]))
     # `d'ici 18h`: before 18:00, or within 18 hours? Asked, as for a consent round's deadline.
-    hours = _BARE_HOURS.fullmatch(fold(after[0].text)) if len(after) == 1 else None
+    hours = _BARE_HOURS.fullmatch(fold(_words(after))) if len(after) <= 2 else None
     if hours and int(hours.group(1)) < 24 and fold(tokens[mark].text).replace("’", "'") == "d'ici":
         raise ArgumentError("poll_deadline_ambiguous", given=_words(tokens[mark:]), hour=int(hours.group(1)))
     if mark == 0:

@@ -91,6 +91,7 @@ CASES = [
     ("/reunion sondage tech mardi 14h | mercredi 10h d'ici 48h", {"error": "poll_deadline_duration"}),
     # `d'ici 18h`: before 18:00, or within 18 hours? Asked, as for a consent round's deadline.
     ("/reunion sondage tech mardi 14h | mercredi 10h d'ici 18h", {"error": "poll_deadline_ambiguous"}),
+    ("/reunion sondage tech mardi 14h | mercredi 10h d’ici 18 h", {"error": "poll_deadline_ambiguous"}),
     (
         "/reunion sondage tech mardi 14h | mercredi 10h avant 18h",
         {"poll": "tech '' 2026-12-01 14:00 | 2026-12-02 10:00 jusqu'au 2026-11-30 18:00"},
