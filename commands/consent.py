@@ -266,7 +266,11 @@ async def _waiting(
     """Who has not answered: the room's members from the transport, else the members known to take part in
     consent in this room. The flag says whether the list came from the transport."""
     tally = await service.tally(round_)
-    members = await members_of(_room(round_))
+    try:
+        members = await members_of(_room(round_))
+    except Exception:  # a list or a count: the reminder, the state and the closing go on without the server's
+        log.warning("consent round %s: the members of its room could not be read", round_.id, exc_info=True)
+        members = None
     if members is None:
         known = await service.known_in_room(round_.room_id)
         answered = {a.member_id for a in tally.answers}
@@ -479,7 +483,6 @@ async def remind_before_deadline(firing: Firing) -> list[Outgoing]:
         firing.skip("round closed, or its deadline has passed")
         return []
     render = _text(firing)
-    waiting, _ = await _waiting(firing.members_of or nobody_known, service, render, round_)
     lines = [
         firing.t(
             "consent.reminder",
@@ -488,8 +491,13 @@ async def remind_before_deadline(firing: Firing) -> list[Outgoing]:
             text=chat_safe(round_.text, 300),
         )
     ]
-    if waiting:
-        lines.append(render.waiting_line("consent.reminder_missing", waiting, round_.id, ping=True))
+    if round_.positions_from is not None and firing.now < round_.positions_from:  # nobody may answer yet
+        opens = render.when(round_.positions_from)
+        lines.append(firing.t("consent.clarification_line", opens=opens, number=round_.id))
+    else:
+        waiting, _ = await _waiting(firing.members_of or nobody_known, service, render, round_)
+        if waiting:
+            lines.append(render.waiting_line("consent.reminder_missing", waiting, round_.id, ping=True))
     questions = render.open_questions(await service.questions(round_, open_only=True), round_.id)
     if questions:
         lines.append(questions.lstrip("\n"))

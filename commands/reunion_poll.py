@@ -61,6 +61,10 @@ class PollTexts:
         names = self.t("reunion.attendance_names", names=self.meeting.names(members)) if members else ""
         return self.t("sondage.slot_count", emoji=emoji, when=self.when(poll, slot), count=len(members), names=names)
 
+    def how_to_answer(self, poll: MeetingPoll, slots: list[MeetingPollSlot]) -> str:
+        """How to answer, its example naming slots the poll has (`1 3`, or `1 2` for a poll of two)."""
+        return self.t("sondage.how_to_answer", id=poll.id, other=3 if len(slots) >= 3 else 2)
+
     def _head(self, key: str, poll: MeetingPoll) -> list[str]:
         lines = [self.t(key, id=poll.id, circle=self.meeting.circle_name(poll.circle_slug))]
         if poll.title:
@@ -75,18 +79,29 @@ class PollTexts:
         elif poll.link:
             lines.append(self.t("reunion.link", link=chat_safe(poll.link, 200)))
         lines.append(self.t("sondage.deadline", deadline=self.deadline(poll)))
-        lines.append(self.t("sondage.how_to_answer", id=poll.id))
+        lines.append(self.how_to_answer(poll, slots))
         lines.append(self.t("sondage.proposed_by", author=chat_safe(author, 40)))
         return "\n".join(lines)
 
-    def show(self, poll: MeetingPoll, slots: list[MeetingPollSlot], votes: dict[int, list[Member]], author: str) -> str:
+    def show(
+        self,
+        poll: MeetingPoll,
+        slots: list[MeetingPollSlot],
+        votes: dict[int, list[Member]],
+        author: str,
+        now: datetime,
+    ) -> str:
         lines = self._head("sondage.show_head", poll)
         lines += [self.slot_line(poll, slot, votes) for slot in slots]
         if poll.status == PollStatus.OPEN:
             lines.append(self.t("sondage.show_open", deadline=self.deadline(poll)))
-            lines.append(self.t("sondage.how_to_answer", id=poll.id))
-        elif poll.status == PollStatus.TIED:
-            lines.append(self.t("sondage.show_tied", id=poll.id, author=chat_safe(author, 40)))
+            lines.append(self.how_to_answer(poll, slots))
+        elif poll.status == PollStatus.TIED:  # the author may still choose a slot to come, if one is left
+            to_come = [slot.number for slot in slots if slot.start_at > now]
+            if to_come:
+                lines.append(self.t("sondage.show_tied", id=poll.id, author=chat_safe(author, 40), first=to_come[0]))
+            else:
+                lines.append(self.t("sondage.result_no_slot_left"))
         else:
             emoji = NUMBER_EMOJIS[(poll.chosen_slot or 1) - 1]
             lines.append(self.t("sondage.show_decided", emoji=emoji, meeting=poll.meeting_id or "?"))
@@ -246,7 +261,8 @@ async def _list_open(ctx: Context) -> None:
 async def _show(ctx: Context, service: PollService, poll: MeetingPoll) -> None:
     texts = _texts(ctx.t, ctx.fmt, ctx.settings)
     slots = await service.slots(poll.id)
-    ctx.reply(texts.show(poll, slots, await service.votes(poll.id), await service.author_name(poll)))
+    author = await service.author_name(poll)
+    ctx.reply(texts.show(poll, slots, await service.votes(poll.id), author, ctx.clock.now()))
 
 
 async def _answer(ctx: Context, service: PollService, poll: MeetingPoll, request: PollAnswer) -> None:

@@ -6,6 +6,7 @@ Each handler re-reads its meeting: a cancelled meeting or one already over is sk
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from chatbot.db.models import Meeting, MeetingStatus, Member
@@ -14,9 +15,29 @@ from chatbot.services.meetings import ANNOUNCE, REMINDER, START, Attendance, end
 from chatbot.transport.base import Outgoing, Room, RoomKind
 from commands.reunion_text import DAY_BEFORE_MINUTES, MeetingTexts
 
+log = logging.getLogger(__name__)
 
-async def _meeting_to_talk_about(firing: Firing) -> tuple[Meeting, str] | None:
-    """The meeting and its circle's public channel, or None (and the task skipped) if there is nothing to say."""
+Target = tuple[str | None, str]  # where a meeting is talked about: (room id, room name) — no id for a channel
+
+
+def _target(firing: Firing, meeting: Meeting) -> Target | None:
+    """The meeting's room: the private room it was said in (its circle has no public channel), else its circle's
+    public channel; None when there is neither."""
+    if meeting.private_room_id is not None:
+        return meeting.private_room_id, meeting.private_room_name or ""
+    circle = firing.settings.circle(meeting.circle_slug)
+    if circle is None or not circle.public_channel:
+        return None
+    return None, circle.public_channel
+
+
+def _out(target: Target, text: str, post_id: str) -> Outgoing:
+    room_id, room_name = target
+    return Outgoing(text=text, room_id=room_id, room_name=room_name, is_reply=False, id=post_id)
+
+
+async def _meeting_to_talk_about(firing: Firing) -> tuple[Meeting, Target] | None:
+    """The meeting and its room, or None (and the task skipped) if there is nothing to say."""
     meeting = await firing.services.meetings.find(firing.task.ref_id)
     if meeting is None or meeting.status == MeetingStatus.CANCELLED:
         firing.skip("meeting cancelled or gone")
@@ -24,33 +45,41 @@ async def _meeting_to_talk_about(firing: Firing) -> tuple[Meeting, str] | None:
     if end_of(meeting) <= firing.now:
         firing.skip("meeting already over")
         return None
-    circle = firing.settings.circle(meeting.circle_slug)
-    if circle is None or not circle.public_channel:
+    target = _target(firing, meeting)
+    if target is None:
         firing.skip("circle has no public channel")
         return None
-    return meeting, circle.public_channel
+    return meeting, target
 
 
 async def send_reminder(firing: Firing) -> list[Outgoing]:
     found = await _meeting_to_talk_about(firing)
     if found is None:
         return []
-    meeting, channel = found
+    meeting, target = found
     attendance = await firing.services.meetings.attendance(meeting.id)
     texts = MeetingTexts(firing.t, firing.fmt, firing.settings)
-    silent = await _not_answered(firing, meeting, channel, attendance)
+    silent = await _not_answered(firing, meeting, target, attendance)
     text = texts.reminder(meeting, firing.now, late=firing.late, attendance=attendance, silent=silent)
-    return [Outgoing(text=text, room_name=channel, is_reply=False, id=f"meeting-{meeting.id}-task-{firing.task.id}")]
+    return [_out(target, text, f"meeting-{meeting.id}-task-{firing.task.id}")]
 
 
 async def _not_answered(
-    firing: Firing, meeting: Meeting, channel: str, attendance: dict[Attendance, list[Member]]
+    firing: Firing, meeting: Meeting, target: Target, attendance: dict[Attendance, list[Member]]
 ) -> list[str] | None:
-    """The usernames of the circle channel's members who have not said whether they come, for the reminder the
-    day before; None for a later reminder, or when the chat server cannot list the channel's members."""
+    """The usernames of the meeting room's members who have not said whether they come, for the reminder the day
+    before; None for a later reminder, or when the chat server cannot list the room's members."""
     if meeting.start_at - firing.now < timedelta(minutes=DAY_BEFORE_MINUTES) or firing.members_of is None:
         return None
-    members = await firing.members_of(Room("", channel, RoomKind.CHANNEL))
+    room_id, room_name = target
+    room = Room(room_id, room_name, RoomKind.GROUP) if room_id else Room("", room_name, RoomKind.CHANNEL)
+    try:
+        members = await firing.members_of(room)
+    except Exception:  # an extra line: the reminder goes out without it rather than fail with it
+        log.warning(
+            "meeting %s: the members of %s could not be read for its reminder", meeting.id, room_name, exc_info=True
+        )
+        return None
     if members is None:
         return None
     answered = {member.user_id for answers in attendance.values() for member in answers}
@@ -61,9 +90,9 @@ async def send_start(firing: Firing) -> list[Outgoing]:
     found = await _meeting_to_talk_about(firing)
     if found is None:
         return []
-    meeting, channel = found
+    meeting, target = found
     text = MeetingTexts(firing.t, firing.fmt, firing.settings).starting(meeting, late=firing.late)
-    return [Outgoing(text=text, room_name=channel, is_reply=False, id=f"meeting-{meeting.id}-task-{firing.task.id}")]
+    return [_out(target, text, f"meeting-{meeting.id}-task-{firing.task.id}")]
 
 
 async def announce_occurrence(firing: Firing) -> list[Outgoing]:
@@ -76,22 +105,13 @@ async def announce_occurrence(firing: Firing) -> list[Outgoing]:
     occurrence = datetime.fromisoformat(firing.task.note)
     # The series moves on even when there is nothing to say, so that the following dates still get announced.
     announced = await meetings.advance_series(series, after=occurrence - timedelta(microseconds=1))
-    circle = firing.settings.circle(series.circle_slug)
-    channel = circle.public_channel if circle else None
-    if not announced or not channel:
-        firing.skip("occurrence already over, cancelled or moved" if channel else "circle has no public channel")
+    target = _target(firing, series)
+    if not announced or target is None:
+        firing.skip("occurrence already over, cancelled or moved" if target else "circle has no public channel")
         return []
     texts = MeetingTexts(firing.t, firing.fmt, firing.settings)
     author = await meetings.author_name(series)
-    return [
-        Outgoing(
-            text=texts.announcement(row, author, late=firing.late),
-            room_name=channel,
-            is_reply=False,
-            id=f"meeting-{row.id}",
-        )
-        for row in announced
-    ]
+    return [_out(target, texts.announcement(row, author, late=firing.late), f"meeting-{row.id}") for row in announced]
 
 
 TASKS: dict[str, TaskHandler] = {REMINDER: send_reminder, START: send_start, ANNOUNCE: announce_occurrence}

@@ -311,6 +311,43 @@ async def test_the_end_of_the_clarification_phase_is_said_in_the_room(chat: Chat
     assert len([m for m in delivered if "clarification est terminée" in m.text]) == 1  # round 2 was withdrawn
 
 
+async def test_a_reminder_during_the_clarification_phase_pings_nobody(bot: Bot, clock: FixedClock) -> None:
+    """The reminder before the deadline falls while answers are not open yet: it names nobody as not having
+    answered (nobody could), and says until when the phase lasts."""
+    members(bot, ["alice", "bruno", "chloe"])
+    delivered = scheduled(bot)
+    bot.scheduler.members_of = bot.members_of
+    chat = Chat(bot)
+    await chat.send("/consent Adopter la charte 72h phase clarification 60h", user="alice", room=GOV)
+    clock.advance(timedelta(hours=48))  # the reminder, 24 h before the deadline, 12 h before answers open
+    await bot.scheduler.run_due()
+    [reminder] = [plain(m.text) for m in delivered if "⏰ Cycle n°1" in m.text]
+    assert "@" not in reminder and "Pas encore répondu" not in reminder
+    assert "Phase de clarification jusqu'au samedi 28 novembre 2026 à 22 h" in reminder
+
+
+async def test_a_round_closes_when_the_room_members_cannot_be_read(bot: Bot, clock: FixedClock) -> None:
+    """Who did not answer is an extra count: the chat server failing to list the room's members must not keep the
+    round from closing at its deadline (a task that keeps failing is given up), nor its reminder from going out."""
+
+    async def members_of(r: Room) -> list[Author] | None:
+        raise ConnectionError("channels.members: server unreachable")
+
+    delivered = scheduled(bot)
+    chat = Chat(bot)
+    await chat.send("/consent Adopter la charte 48h", user="alice", room=GOV)
+    await chat("/consent 1 ok", user="bruno", room=GOV)
+    bot.members_of = members_of
+    bot.scheduler.members_of = members_of
+    assert "Je ne connais pas la liste des membres" in await chat("/consent 1", user="bruno", room=GOV)
+    clock.advance(timedelta(hours=24))
+    await bot.scheduler.run_due()
+    assert [m for m in delivered if "⏰ Cycle n°1" in m.text]
+    clock.advance(timedelta(hours=24))
+    await bot.scheduler.run_due()
+    assert [m for m in delivered if "adopté" in plain(m.text).lower()], [m.text for m in delivered]
+
+
 @pytest.mark.parametrize(
     ("line", "error"),
     [

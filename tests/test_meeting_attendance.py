@@ -4,13 +4,15 @@ either way; a reaction removed (even while the bot was down) takes back what it 
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from chatbot.app import Bot
 from chatbot.clock import FixedClock
-from chatbot.transport.base import Author, Outgoing, ReactionChange, Room
-from tests.conftest import Chat, plain, room
+from chatbot.config import Settings
+from chatbot.transport.base import Author, IncomingMessage, Outgoing, ReactionChange, Room, RoomKind
+from tests.conftest import NOW, Chat, plain, room, started_bot
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -141,6 +143,68 @@ async def test_without_the_channel_members_the_reminder_names_nobody(chat: Chat,
         delivered.extend(messages)
 
     bot.outlet = outlet
+    await chat("/reunion tech vendredi 14h", user="alice")
+    clock.set(datetime(2026, 11, 26, 14, 0, tzinfo=PARIS))
+    await bot.scheduler.run_due()
+    [reminder] = [plain(m.text) for m in delivered if "Rappel : réunion n°1" in m.text]
+    assert "✅ Viennent : 0" in reminder and "Pas encore répondu" not in reminder
+
+
+async def test_a_meeting_said_only_in_a_private_room_is_reminded_there(settings: Settings, clock: FixedClock) -> None:
+    """A circle with no public channel: its meeting, said in its private group, gets its reminders and its start
+    there, the day before naming the members of that room who have not answered, and a series its next dates;
+    never in another room."""
+    circles = tuple(dataclasses.replace(c, public_channel=None) if c.slug == "tech" else c for c in settings.circles)
+    private = Room("room-prive", "cercle-tech-prive", RoomKind.GROUP)
+
+    async def members_of(r: Room) -> list[Author] | None:
+        return [Author(f"id-{u}", u) for u in ("alice", "bob", "carol")] if r.id == private.id else None
+
+    async with started_bot(dataclasses.replace(settings, circles=circles), clock) as bot:
+        delivered: list[Outgoing] = []
+
+        async def outlet(messages: list[Outgoing]) -> None:
+            delivered.extend(messages)
+
+        bot.outlet = outlet
+        bot.scheduler.members_of = members_of
+        line = "/reunion vendredi 14h Entretien"
+        await bot.handle(IncomingMessage("m-1", private, Author("id-alice", "alice"), line, NOW))
+        await bot.handle(IncomingMessage("m-2", private, Author("id-bob", "bob"), "/reunion 1 je viens", NOW))
+        clock.set(datetime(2026, 11, 26, 14, 0, tzinfo=PARIS))
+        await bot.scheduler.run_due()
+        [reminder] = delivered
+        assert (reminder.room_id, reminder.thread_id, reminder.is_reply) == (private.id, None, False)
+        text = plain(reminder.text)
+        assert "Rappel : réunion n°1" in text and "Entretien" in text
+        assert "⏳ Pas encore répondu : 2 : @alice, @carol" in text
+        clock.set(datetime(2026, 11, 27, 14, 0, tzinfo=PARIS))
+        await bot.scheduler.run_due()
+        assert len(delivered) == 3 and {m.room_id for m in delivered} == {private.id}
+        series = "/reunion chaque mardi 18h Suivi"  # n°2, its first date (1/12) n°3 at once
+        await bot.handle(IncomingMessage("m-3", private, Author("id-alice", "alice"), series, NOW))
+        clock.set(datetime(2026, 12, 1, 19, 0, tzinfo=PARIS))
+        await bot.scheduler.run_due()
+        [next_date] = [m for m in delivered if m.id == "meeting-4"]
+        assert next_date.room_id == private.id and "mardi 8 décembre 2026" in plain(next_date.text)
+        assert {m.room_id for m in delivered} == {private.id}
+
+
+async def test_the_reminder_goes_out_when_the_channel_members_cannot_be_read(
+    chat: Chat, bot: Bot, clock: FixedClock
+) -> None:
+    """Who has not answered is an extra line: the chat server failing to list the channel's members must not cost
+    the reminder itself (a task that keeps failing is given up)."""
+    delivered: list[Outgoing] = []
+
+    async def outlet(messages: list[Outgoing]) -> None:
+        delivered.extend(messages)
+
+    async def members_of(r: Room) -> list[Author] | None:
+        raise ConnectionError("channels.members: server unreachable")
+
+    bot.outlet = outlet
+    bot.scheduler.members_of = members_of
     await chat("/reunion tech vendredi 14h", user="alice")
     clock.set(datetime(2026, 11, 26, 14, 0, tzinfo=PARIS))
     await bot.scheduler.run_due()

@@ -204,6 +204,12 @@ async def test_slots_and_deadlines_that_cannot_be_right_are_refused(chat: Chat, 
         "/reunion sondage tech mardi 14h salle 3 | mercredi 10h jusqu'à lundi 18h": "je ne comprends pas « salle 3 »",
         "/reunion sondage tech mardi 14h | mercredi 10h jusqu'à bientôt": "Clôture non comprise",
         "/reunion sondage mardi 14h | mercredi 10h jusqu'à lundi 18h": "Pour quel cercle ?",
+        "/reunion sondage tech mardi 14h | mercredi 10h d'ici 48h": "« 48h » est une durée",
+        "/reunion sondage tech mardi 14h | mercredi 10h jusqu'à 18h": "lu comme un créneau de 10 h à 18 h",
+        "/reunion sondage tech mardi 14h | mercredi 10h d'ici 18h": "peut dire « avant 18 h » ou « dans 18 heures »",
+        "/reunion sondage tech mardi 14h | mercredi 10h jusqu'à 3 jours": "« 3 jours » est une durée",
+        "/reunion sondage tech mardi 14h, mercredi 10h jusqu'à lundi 18h": "je ne comprends pas « , mercredi 10h »",
+        "/reunion sondage tech mardi 14h; mercredi 10h jusqu'à lundi 18h": "je ne comprends pas « ; mercredi 10h »",
     }
     ten = " | ".join(f"{day}/12 14h" for day in range(1, 11))
     cases[f"/reunion sondage tech {ten} jusqu'à lundi 18h"] = "10 créneaux, c'est trop"
@@ -312,3 +318,45 @@ async def test_the_open_polls(chat: Chat, bot: Bot, settings: Settings, clock: F
     ]
     await chat("/reunion sondage 2 choisir 1", user="alice")
     assert "n°2" not in await chat("/reunion sondage", user="bob")
+
+
+async def test_the_answer_example_names_slots_the_poll_has(chat: Chat) -> None:
+    """A poll of two slots shows `1 2` as its example answer, never a third slot that it does not have."""
+    line = "/reunion sondage mardi 14h | mercredi 10h jusqu'à lundi 18h"
+    out = await chat.send(line, user="alice", room="cercle-tech")
+    post = plain(out[0].text)
+    assert "`/reunion sondage 1 1 2` (les créneaux 1 et 2" in post and "1 3" not in post
+    await chat("/reunion sondage 1 1", user="bob")
+    shown = await chat("/reunion sondage 1", user="bob")
+    assert "`/reunion sondage 1 1 2` (les créneaux 1 et 2" in shown and "1 3" not in shown
+    await chat.send(OPEN, user="alice")
+    three = plain(chat.posts[-1].text)
+    assert "`/reunion sondage 2 1 3` (les créneaux 1 et 3" in three
+
+
+async def test_a_poll_closed_after_all_its_slots_says_so_and_offers_no_choice(
+    chat: Chat, bot: Bot, clock: FixedClock
+) -> None:
+    """The bot was down past the deadline and every slot: the poll is not 'closed on a tie' for its author to
+    choose from; its state says that no slot is left."""
+    await open_poll(chat)
+    await chat("/reunion sondage 1 1 2", user="bob")
+    await bot.close()
+    clock.set(datetime(2026, 12, 4, 9, 0, tzinfo=PARIS))  # every slot is over
+    async with started_bot(bot.settings, clock) as again:
+        collect(again)
+        await again.scheduler.run_due()
+        shown = await Chat(again)("/reunion sondage 1", user="bob")
+        assert "égalité" not in shown and "choisir" not in shown
+        assert "Tous les créneaux sont déjà passés" in shown
+
+
+async def test_a_tie_shown_later_offers_a_slot_still_to_come(chat: Chat, bot: Bot, clock: FixedClock) -> None:
+    collect(bot)
+    await chat("/reunion sondage tech mardi 14h | jeudi 10h jusqu'à lundi 18h", user="alice")
+    await chat("/reunion sondage 1 1 2", user="bob")
+    clock.set(datetime(2026, 11, 30, 18, 0, tzinfo=PARIS))
+    await bot.scheduler.run_due()
+    clock.set(datetime(2026, 12, 2, 9, 0, tzinfo=PARIS))  # slot 1 (Tuesday) is over, slot 2 (Thursday) is not
+    shown = await chat("/reunion sondage 1", user="bob")
+    assert "Clos sur une égalité : alice choisit le créneau, ex. `/reunion sondage 1 choisir 2`" in shown

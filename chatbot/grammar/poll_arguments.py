@@ -16,7 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from chatbot.errors import ArgumentError, UserError
 from chatbot.grammar.base import Converter, ParseContext, digits_fit
@@ -46,6 +46,10 @@ _CHOOSE_WORDS = ("choisir", "choix", "choisis", "retenir", "retenu")
 _NONE_WORDS = ("aucun", "aucune", "rien", "aucun creneau", "aucun des creneaux")
 _DEADLINE_MARKS = ("jusqu'a", "jusqu'au", "d'ici", "avant")
 _SEPARATOR = "|"
+_BARE_HOURS = re.compile(r"(\d{1,2}) ?h")  # `d'ici 18h`: an hour, or a number of hours
+_PUNCTUATION = ",;"  # glued to the end of a word (`14h,`): a token of its own, never part of a time
+# A length of time (`48h`, `3 jours`, `dans 2 semaines`): never a poll's closing, which is a day and a time.
+_LENGTH = re.compile(r"(?:dans |en )?\d+ ?(?:mn|mins?|minutes?|h|heures?|j|jours?|semaines?|mois)")
 # Errors of a meeting's date that would speak of a meeting, said of a slot or of the deadline instead.
 _SLOT_ERRORS = {
     "meeting_in_past": "poll_slot_in_past",
@@ -116,11 +120,12 @@ PollRequest = NewPoll | PollAnswer | PollChoice
 
 
 def _split_bars(tokens: Sequence[Token]) -> list[Token]:
-    """Unquoted words holding `|` split around it (`14h|mercredi`), each `|` a token of its own."""
+    """Unquoted words holding `|` split around it (`14h|mercredi`), each `|` a token of its own; a comma or a
+    semicolon at the end of a word (`14h,`) is a token of its own too."""
     found: list[Token] = []
     for token in tokens:
         if token.quoted or _SEPARATOR not in token.text:
-            found.append(token)
+            found += _punctuation_apart(token)
             continue
         position = token.start
         for index, piece in enumerate(token.text.split(_SEPARATOR)):
@@ -128,9 +133,16 @@ def _split_bars(tokens: Sequence[Token]) -> list[Token]:
                 found.append(Token(_SEPARATOR, position, position + 1))
                 position += 1
             if piece:
-                found.append(Token(piece, position, position + len(piece)))
+                found += _punctuation_apart(Token(piece, position, position + len(piece)))
             position += len(piece)
     return found
+
+
+def _punctuation_apart(token: Token) -> list[Token]:
+    text = token.text
+    if token.quoted or len(text) < 2 or text[-1] not in _PUNCTUATION:
+        return [token]
+    return [Token(text[:-1], token.start, token.end - 1), Token(text[-1], token.end - 1, token.end)]
 
 
 def _is_bar(token: Token) -> bool:
@@ -162,7 +174,7 @@ class PollConverter(Converter):
         words = _split_bars(tokens)
         if not words:
             raise ArgumentError("poll_no_slots")
-        number = _number(words[0])
+        number = _number(tokens[0]) if _SEPARATOR not in tokens[0].text else None  # `4,` is not poll n°4
         if number is not None:
             return _on_poll(number, words[1:]), len(tokens)
         return _new_poll(words, ctx), len(tokens)
@@ -205,6 +217,9 @@ def _new_poll(words: list[Token], ctx: ParseContext) -> NewPoll:
     place: Video | Link | None = None
     while position < len(words):
         token = words[position]
+        if not token.quoted and token.text in _PUNCTUATION:  # `tech, « Point », mardi 14h | …`
+            position += 1
+            continue
         if token.quoted:
             if title is not None:
                 raise ArgumentError("poll_title_twice", given=token.text)
@@ -252,11 +267,26 @@ def _new_poll(words: list[Token], ctx: ParseContext) -> NewPoll:
     if len(slots) > MAX_SLOTS:
         raise ArgumentError("poll_too_many_slots", count=len(slots), limit=MAX_SLOTS)
     if deadline is None:
-        raise ArgumentError("poll_deadline_missing")
+        _missing_deadline(read)
     first = min(slots, key=lambda s: s.start)
     if deadline[0] >= first.start:
         raise ArgumentError("poll_deadline_after_slot", given=deadline[1], slot=first.given)
     return NewPoll(circle, title or "", place, tuple(slots), deadline[0])
+
+
+def _missing_deadline(read: list[tuple[Slot, list[Token]]]) -> NoReturn:
+    """No closing: when the last slot's `jusqu'à 18h` was read as its end, the answer says so."""
+    slot, segment = read[-1]
+    if slot.minutes is not None and _marks(segment):
+        end = slot.start + timedelta(minutes=slot.minutes)
+        start, until = (f"{t.hour} h" + (f" {t.minute:02d}" if t.minute else "") for t in (slot.start, end))
+        raise ArgumentError("poll_deadline_read_as_end", given=slot.given, start=start, end=until)
+    raise ArgumentError("poll_deadline_missing")
+
+
+def _marks(tokens: Sequence[Token]) -> list[int]:
+    """Where the words that introduce a closing are (`jusqu'à`, `d'ici`, `avant`…)."""
+    return [i for i, t in enumerate(tokens) if not t.quoted and fold(t.text).replace("’", "'") in _DEADLINE_MARKS]
 
 
 def _after_deadline(slot: Slot, segment: list[Token], deadline: datetime, ctx: ParseContext) -> Slot:
@@ -272,7 +302,7 @@ def _after_deadline(slot: Slot, segment: list[Token], deadline: datetime, ctx: P
 def _segment(tokens: list[Token], ctx: ParseContext) -> tuple[Slot | None, list[Token], tuple[datetime, str] | None]:
     """A slot, a slot followed by the deadline (`jeudi 16h jusqu'à lundi 18h`), or the deadline alone, with the
     slot's own words. A slot with its end (`jeudi 16h jusqu'à 18h`) is a slot: its end is read as for a meeting."""
-    marks = [i for i, t in enumerate(tokens) if not t.quoted and fold(t.text).replace("’", "'") in _DEADLINE_MARKS]
+    marks = _marks(tokens)
     try:
         return _slot(tokens, ctx), tokens, None
     except UserError:
@@ -282,9 +312,16 @@ def _segment(tokens: list[Token], ctx: ParseContext) -> tuple[Slot | None, list[
     after = tokens[mark + 1 :]
     if not after:
         raise ArgumentError("poll_deadline_unread", given=_words(tokens[mark:]))
+    # `d'ici 18h`: before 18:00, or within 18 hours? Asked, as for a consent round's deadline.
+    hours = _BARE_HOURS.fullmatch(fold(_words(after))) if len(after) <= 2 else None
+    if hours and int(hours.group(1)) < 24 and fold(tokens[mark].text).replace("’", "'") == "d'ici":
+        raise ArgumentError("poll_deadline_ambiguous", given=_words(tokens[mark:]), hour=int(hours.group(1)))
     if mark == 0:
         return None, [], _deadline(after, ctx)
-    return _slot(tokens[:mark], ctx), tokens[:mark], _deadline(after, ctx)
+    before = tokens[:mark]
+    while len(before) > 1 and before[-1].text in _PUNCTUATION:  # `mercredi 10h, jusqu'à lundi 18h`
+        before = before[:-1]
+    return _slot(before, ctx), before, _deadline(after, ctx)
 
 
 def _renamed(exc: ArgumentError, names: dict[str, str], given: str) -> ArgumentError:
@@ -328,7 +365,15 @@ def _deadline(tokens: list[Token], ctx: ParseContext) -> tuple[datetime, str]:
     try:
         found = MeetingWhenConverter(recurring=False).match(tokens, ctx)
     except ArgumentError as exc:
+        _refuse_length(given)
         raise _renamed(exc, _DEADLINE_ERRORS, given) from exc
     if found is None or found[1] < len(tokens) or not isinstance(found[0], MeetingTime) or found[0].end is not None:
+        _refuse_length(given)
         raise ArgumentError("poll_deadline_unread", given=given)
     return found[0].start, given
+
+
+def _refuse_length(given: str) -> None:
+    """`d'ici 48h`, `jusqu'à 3 jours`: a length of time where the closing's day and time are expected."""
+    if _LENGTH.fullmatch(" ".join(fold(given).split())):
+        raise ArgumentError("poll_deadline_duration", given=given)

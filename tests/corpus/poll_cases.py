@@ -54,6 +54,15 @@ CASES = [
         "/reunion sondage tech mardi 14h | jeudi 10h jusqu'à mercredi 18h",
         {"poll": "tech '' 2026-12-08 14:00 | 2026-12-03 10:00 jusqu'au 2026-12-02 18:00"},
     ),
+    (
+        "/reunion sondage tech, « Point », mardi 14h | mercredi 10h jusqu'à lundi 18h",
+        {"poll": "tech 'Point' 2026-12-01 14:00 | 2026-12-02 10:00 jusqu'au 2026-11-30 18:00"},
+    ),
+    # A comma after a slot, before the closing, is punctuation.
+    (
+        "/reunion sondage tech mardi 14h | mercredi 10h, jusqu'à lundi 18h",
+        {"poll": "tech '' 2026-12-01 14:00 | 2026-12-02 10:00 jusqu'au 2026-11-30 18:00"},
+    ),
     ("/reunion sondage", {"poll": None}),  # the open polls
     ("/reunion sondage 4", {"poll": "4 voir"}),
     ("/reunion sondage n°4 1 3", {"poll": "4 1 3"}),
@@ -72,11 +81,24 @@ CASES = [
     ("/reunion sondage tech jusqu'à lundi 18h", {"error": "poll_no_slots"}),
     ("/reunion sondage tech « Point »", {"error": "poll_no_slots"}),
     ("/reunion sondage tech mardi 14h | mercredi 10h", {"error": "poll_deadline_missing"}),
+    # `jusqu'à 18h` after a slot is its end: the closing is then missing, and the answer says how it was read.
+    ("/reunion sondage tech mardi 14h | mercredi 10h jusqu'à 18h", {"error": "poll_deadline_read_as_end"}),
     ("/reunion sondage tech le 1/12 14h | le 2/12 10h jusqu'au 2/12 18h", {"error": "poll_deadline_after_slot"}),
     ("/reunion sondage tech mardi 14h | le 2/12 10h jusqu'à mercredi 18h", {"error": "poll_deadline_after_slot"}),
     ("/reunion sondage tech mardi 14h | mercredi 10h jusqu'à le 30/11 9h", {"error": "poll_deadline_in_past"}),
     ("/reunion sondage tech mardi 14h | mercredi 10h jusqu'à demain", {"error": "poll_deadline_time_missing"}),
     ("/reunion sondage tech mardi 14h | mercredi 10h jusqu'à bientôt", {"error": "poll_deadline_unread"}),
+    ("/reunion sondage tech mardi 14h | mercredi 10h d'ici 48h", {"error": "poll_deadline_duration"}),
+    # `d'ici 18h`: before 18:00, or within 18 hours? Asked, as for a consent round's deadline.
+    ("/reunion sondage tech mardi 14h | mercredi 10h d'ici 18h", {"error": "poll_deadline_ambiguous"}),
+    ("/reunion sondage tech mardi 14h | mercredi 10h d’ici 18 h", {"error": "poll_deadline_ambiguous"}),
+    (
+        "/reunion sondage tech mardi 14h | mercredi 10h avant 18h",
+        {"poll": "tech '' 2026-12-01 14:00 | 2026-12-02 10:00 jusqu'au 2026-11-30 18:00"},
+    ),
+    ("/reunion sondage tech mardi 14h | mercredi 10h jusqu'à 2 semaines", {"error": "poll_deadline_duration"}),
+    ("/reunion sondage tech mardi 14h, mercredi 10h jusqu'à lundi 18h", {"error": "poll_slot_extra"}),
+    ("/reunion sondage 4, 2", {"error": "poll_slot_unread"}),  # poll n°4 and slot 2, or slots 4 and 2? Asked
     (
         "/reunion sondage tech mardi 14h jusqu'à demain 8h | mercredi 10h jusqu'à lundi 18h",
         {"error": "poll_deadline_twice"},
