@@ -10,6 +10,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
 
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -21,7 +22,7 @@ from chatbot.config import ConfigError, Settings
 from chatbot.context import Context, ReactionContext, UnitFields
 from chatbot.db import migrate
 from chatbot.db.engine import make_engine, make_session_factory, writes
-from chatbot.db.models import Envelope, Member, ProcessedMessage
+from chatbot.db.models import AppliedReaction, Envelope, Member, ProcessedMessage
 from chatbot.directories import circle_directory
 from chatbot.errors import UserError
 from chatbot.formatting import Formatter
@@ -430,7 +431,8 @@ class Bot:
         """A reaction added or removed: feature modules with `REACTIONS` turn it into state (a consent position).
 
         No exactly-once bookkeeping: a reaction change sets or unsets a state, so a replay changes nothing. A user
-        error (the round is closed, the style refuses that position) is answered in the message's thread.
+        error (the round is closed, the style refuses that position) is answered in the message's thread. The
+        change is recorded as applied in the same transaction (see `AppliedReaction`, `applied_reactions`).
         """
         handlers = [module.REACTIONS for module in feature_modules() if hasattr(module, "REACTIONS")]
         if not handlers or not change.user.id:  # members are keyed by user id: an anonymous change is unusable
@@ -439,6 +441,7 @@ class Bot:
             await self.fence(session)
             services = Services.bind(session, self.settings, self.clock)
             ctx = ReactionContext(change=change, **await self._unit_of_work(services, change.user))
+            await _record_applied(session, change)
             try:
                 async with session.begin_nested():
                     for handler in handlers:
@@ -452,6 +455,18 @@ class Bot:
                 return []
         self.scheduler.watch(services.tasks.created)
         return ctx.outgoing
+
+    async def applied_reactions(self, post_id: str) -> dict[str, set[str]]:
+        """The reactions on this post whose change was applied (emoji → usernames): what a transport compares the
+        post's reactions with when it has no memory of them (after a start, or a takeover by another replica)."""
+        async with self.sessions() as session:
+            rows = await session.execute(
+                select(AppliedReaction.emoji, AppliedReaction.username).where(AppliedReaction.post_id == post_id)
+            )
+            applied: dict[str, set[str]] = {}
+            for emoji, username in rows:
+                applied.setdefault(emoji, set()).add(username)
+            return applied
 
     async def watched_posts(self) -> list[str]:
         """The ids of the bot's posts whose reactions matter now, gathered from the feature modules' `WATCHED_POSTS`
@@ -480,3 +495,16 @@ class Bot:
     @staticmethod
     def _reply(message: IncomingMessage, text: str) -> Outgoing:
         return Outgoing(text=text, room_id=message.room.id, room_name=message.room.name, thread_id=message.thread_id)
+
+
+async def _record_applied(session: AsyncSession, change: ReactionChange) -> None:
+    """Remember (or forget, for a removal) that this reaction's change was applied."""
+    await session.execute(
+        delete(AppliedReaction).where(
+            AppliedReaction.post_id == change.message_id,
+            AppliedReaction.emoji == change.emoji,
+            AppliedReaction.username == change.user.username,
+        )
+    )
+    if change.added:
+        session.add(AppliedReaction(post_id=change.message_id, emoji=change.emoji, username=change.user.username))

@@ -99,3 +99,24 @@ async def test_reactions_changed_while_the_bot_was_down_count_at_start(
         settles(database_url, {"carol": ("no", False), "dave": ("maybe", True)}),
         what="the reactions changed while the bot was down",
     )
+
+
+async def test_a_restart_keeps_an_answer_changed_by_command_after_a_reaction(
+    bot_process: BotProcess, scene: FakeRocketChat, database_url: str
+) -> None:
+    """bob says ✅ by reaction then `absent` by command, his ✅ still on the post: after a restart the ✅ is no
+    news (it was applied before), so he stays absent; a reaction added while down still counts."""
+    await bot_process.start()
+    await announce(scene)
+    await scene.react_as("bob", "meeting-1", YES)
+    await wait_for(settles(database_url, {"bob": ("yes", True)}), what="bob's reaction")
+    await scene.post_as("bob", ROOM, "/reunion 1 absent")
+    await wait_for(settles(database_url, {"bob": ("no", False)}), what="bob's answer by command")
+    assert await bot_process.stop() == 0
+    # ❌ comes after ✅ in the order the post's changes are applied: once dave's answer is in, bob's ✅ was seen.
+    await scene.react_as("dave", "meeting-1", NO)
+    await bot_process.start()
+    await wait_for(
+        settles(database_url, {"bob": ("no", False), "dave": ("no", True)}),
+        what="the reaction added while the bot was down",
+    )

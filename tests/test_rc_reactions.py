@@ -179,6 +179,27 @@ async def test_reactions_removed_while_the_bot_was_down_take_back_their_position
     assert set(await positions(database_url)) == {"carol", "erin"}
 
 
+async def test_a_restart_does_not_apply_again_a_reaction_a_command_overrode(
+    bot_process: BotProcess, scene: FakeRocketChat, database_url: str
+) -> None:
+    """bob consents by 👍, then objects by command, his 👍 still on the post: the restart reads the post again and
+    finds the 👍 already applied, so his objection stands (before, every reaction shown came back as added)."""
+    await bot_process.start()
+    await open_round(scene)
+    await scene.react_as("bob", "consent-1", CONSENT)
+    await wait_for(lambda: _has(database_url, "bob"), what="bob's position by reaction")
+    objection = await scene.post_as("bob", ROOM, "/consent 1 objection le coût n'est pas chiffré")
+    await wait_for(lambda: reply_to(scene, objection) is not None, what="the objection by command")
+    assert await bot_process.stop() == 0
+    await scene.react_as("carol", "consent-1", CONSENT)  # added while down: still counted
+    await bot_process.start()
+    await wait_for(lambda: _has(database_url, "bob", "carol"), what="carol's position given while down")
+    assert scene.requests_to("chat.getMessage")  # the round's post was read back
+    recorded = await positions(database_url)
+    assert {name: kind for name, (_, kind, _) in recorded.items()} == {"bob": "objection", "carol": "consent"}
+    assert recorded["bob"][2] == "le coût n'est pas chiffré"
+
+
 async def _has(database_url: str, *usernames: str) -> bool:
     return set(usernames) <= set(await positions(database_url))
 

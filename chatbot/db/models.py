@@ -445,6 +445,22 @@ class OutboxMessage(Base):
     file_id: Mapped[str | None] = mapped_column(String(64))
 
 
+class AppliedReaction(Base):
+    """A reaction on one of the bot's posts whose change the bot has applied (a consent position, an attendance, a
+    poll's slot, a vote), kept until the reaction is removed.
+
+    What a transport compares a post's reactions with: after a restart, a reaction still shown and already applied
+    is no news, so it cannot undo what the member changed since by command (`/consent 3 objection …` after 👍);
+    only the reactions added or removed while the bot was not listening are applied. Written in the transaction of
+    the change's effects (Bot.handle_reaction)."""
+
+    __tablename__ = "applied_reaction"
+
+    post_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    emoji: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(120), primary_key=True)
+
+
 # --- The decision register on the wiki (chatbot.wiki) -------------------------------------------------------------
 
 

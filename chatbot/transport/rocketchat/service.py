@@ -186,6 +186,7 @@ async def _term(
         token_provider(rest, secrets),
         on_reaction=bot.handle_reaction,
         on_reactions_read=bot.handle_reactions_read,
+        applied_reactions=bot.applied_reactions,
         reactable_posts=bot.watched_posts,
         metrics=bot.metrics,
     )

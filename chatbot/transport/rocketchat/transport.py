@@ -59,6 +59,9 @@ ReactablePosts = Callable[[], Awaitable[list[str]]]
 # One of those posts read whole for the first time since start: post id, emoji → user ids of the users showing it
 # (Bot.handle_reactions_read), so that what a reaction removed while the bot was not running gave goes.
 ReactionsRead = Callable[[str, dict[str, list[str]]], Awaitable[Any]]
+# The reactions on a post whose change was applied before, emoji → usernames (Bot.applied_reactions): what the post
+# is compared with when this process has no memory of it, so that a restart applies only what changed meanwhile.
+AppliedReactions = Callable[[str], Awaitable[dict[str, set[str]]]]
 # A post read back by catch-up, with how many live messages were held when it was read (older emissions of it
 # among those are superseded by this reading).
 ReadPost = tuple[dict[str, Any], RoomInfo, int]
@@ -103,6 +106,7 @@ class RocketChatTransport:
         on_reaction: ReactionHandler | None = None,
         reactable_posts: ReactablePosts | None = None,
         on_reactions_read: ReactionsRead | None = None,
+        applied_reactions: AppliedReactions | None = None,
         ping_interval: float = 20.0,
         linger: float | None = None,
         metrics: Metrics | None = None,
@@ -119,6 +123,7 @@ class RocketChatTransport:
         self.on_reaction = on_reaction
         self.reactable_posts = reactable_posts
         self.on_reactions_read = on_reactions_read
+        self.applied_reactions = applied_reactions
         self._users: dict[str, Author] = {}  # username → the user, as users.info knows them
         self.wanted = configured_rooms(settings)
         self.user_id: str | None = rest.credentials.user_id
@@ -144,6 +149,8 @@ class RocketChatTransport:
         self.sender = OutboxSender(outbox, rest, self.room_id_for, metrics=self.metrics)
         # Post id → emoji → usernames, as last applied (posts without reactions are not kept).
         self._reactions: dict[str, dict[str, frozenset[str]]] = {}
+        # Posts whose applied reactions were recalled from the database (or needed not be): memory holds them now.
+        self._recalled: set[str] = set()
         # Posts whose last emission seen on the stream showed reactions (applied or still queued).
         self._shown_reactions: set[str] = set()
         # Posts whose reactions matter, not yet read whole since start (see _reactions_read), and those that were.
@@ -620,6 +627,11 @@ class RocketChatTransport:
             return
         post_id = document["_id"]
         now = reactions_of(document)
+        if post_id not in self._recalled:
+            if post_id not in self._reactions and self.applied_reactions is not None:
+                recalled = await self.applied_reactions(post_id)
+                self._reactions[post_id] = {emoji: frozenset(users) for emoji, users in recalled.items() if users}
+            self._recalled.add(post_id)
         applied = {emoji: set(users) for emoji, users in self._reactions.get(post_id, {}).items()}
         postponed = False
         try:
