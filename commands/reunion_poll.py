@@ -253,8 +253,11 @@ async def _list_open(ctx: Context) -> None:
         title = f" · {chat_safe(row.title, 80)}" if row.title else ""
         circle = texts.meeting.circle_name(row.circle_slug)
         lines.append(ctx.t("sondage.list_line", id=row.id, circle=circle, deadline=texts.deadline(row)) + title)
-    if len(shown) > LIST_LIMIT:
-        lines.append(ctx.t("sondage.list_more", more=len(shown) - LIST_LIMIT))
+    if len(shown) > LIST_LIMIT:  # the rest by number only: short, and each one a command away
+        rest = ", ".join(f"n°{row.id}" for row in shown[LIST_LIMIT:])
+        lines.append(
+            ctx.t("sondage.list_more", more=len(shown) - LIST_LIMIT, numbers=rest, example=shown[LIST_LIMIT].id)
+        )
     ctx.reply("\n".join(lines))
 
 

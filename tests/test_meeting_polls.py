@@ -360,3 +360,15 @@ async def test_a_tie_shown_later_offers_a_slot_still_to_come(chat: Chat, bot: Bo
     clock.set(datetime(2026, 12, 2, 9, 0, tzinfo=PARIS))  # slot 1 (Tuesday) is over, slot 2 (Thursday) is not
     shown = await chat("/reunion sondage 1", user="bob")
     assert "Clos sur une égalité : alice choisit le créneau, ex. `/reunion sondage 1 choisir 2`" in shown
+
+
+async def test_the_list_of_open_polls_says_what_it_leaves_out(chat: Chat, bot: Bot) -> None:
+    """22 open polls: 20 shown, soonest closing first; the last line names the two others by number, and how to
+    see one."""
+    for hour in range(22):
+        reply = await chat(f"/reunion sondage tech le 10/12 14h | le 11/12 14h jusqu'au 5/12 {hour}h", user="alice")
+        assert reply.startswith(f"✅ Sondage n°{hour + 1} publié"), reply
+    lines = (await chat("/reunion sondage", user="bob")).splitlines()
+    assert len(lines) == 1 + 20 + 1
+    assert lines[1].startswith("• n°1 ") and lines[20].startswith("• n°20 ")
+    assert lines[-1] == "… et 2 autres, qui ferment plus tard : n°21, n°22 ; en voir un : `/reunion sondage 21`."
