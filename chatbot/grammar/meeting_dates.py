@@ -190,15 +190,18 @@ class MeetingWhenConverter(Converter):
     def match(self, tokens: Sequence[Token], ctx: ParseContext) -> tuple[Any, int] | None:
         """The longest window that is a date wins; a window refused with an error gives way to a shorter one that
         is a date (`jeudi 14h 48h` is Thursday 14:00 for 48 h, not an impossible hour). If none is, the longest
-        window's error is the answer."""
+        window's error is the answer. A comma or semicolon glued to a window's last word ends the date there."""
         _refuse_glued(tokens)
         first_error: ArgumentError | None = None
         for size in range(min(self.max_tokens, len(tokens)), 0, -1):
             window = tokens[:size]
             if any(t.quoted for t in window) or _number_before_unit(tokens, size):
                 continue
+            text = " ".join(t.text for t in window)
+            if len(window[-1].text) > 1 and window[-1].text[-1] in ",;":  # `jeudi 14h, salle B`: punctuation
+                text = text[:-1]
             try:
-                value = self.convert(" ".join(t.text for t in window), ctx)
+                value = self.convert(text, ctx)
             except ArgumentError as exc:
                 first_error = first_error or exc
                 continue

@@ -183,6 +183,9 @@ CASES = [
     ("/reunion tech jeudi 14h visio", {"details": ""}),
     ("/reunion tech jeudi 14h en vidéo", {"details": ""}),
     ("/reunion tech jeudi 14h en salle B", {"place": "en salle B", "agenda": ""}),
+    # A comma or semicolon glued to the date ends it: punctuation, not part of the hour.
+    ("/reunion tech jeudi 14h, salle B", {"when": "2026-12-03 14:00", "place": "salle B"}),
+    ("/reunion tech mardi 9h-11h; salle B", {"when": "2026-12-01 09:00-11:00", "place": "salle B"}),
     (
         "/reunion tech jeudi 14h 1h30 en visio Ordre du jour : budget 2027",
         {"duration": "90min", "place": "", "agenda": "budget 2027"},
