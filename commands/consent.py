@@ -37,6 +37,7 @@ from chatbot.services.consent import (
 from chatbot.text import chat_safe, fold, mention, without_control_characters
 from chatbot.transport.base import MembersOf, Outgoing, ReactionChange, Room, RoomKind
 from commands.consent_text import REASON_PREVIEW, ConsentText
+from commands.reactions import reactors_by_meaning
 
 log = logging.getLogger(__name__)
 group = CommandGroup("consent", aliases=("consentement", "consentir"))
@@ -404,12 +405,7 @@ async def on_reactions_read(services: Services, post_id: str, shown: Mapping[str
     round_ = await service.by_post(post_id)
     if round_ is None or round_.status != RoundStatus.OPEN:
         return
-    kinds: dict[PositionKind, set[str]] = {}
-    for emoji, user_ids in shown.items():
-        kind = REACTION_KINDS.get(emoji)
-        if kind is not None:
-            kinds.setdefault(kind, set()).update(user_ids)
-    gone = await service.unset_reactions_not_shown(round_.id, kinds)
+    gone = await service.unset_reactions_not_shown(round_.id, reactors_by_meaning(shown, REACTION_KINDS))
     if gone:
         log.info("round %s: positions whose reaction was removed while the bot was down: %s", round_.id, gone)
 

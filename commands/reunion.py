@@ -42,6 +42,7 @@ from chatbot.transport.base import Outgoing, ReactionChange, Room, RoomKind
 from chatbot.values import Duration
 from commands import reunion_poll
 from commands.common import PageConverter, command_text, pages
+from commands.reactions import reactors_by_meaning
 from commands.reunion_feed import ROUTES
 from commands.reunion_tasks import TASKS as MEETING_TASKS
 from commands.reunion_text import AGENDA_LIMIT, MeetingTexts
@@ -358,11 +359,7 @@ async def on_reactions_read(services: Services, post_id: str, shown: Mapping[str
     meeting = await services.meetings.find(number)
     if meeting is None or meeting.status != MeetingStatus.SCHEDULED or meeting.rrule is not None:
         return
-    answers: dict[Attendance, set[str]] = {}
-    for emoji, user_ids in shown.items():
-        answer = REACTION_ANSWERS.get(emoji)
-        if answer is not None:
-            answers.setdefault(answer, set()).update(user_ids)
+    answers = reactors_by_meaning(shown, REACTION_ANSWERS)
     gone = await services.meetings.unset_reactions_not_shown(meeting.id, answers)
     if gone:
         log.info("meeting %s: answers whose reaction was removed while the bot was down: %s", meeting.id, gone)

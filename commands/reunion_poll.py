@@ -30,6 +30,7 @@ from chatbot.services import Services
 from chatbot.services.meeting_polls import POLL_DEADLINE, Outcome, PollService, SlotRequest, poll_of_post
 from chatbot.text import chat_safe
 from chatbot.transport.base import Outgoing, ReactionChange, Room, RoomKind
+from commands.reactions import reactors_by_meaning
 from commands.reunion_text import MeetingTexts
 
 log = logging.getLogger(__name__)
@@ -377,11 +378,8 @@ async def on_reactions_read(services: Services, post_id: str, shown: Mapping[str
     poll = await service.find(number)
     if poll is None or poll.status != PollStatus.OPEN:
         return
-    by_slot: dict[int, set[str]] = {}
-    for emoji, user_ids in shown.items():
-        if emoji in NUMBER_EMOJIS:
-            by_slot.setdefault(NUMBER_EMOJIS.index(emoji) + 1, set()).update(user_ids)
-    gone = await service.unset_reactions_not_shown(poll.id, by_slot)
+    slots = {emoji: number for number, emoji in enumerate(NUMBER_EMOJIS, start=1)}
+    gone = await service.unset_reactions_not_shown(poll.id, reactors_by_meaning(shown, slots))
     if gone:
         log.info("poll %s: slots whose reaction was removed while the bot was down: %s", poll.id, gone)
 

@@ -41,6 +41,7 @@ from chatbot.services import Services
 from chatbot.services.votes import TASK_VOTE_DEADLINE, VoteService
 from chatbot.text import chat_safe, without_control_characters
 from chatbot.transport.base import MembersOf, Outgoing, ReactionChange, Room, RoomKind
+from commands.reactions import reactors_by_meaning
 from commands.vote_text import VoteText
 
 log = logging.getLogger(__name__)
@@ -286,12 +287,7 @@ async def on_reactions_read(services: Services, post_id: str, shown: Mapping[str
     ballot = await service.by_post(post_id)
     if ballot is None or ballot.secret or ballot.status != BallotStatus.OPEN:
         return
-    choices: dict[Choice, set[str]] = {}
-    for emoji, user_ids in shown.items():
-        choice = REACTION_CHOICES.get(emoji)
-        if choice is not None:
-            choices.setdefault(choice, set()).update(user_ids)
-    gone = await service.unset_reactions_not_shown(ballot.id, choices)
+    gone = await service.unset_reactions_not_shown(ballot.id, reactors_by_meaning(shown, REACTION_CHOICES))
     if gone:
         log.info("ballot %s: votes whose reaction was removed while the bot was down: %s", ballot.id, gone)
 
