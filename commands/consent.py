@@ -448,9 +448,8 @@ async def say_positions_open(firing: Firing) -> list[Outgoing]:
     """The clarification phase is over: a top-level post in the round's room says that positions are open, until
     when, how to answer, and which questions are still unanswered."""
     service = firing.services.consent
-    round_ = await service.get(firing.task.ref_id)
-    if round_.closed_at is not None or round_.deadline <= firing.now:
-        firing.skip("round closed, or its deadline has passed")
+    round_ = await _still_open(firing)
+    if round_ is None:
         return []
     render = _text(firing)
     lines = [
@@ -472,11 +471,19 @@ async def say_positions_open(firing: Firing) -> list[Outgoing]:
     return [_post(round_, "\n".join(lines))]
 
 
-async def remind_before_deadline(firing: Firing) -> list[Outgoing]:
-    service = firing.services.consent
-    round_ = await service.get(firing.task.ref_id)
+async def _still_open(firing: Firing) -> ConsentRound | None:
+    """The round the task is about, or None (and the task skipped) once it is closed or its deadline passed."""
+    round_ = await firing.services.consent.get(firing.task.ref_id)
     if round_.closed_at is not None or round_.deadline <= firing.now:
         firing.skip("round closed, or its deadline has passed")
+        return None
+    return round_
+
+
+async def remind_before_deadline(firing: Firing) -> list[Outgoing]:
+    service = firing.services.consent
+    round_ = await _still_open(firing)
+    if round_ is None:
         return []
     render = _text(firing)
     lines = [
