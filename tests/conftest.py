@@ -28,6 +28,8 @@ from chatbot.text import visible
 from chatbot.transport.base import Author, IncomingMessage, Outgoing, Room, RoomKind
 from chatbot.transport.rocketchat.outbox import Outbox
 from chatbot.web import make_web_app
+from tests.fakerc.server import FakeRocketChat
+from tests.rc_support import BotProcess, write_config
 
 PARIS = ZoneInfo("Europe/Paris")
 # A Thursday: 26 November 2026, 10:00 in Paris.
@@ -224,3 +226,14 @@ async def server(feed_bot: Bot) -> AsyncIterator[TestServer]:
     """The bot's web app (calendar feeds, health), served on loopback."""
     async with TestServer(make_web_app(feed_bot), host="127.0.0.1") as running:
         yield running
+
+
+@pytest.fixture
+async def bot_process(scene: FakeRocketChat, database_url: str, tmp_path: Path) -> AsyncIterator[BotProcess]:
+    """The bot as a real process on the example configuration, against the test module's `scene` fixture (the fake
+    Rocket.Chat as that module sets it up), stopped at the end."""
+    process = BotProcess(scene, write_config(tmp_path, scene.url, database_url), tmp_path)
+    try:
+        yield process
+    finally:
+        await process.stop()

@@ -3,8 +3,7 @@ Rocket.Chat — reactions added, removed, and changed while the bot was down."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 
 import pytest
 from sqlalchemy import select
@@ -13,7 +12,7 @@ from chatbot.db.engine import make_engine
 from chatbot.db.models import MeetingAttendance, Member
 from tests.fakerc.fixtures import fake_rc  # noqa: F401
 from tests.fakerc.server import FakeRocketChat
-from tests.rc_support import BotProcess, wait_for, write_config
+from tests.rc_support import BotProcess, wait_for
 
 ROOM = "cercle-tech"  # the tech circle's public channel in config.example.toml
 YES, MAYBE, NO = ":white_check_mark:", ":grey_question:", ":x:"  # commands/reunion.py REACTION_ANSWERS
@@ -25,15 +24,6 @@ async def scene(fake_rc: FakeRocketChat) -> FakeRocketChat:  # noqa: F811
         fake_rc.add_user(name)
         fake_rc.store.room(ROOM).members.append(fake_rc.store.user(name).id)
     return fake_rc
-
-
-@pytest.fixture
-async def bot_process(scene: FakeRocketChat, database_url: str, tmp_path: Path) -> AsyncIterator[BotProcess]:
-    process = BotProcess(scene, write_config(tmp_path, scene.url, database_url), tmp_path)
-    try:
-        yield process
-    finally:
-        await process.stop()
 
 
 async def answers(database_url: str) -> dict[str, tuple[str, bool]]:

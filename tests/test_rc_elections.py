@@ -5,8 +5,6 @@ by reaction, also reactions changed while the bot was down; its adoption elects 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +15,7 @@ from chatbot.db.models import ConsentPosition, Member
 from chatbot.text import visible
 from tests.fakerc.fixtures import fake_rc  # noqa: F401
 from tests.fakerc.server import FakeRocketChat
-from tests.rc_support import BotProcess, wait_for, write_config
+from tests.rc_support import BotProcess, wait_for
 
 ROOM = "gouvernance"  # [consent] governance_channels of config.example.toml
 CONSENT = ":thumbsup:"  # commands/consent.py REACTION_KINDS
@@ -31,15 +29,6 @@ async def scene(fake_rc: FakeRocketChat) -> FakeRocketChat:  # noqa: F811
     for name in ("bob", "dave"):
         fake_rc.add_dm(name, "bot")
     return fake_rc
-
-
-@pytest.fixture
-async def bot_process(scene: FakeRocketChat, database_url: str, tmp_path: Path) -> AsyncIterator[BotProcess]:
-    process = BotProcess(scene, write_config(tmp_path, scene.url, database_url), tmp_path)
-    try:
-        yield process
-    finally:
-        await process.stop()
 
 
 async def consents(database_url: str) -> set[str]:

@@ -8,8 +8,6 @@ sets a position, one removed takes back the position it gave (not an answer give
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +19,7 @@ from chatbot.db.models import ConsentPosition, Member
 from tests.conftest import Chat
 from tests.fakerc.fixtures import fake_rc  # noqa: F401
 from tests.fakerc.server import FakeRocketChat
-from tests.rc_support import BotProcess, wait_for, write_config
+from tests.rc_support import BotProcess, wait_for
 
 ROOM = "gouvernance"  # [consent] governance_channels of config.example.toml
 CONSENT, OBJECTION = ":thumbsup:", ":raised_hand:"  # commands/consent.py REACTION_KINDS
@@ -33,15 +31,6 @@ async def scene(fake_rc: FakeRocketChat) -> FakeRocketChat:  # noqa: F811
         fake_rc.add_user(name)
     fake_rc.add_channel(ROOM, ["bot", "alice", "bob", "carol", "dave", "erin"])
     return fake_rc
-
-
-@pytest.fixture
-async def bot_process(scene: FakeRocketChat, database_url: str, tmp_path: Path) -> AsyncIterator[BotProcess]:
-    process = BotProcess(scene, write_config(tmp_path, scene.url, database_url), tmp_path)
-    try:
-        yield process
-    finally:
-        await process.stop()
 
 
 async def positions(database_url: str) -> dict[str, tuple[str, str, str]]:
