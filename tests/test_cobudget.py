@@ -341,3 +341,14 @@ async def test_opened_from_a_thread_is_posted_top_level(bot: Bot) -> None:
     [post] = [o for o in out if "Co-budget n°1" in o.text]
     assert post.thread_id is None and post.room_name == ROOM
     assert any("hors du fil" in plain(o.text) and o.thread_id == "some-thread" for o in out)
+
+
+async def test_a_private_round_is_not_named_when_another_is_opened_elsewhere(bot: Bot) -> None:
+    secret = Room("room-secret", "bureau", RoomKind.GROUP)
+    private_open = OPEN.replace("Résultat 2026", "Primes secrètes")
+    await bot.handle(dataclasses.replace(message(private_open), room=secret))
+    before = await rows(bot)
+    reply = "\n".join(plain(o.text) for o in await bot.handle(message(OPEN, room_name="general")))
+    assert "n'est pas encore clos" in reply and "salon privé" in reply, reply
+    assert "Primes secrètes" not in reply
+    assert await rows(bot) == before
