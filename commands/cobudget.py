@@ -9,6 +9,8 @@ scheduled tasks (rows), so they survive a restart and fire late rather than neve
 
 from __future__ import annotations
 
+import logging
+
 from chatbot.commandkit import Arg, CommandGroup, Permission, opt
 from chatbot.context import Context
 from chatbot.db.models import CobudgetRound, Member
@@ -27,6 +29,8 @@ from chatbot.services.cobudget import TASK_CLOSE, TASK_FUNDING, CobudgetService
 from chatbot.text import chat_safe, slug
 from chatbot.transport.base import Outgoing, Room, RoomKind
 from commands.cobudget_text import TITLE_PREVIEW, CobudgetText
+
+log = logging.getLogger(__name__)
 
 group = CommandGroup("cobudget", aliases=("co-budget",))
 
@@ -275,10 +279,17 @@ async def finance(ctx: Context, number: int) -> None:
 
 
 async def _room_members(firing: Firing, round_: CobudgetRound) -> list[Member] | None:
-    """The configured room's members as the chat server lists them now (None: no room configured, or unknown)."""
+    """The configured room's members as the chat server lists them now (None: no room configured, or unknown).
+
+    A listing that fails counts as unknown: the vote opens with those who said `participer`, and the post says so,
+    rather than the opening failing again and again until its task is given up and the round never closes."""
     if not firing.settings.cobudget.room or firing.members_of is None:
         return None
-    authors = await firing.members_of(_room(round_))
+    try:
+        authors = await firing.members_of(_room(round_))
+    except Exception:
+        log.warning("co-budget %s: the members of its room could not be read", round_.id, exc_info=True)
+        return None
     if authors is None:
         return None
     return [await firing.services.members.ensure(a.id, a.username, a.display_name) for a in authors]

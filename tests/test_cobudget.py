@@ -352,3 +352,24 @@ async def test_a_private_round_is_not_named_when_another_is_opened_elsewhere(bot
     assert "n'est pas encore clos" in reply and "salon privé" in reply, reply
     assert "Primes secrètes" not in reply
     assert await rows(bot) == before
+
+
+async def test_a_room_listing_that_fails_still_opens_the_vote(settings: Settings, clock: FixedClock) -> None:
+    configured = dataclasses.replace(settings, cobudget=CobudgetSettings(room=ROOM))
+    async with started_bot(configured, clock) as bot:
+        chat = Chat(bot)
+        await chat(OPEN, room=ROOM)
+        await chat("/cobudget participer", user="zoe", room=ROOM)
+
+        async def members_of(room: Room) -> list[Author] | None:
+            raise ConnectionError("chat server unreachable")
+
+        bot.members_of = members_of
+        bot.scheduler.members_of = members_of
+        sent = delivered(bot)
+        clock.set(FUNDING)
+        await bot.scheduler.run_due()
+        text = plain(sent[0].text) if sent else ""
+        assert "le vote est ouvert" in text and "1 participant(s) : 100 € ÷ 1 = 100 € chacun." in text, sent
+        assert "La liste des membres de #cobudget n'a pas pu être lue" in text
+        assert "votre part 100 €" in await chat("/cobudget moi", user="zoe", room=ROOM)
