@@ -43,6 +43,14 @@ def test_amounts_refused(text: str, key: str) -> None:
         ("propositions jusqu’au 15 mars vote jusqu’au 1er avril", Phases(date(2027, 3, 15), date(2027, 4, 1))),
         ("Projets jusqu'au 30/11 vote au 10/12/2026", Phases(date(2026, 11, 30), date(2026, 12, 10))),
         ("propositions jusqu'au 26/11 vote jusqu'au 27/11", Phases(date(2026, 11, 26), date(2026, 11, 27))),
+        # What a French speaker adds between and after the two dates: a comma, « et », « puis », « inclus ».
+        ("propositions jusqu'au 15/12, vote jusqu'au 31/12", Phases(date(2026, 12, 15), date(2026, 12, 31))),
+        ("propositions jusqu'au 15/12 et vote jusqu'au 31/12", Phases(date(2026, 12, 15), date(2026, 12, 31))),
+        ("propositions jusqu'au 15 décembre, puis vote jusqu'au 31/12", Phases(date(2026, 12, 15), date(2026, 12, 31))),
+        (
+            "propositions jusqu'au 15/12 inclus vote jusqu'au 31/12 inclus",
+            Phases(date(2026, 12, 15), date(2026, 12, 31)),
+        ),
     ],
 )
 def test_phases(text: str, phases: Phases) -> None:

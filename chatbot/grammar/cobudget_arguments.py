@@ -81,8 +81,11 @@ class MinimumConverter(Converter):
 
 _LEADS = ("propositions", "proposition", "projets", "projet", "depot", "depots")
 _UNTIL = r"(?:jusqu'(?:au|a|a la date du)|au|le|avant le)"
+_INCLUDED = r"(?:\s+inclus)?"  # `jusqu'au 15/03 inclus`: what the phase means anyway
+_BETWEEN = r"(?:\s*[,;]\s*|\s+)(?:(?:et|puis)\s+)?"  # `15/03, vote`, `15/03 et vote`, `15/03 puis vote`
 _PHASES = re.compile(
-    rf"^(?:{'|'.join(_LEADS)})\s+{_UNTIL}\s+(?P<d1>.+?)\s+(?:vote|votes|financement)\s+{_UNTIL}\s+(?P<d2>.+)$"
+    rf"^(?:{'|'.join(_LEADS)})\s+{_UNTIL}\s+(?P<d1>.+?){_INCLUDED}{_BETWEEN}"
+    rf"(?:vote|votes|financement)\s+{_UNTIL}\s+(?P<d2>.+?){_INCLUDED}$"
 )
 _NUMERIC = re.compile(r"^(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{4}))?$")
 _WORDY = re.compile(r"^(1er|\d{1,2})\s+([a-z]+)\.?(?:\s+(\d{4}))?$")
