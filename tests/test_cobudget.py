@@ -373,3 +373,28 @@ async def test_a_room_listing_that_fails_still_opens_the_vote(settings: Settings
         assert "le vote est ouvert" in text and "1 participant(s) : 100 € ÷ 1 = 100 € chacun." in text, sent
         assert "La liste des membres de #cobudget n'a pas pu être lue" in text
         assert "votre part 100 €" in await chat("/cobudget moi", user="zoe", room=ROOM)
+
+
+@pytest.mark.parametrize(
+    ("command", "room", "expected"),
+    [
+        ('/cobudget projet "Long" 50 ' + "mot " * 1200, ROOM, "Description trop longue"),
+        (OPEN, "@bot", "pas en message direct"),
+    ],
+)
+async def test_refusals_of_what_was_typed_show_an_example(
+    chat: Chat, bot: Bot, command: str, room: str, expected: str
+) -> None:
+    if room != "@bot":
+        await chat(OPEN, room=ROOM)
+    before = await rows(bot)
+    reply = await chat(command, user="camille", room=room)
+    assert expected in reply and "Exemple : `/cobudget " in reply, reply
+    assert await rows(bot) == before
+
+
+async def test_opening_outside_the_configured_room_shows_an_example(settings: Settings, clock: FixedClock) -> None:
+    configured = dataclasses.replace(settings, cobudget=CobudgetSettings(room=ROOM))
+    async with started_bot(configured, clock) as bot:
+        reply = await Chat(bot)(OPEN, room="general")
+        assert "s'ouvre dans #cobudget" in reply and "Exemple : `/cobudget ouvrir " in reply, reply
