@@ -149,6 +149,7 @@ async def test_open_submit_and_edit_rules(chat: Chat, bot: Bot) -> None:
         ("/cobudget donner 1 -5", "Le montant doit être positif"),
         ("/cobudget donner 1 abc", "j'attendais le montant en euros"),
         ("/cobudget donner 1 2,555", "au centime près"),
+        ("/cobudget donner 1 1.500", "au centime près"),
         ("/cobudget donner 1", "Il manque le montant en euros"),
         ('/cobudget projet "Vélo" 0', "Le montant doit être positif"),
         ('/cobudget projet "Vélo" 100 min zéro', "Minimum illisible"),

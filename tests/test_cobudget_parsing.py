@@ -28,7 +28,15 @@ def test_amounts(text: str, cents: int) -> None:
 
 @pytest.mark.parametrize(
     ("text", "key"),
-    [("0", "cobudget_amount_not_positive"), ("-3", "cobudget_amount_not_positive"), ("2,555", "amount_precision")],
+    [
+        ("0", "cobudget_amount_not_positive"),
+        ("-3", "cobudget_amount_not_positive"),
+        ("2,555", "amount_precision"),
+        # Thousands written with a dot or a comma: 1 500 € or 1,50 €? Asked, never read as 1,50 €.
+        ("1.500", "amount_precision"),
+        ("1,500 €", "amount_precision"),
+        ("12.000", "amount_precision"),
+    ],
 )
 def test_amounts_refused(text: str, key: str) -> None:
     with pytest.raises(ArgumentError) as raised:

@@ -138,9 +138,16 @@ _BARE = re.compile(rf"^{_AMOUNT}\s*{_EURO}?$")
 MAX_CENTS = 10**10  # 100 million euros: far above any envelope, far below what the database column holds
 
 
+# More than two decimals written: sub-cent precision, or thousands grouped the way some write them (`1.500`,
+# `1,500`). Refused even when the extra digits are zeros, so that `1.500` is never read as 1,50 €.
+_BEYOND_CENTS = re.compile(r"\.\d{3,}$")
+
+
 def _cents(raw: str, text: str) -> int:
     if not digits_fit(raw.replace(" ", ""), len(str(MAX_CENTS // 100))):
         raise ArgumentError("amount_too_large", given=text)
+    if _BEYOND_CENTS.search(raw):
+        raise ArgumentError("amount_precision", given=text)
     try:
         cents = euros_to_cents(parse_euros(raw.replace(" ", "")))
     except ValueError as exc:
