@@ -213,7 +213,7 @@ class CobudgetText:
             lines.append(
                 self.t(
                     "cobudget.second_pass",
-                    until=self.fmt.datetime_long(round_.closes_at.astimezone(self.settings.timezone)),
+                    until=self.last_day(round_.closes_at),
                 )
             )
         if late:

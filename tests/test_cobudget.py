@@ -399,3 +399,24 @@ async def test_opening_outside_the_configured_room_shows_an_example(settings: Se
     async with started_bot(configured, clock) as bot:
         reply = await Chat(bot)(OPEN, room="general")
         assert "s'ouvre dans #cobudget" in reply and "Exemple : `/cobudget ouvrir " in reply, reply
+
+
+async def test_a_second_pass_fired_late_still_ends_at_midnight_as_said(settings: Settings, clock: FixedClock) -> None:
+    two_passes = dataclasses.replace(settings, cobudget=CobudgetSettings(second_pass=True, second_pass_days=3))
+    async with started_bot(two_passes, clock) as bot:
+        chat = Chat(bot)
+        sent = delivered(bot)
+        await opened(chat, bot, ("alice", "bruno"))
+        clock.set(FUNDING)
+        await bot.scheduler.run_due()
+        await chat("/cobudget donner 1 30", user="alice", room=ROOM)
+        await chat("/cobudget donner 3 20", user="bruno", room=ROOM)
+        clock.set(datetime(2026, 12, 11, 10, 30, tzinfo=PARIS))  # the close fires late, in the morning
+        await bot.scheduler.run_due()
+        # Three days: 11, 12 and 13 December, the last one included, as every other phase.
+        assert "Second tour jusqu'au dimanche 13 décembre 2026 inclus" in plain(sent[-1].text), plain(sent[-1].text)
+        assert "Vote jusqu'au dimanche 13 décembre 2026 inclus" in await chat("/cobudget", room=ROOM)
+        clock.set(datetime(2026, 12, 14, 0, 0, tzinfo=PARIS))
+        await bot.scheduler.run_due()
+        assert "résultat**" in sent[-1].text and "Second tour" not in plain(sent[-1].text)
+        await assert_totals_exact(bot)

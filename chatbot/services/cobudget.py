@@ -451,7 +451,8 @@ class CobudgetService:
         money; the others' money goes back to the members who gave it. None when already closed.
 
         With the second pass configured, and money returned while a funded project is still short of its target,
-        the round stays open `second_pass_days` more days for gifts to those projects only; its end closes it."""
+        the round stays open `second_pass_days` more days (the close's day counted, until midnight) for gifts to
+        those projects only; its end closes it."""
         round_ = await self.get(round_id, lock="update")
         if round_.phase in (CobudgetPhase.CLOSED, CobudgetPhase.SUBMISSION):
             return None  # closed already; or funding never opened (its task, due earlier, fires first)
@@ -473,7 +474,10 @@ class CobudgetService:
         settings = self.settings.cobudget
         if round_.phase == CobudgetPhase.FUNDING and settings.second_pass and closure.returned_cents and short:
             round_.phase = CobudgetPhase.SECOND_PASS
-            round_.closes_at = self.clock.now() + timedelta(days=settings.second_pass_days)
+            # Whole days, the day of the close counted, ending at midnight like every phase: fired late in the
+            # morning, it still ends when it says, not `days` × 24 h after the firing.
+            today = self.clock.now().astimezone(self.clock.tz).date()
+            round_.closes_at = start_of_day_after(today + timedelta(days=settings.second_pass_days - 1), self.clock)
             await self.tasks.schedule(TASK_CLOSE, round_.id, round_.closes_at)
             closure.final = False
             return closure
