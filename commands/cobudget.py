@@ -124,10 +124,12 @@ async def open_round(ctx: Context, name: str, amount: int, phases: Phases) -> No
         raise DomainError("cobudget_open_in_room", room=configured)
     if room.is_direct:
         raise DomainError("cobudget_open_not_direct")
-    existing = await service(ctx.services).active()
+    cobudget = service(ctx.services)
+    await cobudget.one_opening_at_a_time()  # before reading the active round: a concurrent opening is seen
+    existing = await cobudget.active()
     if existing is not None and not await ctx.may_see(_room(existing)):
         raise DomainError("cobudget_round_active_private", number=existing.id)  # its name stays in its room
-    round_ = await service(ctx.services).open(
+    round_ = await cobudget.open(
         ctx.member,
         name,
         amount,

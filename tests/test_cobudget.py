@@ -420,3 +420,18 @@ async def test_a_second_pass_fired_late_still_ends_at_midnight_as_said(settings:
         await bot.scheduler.run_due()
         assert "résultat**" in sent[-1].text and "Second tour" not in plain(sent[-1].text)
         await assert_totals_exact(bot)
+
+
+@pytest.mark.postgres
+async def test_two_admins_opening_at_once_open_one_round(settings: Settings, clock: FixedClock) -> None:
+    two_admins = dataclasses.replace(settings, admins=frozenset({"camille", "dora"}))
+    async with started_bot(two_admins, clock) as bot:
+        both = [
+            message(OPEN.replace("Résultat 2026", "Premier"), user="camille", room_name=ROOM),
+            message(OPEN.replace("Résultat 2026", "Second"), user="dora", room_name="general"),
+        ]
+        replies = await asyncio.gather(*(bot.handle(m) for m in both))
+        texts = [plain(o.text) for out in replies for o in out]
+        assert sum("n'est pas encore clos : un seul à la fois" in t for t in texts) == 1, texts
+        assert await count(bot, "cobudget_round") == 1
+        assert await count(bot, "scheduled_task") == 2

@@ -50,6 +50,7 @@ TASK_CLOSE = "cobudget_close"
 MAX_NAME = 120
 GIVE, WITHDRAW, RETURN = "give", "withdraw", "return"
 ACTIVE = (CobudgetPhase.SUBMISSION, CobudgetPhase.FUNDING, CobudgetPhase.SECOND_PASS)
+OPENING_LOCK = 0x436F6275  # the advisory lock key of a round's opening ("Cobu"): one round open at a time
 
 
 @dataclass(frozen=True)
@@ -246,6 +247,7 @@ class CobudgetService:
         if not name:
             raise DomainError("cobudget_name_missing")
         check_length(name, MAX_NAME, "cobudget_name_too_long")
+        await self.one_opening_at_a_time()
         existing = await self.active()
         if existing is not None:
             raise DomainError("cobudget_round_active", number=existing.id, name=existing.name)
@@ -267,6 +269,14 @@ class CobudgetService:
         await self.tasks.schedule(TASK_FUNDING, round_.id, round_.funding_from)
         await self.tasks.schedule(TASK_CLOSE, round_.id, round_.closes_at)
         return round_
+
+    async def one_opening_at_a_time(self) -> None:
+        """PostgreSQL: two admins opening at once would each see no active round and both open one. There is no
+        row to lock before the round exists, so a transaction-scoped advisory lock serialises the openings: the
+        second one waits for the first to commit, then sees its round. (SQLite runs one writer at a time.)"""
+        bind = self.session.bind
+        if bind is not None and bind.dialect.name == "postgresql":
+            await self.session.execute(select(func.pg_advisory_xact_lock(OPENING_LOCK)))
 
     async def join(self, member: Member) -> tuple[CobudgetRound, bool]:
         """Take part in the active round; True when the member was not taking part yet. Only before funding."""
