@@ -179,9 +179,10 @@ class Bot:
 
         `run_scheduler` wakes scheduled tasks on the real clock; tests leave it off and call `scheduler.run_due()`.
         """
-        if auto_migrate if auto_migrate is not None else self.settings.database_is_embedded:
-            await migrate.upgrade(self.engine)
         state = await migrate.schema_state(self.engine)
+        if not state.up_to_date and (auto_migrate if auto_migrate is not None else self.settings.database_is_embedded):
+            await migrate.upgrade(self.engine)  # Alembic is loaded only then (see chatbot.db.migrate)
+            state = await migrate.schema_state(self.engine)
         if not state.up_to_date:
             raise SchemaOutOfDate(state.current, state.head)
         async with self.sessions.begin() as session:
