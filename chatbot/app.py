@@ -180,9 +180,10 @@ class Bot:
 
         `run_scheduler` wakes scheduled tasks on the real clock; tests leave it off and call `scheduler.run_due()`.
         """
-        if auto_migrate if auto_migrate is not None else self.settings.database_is_embedded:
-            await migrate.upgrade(self.engine)
         state = await migrate.schema_state(self.engine)
+        if not state.up_to_date and (auto_migrate if auto_migrate is not None else self.settings.database_is_embedded):
+            await migrate.upgrade(self.engine)  # Alembic is loaded only then (see chatbot.db.migrate)
+            state = await migrate.schema_state(self.engine)
         if not state.up_to_date:
             raise SchemaOutOfDate(state.current, state.head)
         async with self.sessions.begin() as session:
@@ -347,6 +348,7 @@ class Bot:
                 except _Refused as refusal:
                     refusal.index = index
                     raise
+            await services.budget.write_totals()  # what the last declarations kept back, before the commit
             if self.persist is not None:
                 said = [(m.id, out) for m, out in zip(messages, results, strict=True) if out]
                 await self.persist(session, said)
@@ -376,6 +378,12 @@ class Bot:
         try:
             async with session.begin_nested() if isolated else contextlib.nullcontext():
                 command, arguments = recognised.group.select(recognised.arguments)
+                # Envelope totals kept back by the declarations before this command are written first, unless it
+                # is one of them too (see BudgetService.set_totals); never in a savepoint.
+                services.budget.batch_totals = command.batched_totals and not isolated
+                if not services.budget.batch_totals:
+                    await services.budget.write_totals()
+                    written = writes(await session.connection())
                 self.router.check_permission(command, is_admin=ctx.is_admin, is_treasurer=ctx.is_treasurer)
                 ctx.parse.directory = await self.envelope_directory(services)
                 values = self.router.parse(command, arguments, ctx.parse)

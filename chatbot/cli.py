@@ -17,8 +17,6 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from alembic.script import ScriptDirectory
-from alembic.util.exc import CommandError as AlembicError
 from sqlalchemy import func, inspect, select, table
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -742,6 +740,9 @@ async def _row_counts(connection: AsyncConnection) -> dict[str, int | None]:
 
 def _known_revision(revision: str) -> bool:
     """Whether this code's migrations know the revision (an unknown one was written by a newer version)."""
+    from alembic.script import ScriptDirectory
+    from alembic.util.exc import CommandError as AlembicError
+
     try:
         return ScriptDirectory.from_config(migrate.alembic_config()).get_revision(revision) is not None
     except AlembicError:

@@ -56,6 +56,9 @@ class Command:
     rest: Arg | None = None
     any_order: bool = False
     permission: Permission = Permission.MEMBER
+    # Its only writes of envelope totals may wait for the end of the batch's transaction (see
+    # BudgetService.write_totals): true of a declaration or an intention, which reads no envelope but its own.
+    batched_totals: bool = False
 
     @property
     def help_key(self) -> str:
@@ -265,12 +268,23 @@ class CommandGroup:
         rest: Arg | None = None,
         any_order: bool = False,
         permission: Permission = Permission.MEMBER,
+        batched_totals: bool = False,
     ) -> Callable[[HandlerFn], HandlerFn]:
         def register(handler: HandlerFn) -> HandlerFn:
             if rest is not None and not isinstance(rest.converter, FreeText):
                 raise TypeError("rest must be a FreeText argument")
             self.commands.append(
-                Command(self.name, keyword, handler, tuple(aliases), tuple(args), rest, any_order, permission)
+                Command(
+                    self.name,
+                    keyword,
+                    handler,
+                    tuple(aliases),
+                    tuple(args),
+                    rest,
+                    any_order,
+                    permission,
+                    batched_totals,
+                )
             )
             return handler
 

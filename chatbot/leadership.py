@@ -53,13 +53,17 @@ class CoordinationState:
     generation: int | None = None
 
 
+# Built once, run as Core statements on the session's connection: this is the first statement of every batch.
+_READ = select(Coordination.epoch, Coordination.generation).where(Coordination.id == 1)
+_READ_FOR_SHARE = _READ.with_for_update(read=True)  # a successor's bump waits for the transaction holding it
+
+
 async def read_coordination(session: AsyncSession, state: CoordinationState) -> bool:
     """In a batch's transaction: stop (Fenced) if another replica became active; True if the budget's names and
     years changed since the last reading (the caller forgets what it keeps of them)."""
-    query = select(Coordination.epoch, Coordination.generation).where(Coordination.id == 1)
-    if state.epoch is not None and session.bind is not None and session.bind.dialect.name == "postgresql":
-        query = query.with_for_update(read=True)  # FOR SHARE: a successor's bump waits for this transaction
-    row = (await session.execute(query)).one_or_none()
+    connection = await session.connection()
+    fencing = state.epoch is not None and connection.dialect.name == "postgresql"
+    row = (await connection.execute(_READ_FOR_SHARE if fencing else _READ)).one_or_none()
     if row is None:  # a database migrated before the coordination row existed: nothing to coordinate
         return False
     epoch, generation = row

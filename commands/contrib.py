@@ -46,6 +46,7 @@ group = CommandGroup("contrib", aliases=("contribution", "contributions", "contr
     ),
     rest=opt("description", FreeText("description", guarded=True)),
     any_order=True,
+    batched_totals=True,
 )
 async def declare(
     ctx: Context,
@@ -68,6 +69,7 @@ async def declare(
     ),
     rest=opt("description", FreeText("description", guarded=True)),
     any_order=True,
+    batched_totals=True,
 )
 async def plan(
     ctx: Context, quantity: Quantity, envelope: EnvelopeRef | None, rate: Rate | None, description: str

@@ -200,3 +200,42 @@ async def test_a_redone_batch_forgets_what_its_undone_pass_learnt(bot: Bot, monk
     assert "enregistrée" in texts[2]  # (on PostgreSQL the undone pass used up sequence numbers)
     assert "erreur interne" in texts[3]
     assert await count(bot, "contribution") == 1
+
+
+async def test_declarations_in_a_row_write_each_envelope_once_and_others_see_their_totals(bot: Bot) -> None:
+    """Declarations in a row keep the envelopes' running totals in memory and write them once, before any other
+    command and before the commit: a /budget between them reads totals that count the declarations before it, a
+    cancellation after them starts from those totals, and the rows end equal to a recomputation."""
+    from sqlalchemy import event
+
+    updates: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE ENVELOPE"):
+            updates.append(statement)
+
+    event.listen(bot.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        replies = await bot.handle_many(
+            [
+                message("/contrib 2h tech", user="alice"),
+                message("/contrib 1h tech", user="bruno"),
+                message("/contrib 1h communication", user="carla"),
+                message("/contrib prevoir 2h tech", user="dave"),
+                message("/budget tech", user="carla"),
+                message("/contrib 30min tech", user="dave"),  # realises part of dave's intention
+                message("/contrib annuler 2", user="bruno"),
+                message("/contrib 1h tech", user="emma"),
+            ]
+        )
+    finally:
+        event.remove(bot.engine.sync_engine, "before_cursor_execute", seen)
+    assert all(r for r in replies)
+    shown = plain(replies[4][0].text)  # 3 h spent and 2 h committed before it
+    assert "2 850 € / 3 000 €" in shown and "dépensé 90 €" in shown
+    tech = await envelope_row(bot, "tech")
+    assert (tech.spent_cents, tech.committed_cents) == (6000 + 1500 + 3000, 6000 - 1500)
+    # Two envelopes written once before /budget, tech once more before the cancellation (which writes it), once at
+    # the end: not once per declaration.
+    assert len(updates) <= 5
+    await assert_totals_consistent(bot)

@@ -102,3 +102,24 @@ async def test_a_page_full_of_one_instant_is_stepped_over(
     expected.append((await fake_rc.post_as("alice", "cercle-tech", "/budget fin"))["_id"])
     missed = await read(bot, fake_rc, rooms_of(fake_rc)[:1], started_at=datetime.fromtimestamp(same / 1000 - 1, UTC))
     assert sorted(m.id for m in missed[:-1]) == sorted(expected[:-1]) and missed[-1].id == expected[-1]
+
+
+def test_slim_documents_share_their_author_and_room_id() -> None:
+    """A catch-up holds thousands of documents: each keeps only the fields the bot reads, and documents by one
+    author share one (read-only) author mapping; another author, or the same account renamed, is its own."""
+    from chatbot.transport.rocketchat.documents import slim
+
+    def document(n: int, username: str) -> dict[str, Any]:
+        return {
+            "_id": f"m{n}",
+            "rid": "".join(["ROOM", "1"]),  # a fresh string each time, as JSON decoding gives
+            "msg": "/budget",
+            "ts": "2026-11-30T10:00:00.000Z",
+            "u": {"_id": "u1", "username": username},
+            "md": [{"type": "PARAGRAPH"}],
+        }
+
+    first, second, renamed = slim(document(1, "alice")), slim(document(2, "alice")), slim(document(3, "alicia"))
+    assert first == {k: v for k, v in document(1, "alice").items() if k != "md"}
+    assert first["u"] is second["u"] and first["rid"] is second["rid"]
+    assert renamed["u"] == {"_id": "u1", "username": "alicia"} and renamed["u"] is not first["u"]

@@ -118,3 +118,35 @@ async def test_resend_after_a_crash_asks_the_server_first(
     assert [m["_id"] for m in fake_rc.messages_in("cercle-tech", by="bot")] == ["K-0", "K-1"]
     assert [r.body["message"]["_id"] for r in fake_rc.requests_to("chat.sendMessage")] == ["K-1"]
     assert {r.status for r in await rows(bot)} == {"sent"}
+
+
+async def test_rows_beyond_what_memory_keeps_are_read_from_the_table_and_sent_once(
+    bot: Bot,
+    outbox: Outbox,
+    fake_rc: FakeRocketChat,  # noqa: F811
+) -> None:
+    """While the sender lags (a catch-up's backlog), at most MAX_FRESH committed rows wait in memory; the others
+    are read from the table, in order, and nothing is sent twice or lost."""
+    from chatbot.transport.rocketchat import outbox as outbox_module
+
+    room_id = fake_rc.store.room("cercle-tech").id
+    batches = 4
+    per_batch = outbox_module.MAX_FRESH // 2 + 1
+    for b in range(batches):
+        async with bot.sessions() as session, session.begin():
+            said = [(f"m{b}-{i}", [Outgoing(text=f"r{b}-{i}", room_id=room_id)]) for i in range(per_batch)]
+            await outbox.persist_many(session, said)
+        assert len(outbox.fresh) <= outbox_module.MAX_FRESH
+    assert outbox.overflowed
+    rest = rest_client(fake_rc)
+    sender = OutboxSender(outbox, rest, lambda name: resolve_room(fake_rc, name))
+    try:
+        await deliver_all(sender)
+        while outbox.fresh:  # copies in memory of rows the table gave already are skipped
+            await sender.deliver_pending(from_memory=True)
+    finally:
+        await rest.close()
+    posted = [m["msg"] for m in fake_rc.messages_in("cercle-tech", by="bot")]
+    expected = [f"r{b}-{i}" for b in range(batches) for i in range(per_batch)]
+    assert posted == expected  # in order: the table is read oldest first, memory only holds the newest
+    assert {r.status for r in await rows(bot)} == {"sent"}

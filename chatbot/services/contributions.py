@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, case, func, insert, select, update
+from sqlalchemy import bindparam, case, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 
 from chatbot.clock import Clock
 from chatbot.config import Settings
@@ -56,11 +55,6 @@ _SAME_AND_OPEN_INTENTION = select(
     .scalar_subquery(),
 )
 _INSERT = insert(Contribution).returning(Contribution.id)
-_SET_TOTALS = (
-    update(Envelope)
-    .where(Envelope.id == bindparam("envelope_id"))
-    .values(spent_cents=bindparam("spent_cents"), committed_cents=bindparam("committed_cents"))
-)
 
 
 @dataclass(frozen=True)
@@ -214,13 +208,9 @@ class ContributionService:
         # undone makes Bot._run_command expire it, and the next transaction's lock reads it afresh).
         connection = await self.session.connection()  # Core: no ORM bookkeeping for these two
         contribution_id = (await connection.execute(_INSERT, row)).scalar_one()
-        totals = {
-            "spent_cents": envelope.spent_cents + spent_delta,
-            "committed_cents": envelope.committed_cents + committed_delta,
-        }
-        await connection.execute(_SET_TOTALS, {"envelope_id": envelope.id, **totals})
-        for name, value in totals.items():
-            set_committed_value(envelope, name, value)
+        await self.budget.set_totals(
+            envelope, envelope.spent_cents + spent_delta, envelope.committed_cents + committed_delta
+        )
         status = EnvelopeStatus.of(envelope)
         threshold = self.settings.budget.warning_percent
         return Outcome(

@@ -42,7 +42,7 @@ HISTORY_ENDPOINT = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Missed:
     """A command read back: its document (slim), its room and its instant."""
 

@@ -49,7 +49,7 @@ LOOKUP_COUNT = 100  # how many of a room's latest messages are searched for an u
 HISTORY_ENDPOINT = {"c": "channels.history", "p": "groups.history", "d": "dm.history"}
 
 RoomResolver = Callable[[str], Awaitable[str | None]]  # room name → room id
-MAX_FRESH = 5000  # rows kept in memory for the sender; beyond, it reads them from the database
+MAX_FRESH = 300  # rows kept in memory for the sender; beyond, it reads them from the database (see _after_commit)
 RECORD_DELAY = 0.1  # seconds an outcome may wait to be recorded with others, while the sender runs
 SETTLED_MEMORY = 20_000  # message ids recorded lately, remembered
 _COMMITTED_ROWS = "outbox_rows"  # session.info key: the rows this session's transaction wrote
