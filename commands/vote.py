@@ -38,13 +38,15 @@ from chatbot.grammar.tokens import tokenize
 from chatbot.grammar.vote_arguments import BallotSpec, BallotTarget, BallotTargetConverter, Choice, Verb, parse_ballot
 from chatbot.scheduler import Firing
 from chatbot.services import Services
-from chatbot.services.votes import TASK_VOTE_DEADLINE, VoteService
-from chatbot.text import chat_safe, without_control_characters
+from chatbot.services.votes import TASK_VOTE_DEADLINE, TASK_VOTE_REMINDER, VoteService
+from chatbot.text import chat_safe, mention, without_control_characters
 from chatbot.transport.base import MembersOf, Outgoing, ReactionChange, Room, RoomKind
 from commands.reactions import reactors_by_meaning
 from commands.vote_text import VoteText
 
 log = logging.getLogger(__name__)
+
+WAITING_SHOWN = 15  # electors named in the reminder; the others are counted
 group = CommandGroup("vote", aliases=("voter", "scrutin"))
 
 # The emojis the ballot's post lists, as Rocket.Chat names them in reaction events (with a few synonyms).
@@ -327,4 +329,46 @@ async def close_at_deadline(firing: Firing) -> list[Outgoing]:
     return [Outgoing(text=text, room_id=ballot.room_id, room_name=ballot.room_name, is_reply=False)]
 
 
-TASKS = {TASK_VOTE_DEADLINE: close_at_deadline}
+async def remind_before_deadline(firing: Firing) -> list[Outgoing]:
+    """A day before the deadline, in the ballot's room: the question, the deadline, and who has not voted yet (the
+    electors the bot can list, mentioned so that they see it; a secret ballot records who voted, never what)."""
+    service = votes(firing.services)
+    ballot = await service.get(firing.task.ref_id)
+    if ballot.status != BallotStatus.OPEN or ballot.deadline <= firing.now:
+        firing.skip("ballot closed, or its deadline has passed")
+        return []
+    render = _text(firing)
+    lines = [
+        firing.t(
+            "vote.reminder",
+            number=ballot.id,
+            deadline=render.when(ballot.deadline),
+            question=chat_safe(ballot.question, 300),
+        )
+    ]
+    electors = await _electors(firing.members_of or nobody_known, firing, ballot)
+    if electors is not None:
+        voted = {account_key(name) for name, _ in await service.voters(ballot)}
+        waiting = sorted((name for name in electors if account_key(name) not in voted), key=str.casefold)
+        if waiting:
+            names = ", ".join(mention(name) for name in waiting[:WAITING_SHOWN])
+            if len(waiting) > WAITING_SHOWN:
+                names += firing.t("vote.reminder_more", more=len(waiting) - WAITING_SHOWN)
+            lines.append(firing.t("vote.reminder_waiting", count=len(waiting), members=names))
+    how = "vote.reminder_how_secret" if ballot.secret else "vote.reminder_how"
+    lines.append(firing.t(how, number=ballot.id))
+    if firing.late:
+        lines.append(firing.t("vote.reminder_late"))
+    return [Outgoing(text="\n".join(lines), room_id=ballot.room_id, room_name=ballot.room_name, is_reply=False)]
+
+
+async def _electors(members_of: MembersOf, firing: Firing, ballot: Ballot) -> list[str] | None:
+    """The usernames of who may vote: the associés of the configuration, or the room's members as the transport
+    lists them (None when it cannot tell)."""
+    if ballot.electorate == "associes":
+        return sorted(firing.settings.votes.associes)
+    members = await members_of(_room(ballot))
+    return None if members is None else [m.username for m in members if m.username]
+
+
+TASKS = {TASK_VOTE_DEADLINE: close_at_deadline, TASK_VOTE_REMINDER: remind_before_deadline}

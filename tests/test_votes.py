@@ -207,7 +207,13 @@ async def test_associes_ballot_with_the_majority_of_all_associes(chat: Chat, bot
     await chat("/vote 1 pour", user="alice", room=GOV)
     await chat("/vote 1 pour", user="bob", room="@bot")  # an associé outside the room votes in a direct message
     await chat("/vote 1 contre", user="carol", room=GOV)
-    clock.advance(timedelta(hours=48))
+    clock.advance(timedelta(hours=24))  # the reminder, a day before: the associé who has not voted is mentioned
+    assert await bot.scheduler.run_due() == 1
+    reminder = read(delivered[-1])
+    assert delivered[-1].room_name == GOV and delivered[-1].thread_id is None
+    assert reminder.startswith("⏰ Vote n°1 : clôture") and "« Modifier l'article 12 »" in reminder
+    assert "Pas encore voté (1) : @camille" in reminder
+    clock.advance(timedelta(hours=24))
     assert await bot.scheduler.run_due() == 1
     result = read(delivered[-1])
     assert delivered[-1].room_name == GOV and delivered[-1].thread_id is None
@@ -323,14 +329,15 @@ async def test_deadline_crossing_a_restart_closes_late_and_says_so(settings: Set
     await second.start(auto_migrate=False)
     try:
         delivered = delivered_by(second)
-        assert await second.scheduler.run_due() == 1
+        assert await second.scheduler.run_due() == 2  # the reminder (skipped: too late to remind), the deadline
         result = read(delivered[-1])
+        assert len(delivered) == 1
         assert "Résultat du vote n°1" in result and "Adopté" in result and "en retard" in result
         async with second.sessions() as session:
             ballot = await session.get(Ballot, 1)
-            statuses = (await session.scalars(select(ScheduledTask.status))).all()
+            statuses = (await session.scalars(select(ScheduledTask.status).order_by(ScheduledTask.id))).all()
         assert ballot is not None and ballot.status == "closed" and ballot.closed_late and ballot.adopted
-        assert statuses == [TaskStatus.DONE]
+        assert statuses == [TaskStatus.DONE, TaskStatus.SKIPPED]
         assert await second.scheduler.run_due() == 0  # nothing fires twice
     finally:
         await second.close()
@@ -511,3 +518,27 @@ async def test_a_ballot_of_the_associes_opens_only_where_all_of_them_may_vote(ch
     out = await open_there()
     assert out[0].id == "vote-1"
     assert "enregistré" in await chat("/vote 1 pour", user="camille", room="@bot")
+
+
+async def test_the_reminder_a_day_before_mentions_who_has_not_voted(chat: Chat, bot: Bot, clock: FixedClock) -> None:
+    """The room's members who have not voted are mentioned, whether they voted by command, by reaction or (secret
+    ballot) in a direct message; no reminder for a ballot closed early or closing within a day."""
+    members_of_gov(bot)
+    delivered = delivered_by(bot)
+    await open_ballot(chat, "« Approuver les comptes » 72h")
+    await open_ballot(chat, "« Changer de banque » 72h secret")
+    await open_ballot(chat, "« Fermer le local » 72h")
+    await open_ballot(chat, "« Repeindre » 12h")
+    await chat("/vote 1 pour", user="alice", room=GOV)
+    await bot.handle_reaction(ReactionChange("vote-1", room(GOV), Author("id-bob", "bob"), ":x:", True))
+    await chat("/vote 2 contre", user="carol", room="@bot")
+    await chat("/vote 3 clore", user="erin", room=GOV)
+    clock.advance(timedelta(hours=48))
+    await bot.scheduler.run_due()
+    reminders = [o for o in delivered if o.text.startswith("⏰")]
+    assert [r.text.split("**")[1] for r in reminders] == ["Vote n°1", "Vote n°2"]
+    first, second = (read(r) for r in reminders)
+    assert "Pas encore voté (3) : @camille, @carol, @erin" in first and "par réaction" in first
+    assert "Pas encore voté (4) : @alice, @bob, @camille, @erin" in second and "message direct au bot" in second
+    assert "contre" not in second.split("\n")[2]  # the waiting line says nothing of what carol voted
+    assert all(r.room_name == GOV and r.thread_id is None for r in reminders)

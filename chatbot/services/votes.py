@@ -14,7 +14,7 @@ result was counted; SQLite gets the same from BEGIN IMMEDIATE.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -31,6 +31,8 @@ from chatbot.services.tasks import TaskService
 from chatbot.wiki import schedule_publication
 
 TASK_VOTE_DEADLINE = "vote_deadline"
+TASK_VOTE_REMINDER = "vote_reminder"
+REMINDER_BEFORE = timedelta(hours=24)  # the reminder, in the ballot's room, before its deadline (if it is that far)
 PRIVATE = "p"  # Ballot.room_kind of a private room (transport.base.RoomKind.GROUP)
 
 
@@ -168,6 +170,8 @@ class VoteService:
         if secret:
             self.session.add_all(BallotTally(ballot_id=ballot.id, choice=c.value, count=0) for c in CHOICES)
         await self.tasks.schedule(TASK_VOTE_DEADLINE, ballot.id, deadline)
+        if deadline - REMINDER_BEFORE > ballot.opened_at:
+            await self.tasks.schedule(TASK_VOTE_REMINDER, ballot.id, deadline - REMINDER_BEFORE)
         await self.session.flush()
         return ballot
 
@@ -340,7 +344,7 @@ class VoteService:
         ballot.closed_late = late
         ballot.electorate_size = electorate
         ballot.adopted = result.adopted
-        await self.tasks.cancel([TASK_VOTE_DEADLINE], ballot.id)
+        await self.tasks.cancel([TASK_VOTE_DEADLINE, TASK_VOTE_REMINDER], ballot.id)
         decision = None
         if result.adopted:
             decision = Decision(
