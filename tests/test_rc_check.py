@@ -59,14 +59,26 @@ async def test_an_account_that_could_not_be_looked_up_is_not_called_missing(fake
     fake_rc.add_user("dominique")  # camille, the example's admin, is missing
     fake_rc.faults.fail_next("users.info", 1, status=403)
     text, _ = await report(fake_rc, token_of(fake_rc))
-    assert "« camille » (administrateur) n'a pas pu être vérifié (HTTP 403" in text
-    assert "« camille » (administrateur) ne correspond à aucun compte" not in text
+    assert "« camille » (administrateur, associé) n'a pas pu être vérifié (HTTP 403" in text
+    assert "« camille » (administrateur, associé) ne correspond à aucun compte" not in text
     fake_rc.faults.fail_next("users.info", 20, status=503)  # the server failing, retries included
     text, _ = await report(fake_rc, token_of(fake_rc))
-    assert "« camille » (administrateur) n'a pas pu être vérifié" in text
+    assert "« camille » (administrateur, associé) n'a pas pu être vérifié" in text
     fake_rc.faults.clear()
     text, _ = await report(fake_rc, token_of(fake_rc))
-    assert "« camille » (administrateur) ne correspond à aucun compte" in text
+    assert "« camille » (administrateur, associé) ne correspond à aucun compte" in text
+
+
+async def test_the_co_budget_room_is_checked_and_listened_to(fake_rc: FakeRocketChat) -> None:  # noqa: F811
+    """`[cobudget] room`: the bot must be in it (its posts go there, its commands are typed there)."""
+    from chatbot.transport.rocketchat.transport import configured_rooms
+
+    base = settings_for(fake_rc)
+    settings = dataclasses.replace(base, cobudget=dataclasses.replace(base.cobudget, room="cobudget"))
+    assert "cobudget" in room_names(settings) and "cobudget" in configured_rooms(settings)
+    findings = await run_checks(settings, token_of(fake_rc), t)
+    assert any(f.text.startswith("Salon #cobudget : introuvable") and f.level is Level.FAIL for f in findings)
+    assert "cobudget" not in room_names(base) and "cobudget" not in configured_rooms(base)
 
 
 async def test_bot_not_in_a_room(fake_rc: FakeRocketChat) -> None:  # noqa: F811

@@ -17,8 +17,9 @@ async def test_a_right_given_to_no_account_is_a_problem(fake_rc: FakeRocketChat)
     findings = await run_checks(settings_for(fake_rc), token_of(fake_rc), t)
     about = {f.text: f.level for f in findings if "camille" in f.text or "dominique" in f.text}
     assert about == {
-        "« camille » (administrateur) ne correspond à aucun compte Rocket.Chat : personne n'a ce droit aujourd'hui, "
-        "et le premier qui créerait ce nom l'aurait. Corrigez le nom dans la configuration, ou retirez-le.": Level.FAIL,
+        "« camille » (administrateur, associé) ne correspond à aucun compte Rocket.Chat : personne n'a ce droit "
+        "aujourd'hui, et le premier qui créerait ce nom l'aurait. Corrigez le nom dans la configuration, ou "
+        "retirez-le.": Level.FAIL,
         "Compte @dominique (trésorier, gardien des réunions du cercle tech) : trouvé.": Level.OK,
     }
 
@@ -29,6 +30,9 @@ async def test_every_right_holder_found(fake_rc: FakeRocketChat) -> None:  # noq
     findings = await run_checks(settings_for(fake_rc), token_of(fake_rc), t)
     accounts = [f for f in findings if f.text.startswith("Compte @")]
     assert [(f.level, f.text) for f in accounts] == [
-        (Level.OK, "Compte @camille (administrateur) : trouvé."),
+        (Level.OK, "Compte @camille (administrateur, associé) : trouvé."),
         (Level.OK, "Compte @dominique (trésorier, gardien des réunions du cercle tech) : trouvé."),
+        (Level.OK, "Compte @alice (associé) : trouvé."),  # the associés of [votes] (ballots of the associés)
+        (Level.OK, "Compte @bob (associé) : trouvé."),
+        (Level.OK, "Compte @carol (associé) : trouvé."),
     ]

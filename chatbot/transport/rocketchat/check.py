@@ -40,6 +40,8 @@ def room_names(settings: Settings) -> list[str]:
     if settings.budget.contribution_channel:
         names.append(settings.budget.contribution_channel)
     names += [*settings.consent.governance_channels, *settings.rocketchat.extra_rooms]
+    if settings.cobudget.room:
+        names.append(settings.cobudget.room)
     return list(dict.fromkeys(n.lstrip("#") for n in names))
 
 
@@ -51,6 +53,8 @@ def role_holders(settings: Settings, t: Catalogue) -> dict[str, list[str]]:
     for circle in settings.circles:
         for name in circle.meeting_keepers:
             holders.setdefault(name, []).append(t("check.role_keeper", circle=circle.slug))
+    for name in sorted(settings.votes.associes):
+        holders.setdefault(name, []).append(t("check.role_associe"))
     return holders
 
 

@@ -82,10 +82,11 @@ BatchHandler = Callable[[Sequence[IncomingMessage]], Awaitable[Any]]
 
 def configured_rooms(settings: Settings) -> set[str]:
     """The channel names the bot listens to (compared as slugs): circles, contribution channel, governance
-    channels (consent rounds open there), extra rooms."""
+    channels (consent rounds open there), the co-budget's room, extra rooms."""
     names: list[str | None] = [
         settings.budget.contribution_channel,
         *settings.consent.governance_channels,
+        settings.cobudget.room,
         *settings.rocketchat.extra_rooms,
     ]
     for circle in settings.circles:
