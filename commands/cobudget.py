@@ -13,7 +13,7 @@ import logging
 
 from chatbot.commandkit import Arg, CommandGroup, Permission, opt
 from chatbot.context import Context
-from chatbot.db.models import CobudgetRound, Member
+from chatbot.db.models import CobudgetPhase, CobudgetRound, Member
 from chatbot.errors import DomainError, PermissionDenied
 from chatbot.grammar.arguments import NameConverter, NumberConverter
 from chatbot.grammar.base import FreeText
@@ -25,12 +25,14 @@ from chatbot.grammar.cobudget_arguments import (
 )
 from chatbot.scheduler import Firing, TaskHandler
 from chatbot.services import Services
-from chatbot.services.cobudget import TASK_CLOSE, TASK_FUNDING, CobudgetService
-from chatbot.text import chat_safe, slug
+from chatbot.services.cobudget import TASK_CLOSE, TASK_FUNDING, TASK_REMINDER, CobudgetService
+from chatbot.text import chat_safe, mention, slug
 from chatbot.transport.base import Outgoing, Room, RoomKind
 from commands.cobudget_text import TITLE_PREVIEW, CobudgetText
 
 log = logging.getLogger(__name__)
+
+WAITING_SHOWN = 15  # participants named in the reminder; the others are counted
 
 group = CommandGroup("cobudget", aliases=("co-budget",))
 
@@ -322,4 +324,40 @@ async def close_round(firing: Firing) -> list[Outgoing]:
     return [_post(closure.round, _text(firing).result(closure, projects, late=firing.late))]
 
 
-TASKS: dict[str, TaskHandler] = {TASK_FUNDING: open_funding, TASK_CLOSE: close_round}
+async def remind_before_close(firing: Firing) -> list[Outgoing]:
+    """A day before the vote closes, in the round's room: when it closes, how much is still to give, and the
+    participants who still hold money, mentioned (at most WAITING_SHOWN names)."""
+    cobudget = service(firing.services)
+    round_ = await cobudget.get(firing.task.ref_id)
+    if round_.phase != CobudgetPhase.FUNDING or round_.closes_at <= firing.now:
+        firing.skip("the vote is not open, or it is over")
+        return []
+    render = _text(firing)
+    holding = await cobudget.still_to_give(round_)
+    lines = [
+        firing.t(
+            "cobudget.reminder",
+            number=round_.id,
+            name=chat_safe(round_.name, 80),
+            until=render.last_day(round_.closes_at),
+            left=render.left(round_.closes_at, firing.now),
+        )
+    ]
+    if holding:
+        names = ", ".join(mention(name) for name, _ in holding[:WAITING_SHOWN])
+        if len(holding) > WAITING_SHOWN:
+            names += firing.t("cobudget.reminder_more", more=len(holding) - WAITING_SHOWN)
+        total = render.money(sum(cents for _, cents in holding))
+        lines.append(firing.t("cobudget.reminder_holding", amount=total, count=len(holding), members=names))
+    else:
+        lines.append(firing.t("cobudget.reminder_all_given"))
+    if firing.late:
+        lines.append(firing.t("cobudget.reminder_late"))
+    return [_post(round_, "\n".join(lines))]
+
+
+TASKS: dict[str, TaskHandler] = {
+    TASK_FUNDING: open_funding,
+    TASK_CLOSE: close_round,
+    TASK_REMINDER: remind_before_close,
+}

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import tomllib
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -110,6 +110,17 @@ async def test_a_whole_round_with_exact_shares_gifts_and_result(chat: Chat, bot:
     assert "votre part 33,33 €, donnée 25 €, reste à donner 8,33 €" in mine and "n°3 « Jardin » : 15 €" in mine
     await assert_totals_exact(bot)
 
+    clock.set(CLOSE - timedelta(days=1))  # the reminder, a day before: who still holds money, mentioned
+    sent.clear()
+    assert await bot.scheduler.run_due() == 1
+    [reminder] = [plain(o.text) for o in sent]
+    assert sent[0].room_name == ROOM and sent[0].thread_id is None
+    assert reminder.startswith(
+        "⏰ **Co-budget n°1 (« Résultat 2026 »)** : le vote se termine le jeudi 10 décembre 2026"
+    )
+    assert "21,66 € restent à donner, chez 2 participant(s) : @bruno, @chloe." in reminder
+    assert "@alice" not in reminder  # she gave her whole share
+
     clock.set(CLOSE)
     sent.clear()
     assert await bot.scheduler.run_due() == 1
@@ -179,8 +190,9 @@ async def test_the_close_crossing_a_restart_is_sent_late_once(settings: Settings
     clock.set(CLOSE.replace(day=12))  # down across the vote's opening and its close
     async with started_bot(settings, clock) as second:
         sent = delivered(second)
-        assert await second.scheduler.run_due() == 2
+        assert await second.scheduler.run_due() == 3  # the opening, the reminder (skipped: too late), the close
         texts = [plain(o.text) for o in sent]
+        assert len(texts) == 2
         assert "le vote est ouvert" in texts[0] and "Envoyé en retard" in texts[0]
         assert "résultat" in texts[1] and "Envoyé en retard" in texts[1]
         assert "Non attribué à la clôture (parts non données, argent rendu compris) : 99,99 €" in texts[1]
@@ -434,4 +446,4 @@ async def test_two_admins_opening_at_once_open_one_round(settings: Settings, clo
         texts = [plain(o.text) for out in replies for o in out]
         assert sum("n'est pas encore clos : un seul à la fois" in t for t in texts) == 1, texts
         assert await count(bot, "cobudget_round") == 1
-        assert await count(bot, "scheduled_task") == 2
+        assert await count(bot, "scheduled_task") == 3  # the vote's opening, its reminder, its close

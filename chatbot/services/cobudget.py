@@ -47,6 +47,8 @@ from chatbot.services.tasks import TaskService
 
 TASK_FUNDING = "cobudget_funding"
 TASK_CLOSE = "cobudget_close"
+TASK_REMINDER = "cobudget_reminder"  # a day before the vote closes, if it lasts longer than that
+REMINDER_BEFORE = timedelta(hours=24)
 MAX_NAME = 120
 GIVE, WITHDRAW, RETURN = "give", "withdraw", "return"
 ACTIVE = (CobudgetPhase.SUBMISSION, CobudgetPhase.FUNDING, CobudgetPhase.SECOND_PASS)
@@ -268,7 +270,22 @@ class CobudgetService:
         await self.session.flush()
         await self.tasks.schedule(TASK_FUNDING, round_.id, round_.funding_from)
         await self.tasks.schedule(TASK_CLOSE, round_.id, round_.closes_at)
+        if round_.closes_at - REMINDER_BEFORE > round_.funding_from:
+            await self.tasks.schedule(TASK_REMINDER, round_.id, round_.closes_at - REMINDER_BEFORE)
         return round_
+
+    async def still_to_give(self, round_: CobudgetRound) -> list[tuple[str, int]]:
+        """The participants who have not given their whole share yet, by username, with what they hold."""
+        rows = await self.session.execute(
+            select(Member.username, CobudgetParticipant.share_cents - CobudgetParticipant.given_cents)
+            .join(Member, Member.id == CobudgetParticipant.member_id)
+            .where(
+                CobudgetParticipant.round_id == round_.id,
+                CobudgetParticipant.share_cents > CobudgetParticipant.given_cents,
+            )
+            .order_by(Member.username)
+        )
+        return [(username, int(cents)) for username, cents in rows.all()]
 
     async def one_opening_at_a_time(self) -> None:
         """PostgreSQL: two admins opening at once would each see no active round and both open one. There is no
