@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Callable, Sequence
 
 
 @functools.lru_cache(maxsize=8192)  # the same names (circles, envelopes, keywords) are folded again and again
@@ -147,3 +148,9 @@ _MENTIONABLE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 def mention(username: str) -> str:
     """`@name` to ping someone on purpose (reminders, objectors); a name the server would not accept is echoed inert."""
     return f"@{username}" if _MENTIONABLE.fullmatch(username) else chat_safe(username, 40)
+
+
+def first_names(names: Sequence[str], render: Callable[[str], str], shown: int) -> tuple[str, int]:
+    """The first `shown` names, each rendered (`mention` to ping, `chat_safe` not to), joined by commas, and how
+    many are left out (for the caller's `… et 4 autres`): a room of 150 must not get a 2,000-character list."""
+    return ", ".join(render(name) for name in names[:shown]), max(0, len(names) - shown)

@@ -26,7 +26,7 @@ from chatbot.grammar.cobudget_arguments import (
 from chatbot.scheduler import Firing, TaskHandler
 from chatbot.services import Services
 from chatbot.services.cobudget import TASK_CLOSE, TASK_FUNDING, TASK_REMINDER, CobudgetService
-from chatbot.text import chat_safe, mention, slug
+from chatbot.text import chat_safe, first_names, mention, slug
 from chatbot.transport.base import Outgoing, Room, RoomKind
 from commands.cobudget_text import TITLE_PREVIEW, CobudgetText
 
@@ -344,9 +344,9 @@ async def remind_before_close(firing: Firing) -> list[Outgoing]:
         )
     ]
     if holding:
-        names = ", ".join(mention(name) for name, _ in holding[:WAITING_SHOWN])
-        if len(holding) > WAITING_SHOWN:
-            names += firing.t("cobudget.reminder_more", more=len(holding) - WAITING_SHOWN)
+        names, more = first_names([name for name, _ in holding], mention, WAITING_SHOWN)
+        if more:
+            names += firing.t("cobudget.reminder_more", more=more)
         total = render.money(sum(cents for _, cents in holding))
         lines.append(firing.t("cobudget.reminder_holding", amount=total, count=len(holding), members=names))
     else:

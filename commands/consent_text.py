@@ -12,7 +12,7 @@ from chatbot.grammar.deadlines import Proposal
 from chatbot.messages import Catalogue
 from chatbot.services.consent import Answer, Closure, Tally
 from chatbot.services.decisions import DecisionEntry
-from chatbot.text import chat_safe, mention
+from chatbot.text import chat_safe, first_names, mention
 from chatbot.transport.base import Author
 
 PROPOSAL_PREVIEW = 300
@@ -150,9 +150,9 @@ class ConsentText:
         """Who has not answered, as a count and at most WAITING_SHOWN names (`… et 138 autres`, with how to get
         the full list in a direct message): a room of 155 members must not get a 2,000-character list."""
         render = mention if ping else (lambda name: chat_safe(name, 40))
-        names = ", ".join(render(name) for name in waiting[:WAITING_SHOWN])
-        if len(waiting) > WAITING_SHOWN:
-            names += self.t("consent.and_others", more=len(waiting) - WAITING_SHOWN, count=len(waiting), number=number)
+        names, more = first_names(waiting, render, WAITING_SHOWN)
+        if more:
+            names += self.t("consent.and_others", more=more, count=len(waiting), number=number)
         return self.t(key, members=names)
 
     def open_questions(self, questions: list[tuple[ConsentQuestion, str]], number: int) -> str:

@@ -14,7 +14,7 @@ from chatbot.formatting import Formatter
 from chatbot.grammar.recurrences import RRULE_DAYS
 from chatbot.messages import Catalogue
 from chatbot.services.meetings import Attendance, announce_days, is_daily, local_start
-from chatbot.text import chat_safe, mention
+from chatbot.text import chat_safe, first_names, mention
 
 PLACE_LIMIT = 200
 DAY_BEFORE_MINUTES = 12 * 60  # a reminder at least this long before the start says who comes (the 24 h one)
@@ -143,9 +143,9 @@ class MeetingTexts:
         return self.usernames([m.username for m in members], lambda name: chat_safe(name, 40))
 
     def usernames(self, names: list[str], render: Callable[[str], str]) -> str:
-        shown = ", ".join(render(name) for name in names[:NAMES_SHOWN])
-        if len(names) > NAMES_SHOWN:
-            shown += self.t("reunion.names_more", more=len(names) - NAMES_SHOWN)
+        shown, more = first_names(names, render, NAMES_SHOWN)
+        if more:
+            shown += self.t("reunion.names_more", more=more)
         return shown
 
     def not_answered(self, usernames: list[str]) -> str:

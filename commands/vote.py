@@ -39,7 +39,7 @@ from chatbot.grammar.vote_arguments import BallotSpec, BallotTarget, BallotTarge
 from chatbot.scheduler import Firing
 from chatbot.services import Services
 from chatbot.services.votes import TASK_VOTE_DEADLINE, TASK_VOTE_REMINDER, VoteService
-from chatbot.text import chat_safe, mention, without_control_characters
+from chatbot.text import chat_safe, first_names, mention, without_control_characters
 from chatbot.transport.base import MembersOf, Outgoing, ReactionChange, Room, RoomKind
 from commands.reactions import reactors_by_meaning
 from commands.vote_text import VoteText
@@ -211,12 +211,9 @@ async def _close(ctx: Context, ballot: Ballot) -> None:
 async def _electorate_size(
     members_of: MembersOf, ctx: Context | ReactionContext | Firing, ballot: Ballot
 ) -> int | None:
-    """How many may vote: the associés of the configuration, or the room's members as the transport lists them
-    (None when it cannot tell)."""
-    if ballot.electorate == "associes":
-        return len(ctx.settings.votes.associes)
-    members = await members_of(_room(ballot))
-    return len(members) if members is not None else None
+    """How many may vote (None when the transport cannot tell)."""
+    electors = await _electors(members_of, ctx, ballot)
+    return None if electors is None else len(electors)
 
 
 async def _check_elector(members_of: MembersOf, ctx: Context | ReactionContext, ballot: Ballot, member: Member) -> None:
@@ -349,11 +346,11 @@ async def remind_before_deadline(firing: Firing) -> list[Outgoing]:
     electors = await _electors(firing.members_of or nobody_known, firing, ballot)
     if electors is not None:
         voted = {account_key(name) for name, _ in await service.voters(ballot)}
-        waiting = sorted((name for name in electors if account_key(name) not in voted), key=str.casefold)
+        waiting = sorted((n for n in electors if n and account_key(n) not in voted), key=str.casefold)
         if waiting:
-            names = ", ".join(mention(name) for name in waiting[:WAITING_SHOWN])
-            if len(waiting) > WAITING_SHOWN:
-                names += firing.t("vote.reminder_more", more=len(waiting) - WAITING_SHOWN)
+            names, more = first_names(waiting, mention, WAITING_SHOWN)
+            if more:
+                names += firing.t("vote.reminder_more", more=more)
             lines.append(firing.t("vote.reminder_waiting", count=len(waiting), members=names))
     how = "vote.reminder_how_secret" if ballot.secret else "vote.reminder_how"
     lines.append(firing.t(how, number=ballot.id))
@@ -362,13 +359,13 @@ async def remind_before_deadline(firing: Firing) -> list[Outgoing]:
     return [Outgoing(text="\n".join(lines), room_id=ballot.room_id, room_name=ballot.room_name, is_reply=False)]
 
 
-async def _electors(members_of: MembersOf, firing: Firing, ballot: Ballot) -> list[str] | None:
+async def _electors(members_of: MembersOf, ctx: Context | ReactionContext | Firing, ballot: Ballot) -> list[str] | None:
     """The usernames of who may vote: the associés of the configuration, or the room's members as the transport
     lists them (None when it cannot tell)."""
     if ballot.electorate == "associes":
-        return sorted(firing.settings.votes.associes)
+        return sorted(ctx.settings.votes.associes)
     members = await members_of(_room(ballot))
-    return None if members is None else [m.username for m in members if m.username]
+    return None if members is None else [m.username for m in members]
 
 
 TASKS = {TASK_VOTE_DEADLINE: close_at_deadline, TASK_VOTE_REMINDER: remind_before_deadline}
